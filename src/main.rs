@@ -1,0 +1,5 @@
+//! The `branchline` command line.
+
+fn main() {
+    println!("branchline {}", env!("CARGO_PKG_VERSION"));
+}
