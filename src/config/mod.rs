@@ -224,7 +224,10 @@ impl Config {
             sip_listen.push(parse_listen(entry).map_err(|m| invalid("sip.listen", m))?);
         }
         if sip_listen.is_empty() {
-            return Err(invalid("sip.listen", "at least one listen address is needed".into()));
+            return Err(invalid(
+                "sip.listen",
+                "at least one listen address is needed".into(),
+            ));
         }
         let rtp_ports = parse_port_range(&self.rtp.ports).map_err(|m| invalid("rtp.ports", m))?;
         let http_listen = self
@@ -235,11 +238,17 @@ impl Config {
         let public_address = match self.sip.public_address.as_str() {
             "auto" => None,
             other => Some(other.parse::<IpAddr>().map_err(|e| {
-                invalid("sip.public_address", format!("{other:?}: {e} (use an IP address or \"auto\")"))
+                invalid(
+                    "sip.public_address",
+                    format!("{other:?}: {e} (use an IP address or \"auto\")"),
+                )
             })?),
         };
         if self.time_zone.trim().is_empty() {
-            return Err(invalid("time_zone", "must name a zone such as Asia/Shanghai".into()));
+            return Err(invalid(
+                "time_zone",
+                "must name a zone such as Asia/Shanghai".into(),
+            ));
         }
         Ok(Resolved {
             config: self,
@@ -259,7 +268,11 @@ fn parse_listen(entry: &str) -> Result<SipListen, String> {
     let transport = match proto.to_ascii_lowercase().as_str() {
         "udp" => ListenTransport::Udp,
         "tcp" => ListenTransport::Tcp,
-        other => return Err(format!("{entry:?}: unknown transport {other:?} (udp or tcp)")),
+        other => {
+            return Err(format!(
+                "{entry:?}: unknown transport {other:?} (udp or tcp)"
+            ))
+        }
     };
     let addr = addr
         .parse::<SocketAddr>()
@@ -342,7 +355,9 @@ mod tests {
 
     #[test]
     fn wrong_type_is_a_parse_error_with_a_line() {
-        let err = parse("[shutdown]\ngrace_secs = \"soon\"\n").unwrap_err().to_string();
+        let err = parse("[shutdown]\ngrace_secs = \"soon\"\n")
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("line 2"), "{err}");
     }
 }

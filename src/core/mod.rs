@@ -1,6 +1,7 @@
 //! Sans-IO cores: every input carries `now`, every output is drained with `poll_*`.
 //! Nothing in this tree touches sockets, files or clocks (tests/architecture.rs checks).
 
+pub mod acd;
 pub mod media;
 pub mod rng;
 pub mod sdp;
