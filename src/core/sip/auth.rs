@@ -159,6 +159,17 @@ impl DigestParams {
 
 /// Parses a `Digest` credentials or challenge value (RFC 7616 §3.3/§3.4 syntax, RFC 7230
 /// quoted-string and `#rule` lists: empty list elements are allowed, commas may sit in quotes).
+///
+/// ```
+/// use branchline::core::sip::auth::{parse_digest, AuthError};
+///
+/// let p = parse_digest(r#"Digest Username="a\"b", realm="x, y", nc=0000000a"#).unwrap();
+/// assert_eq!(p.get("username"), Some("a\"b"));
+/// assert_eq!(p.get("realm"), Some("x, y"));
+/// assert_eq!(p.get("NC"), Some("0000000a"));
+/// assert_eq!(parse_digest("Basic Zm9vOmJhcg=="), Err(AuthError::UnsupportedScheme));
+/// assert!(matches!(parse_digest(r#"Digest realm="open"#), Err(AuthError::Malformed(_))));
+/// ```
 pub fn parse_digest(header_value: &str) -> Result<DigestParams, AuthError> {
     if header_value.len() > MAX_HEADER_LEN {
         return Err(AuthError::Malformed("header too long"));
@@ -351,12 +362,24 @@ pub fn client_authorization(
 
 /// Server-side digest authenticator: qop=auth, stateless HMAC nonces with an issue time, and
 /// nonce-count replay protection for the most recently used nonces.
-#[derive(Debug)]
 pub struct DigestAuth {
     realm: String,
     secret: [u8; 32],
     nonce_ttl: Duration,
+    /// Password used for unknown users so they take the same path as known ones.
+    dummy_password: String,
     counts: NonceCounts,
+}
+
+impl std::fmt::Debug for DigestAuth {
+    // Hand-written so the nonce secret never reaches a log line.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DigestAuth")
+            .field("realm", &self.realm)
+            .field("nonce_ttl", &self.nonce_ttl)
+            .field("tracked_nonces", &self.counts.map.len())
+            .finish_non_exhaustive()
+    }
 }
 
 impl DigestAuth {
@@ -369,6 +392,7 @@ impl DigestAuth {
             realm,
             secret,
             nonce_ttl,
+            dummy_password: hex(&hmac_sha256(&secret, b"branchline dummy password")),
             counts: NonceCounts::new(DEFAULT_NONCE_CAPACITY),
         }
     }
@@ -473,16 +497,9 @@ impl DigestAuth {
         }
 
         let known = lookup(username);
-        // Same work for unknown users: a dummy secret derived from ours never matches because
-        // `known` gates the result below.
-        let dummy;
-        let password = match &known {
-            Some(pw) => pw.as_str(),
-            None => {
-                dummy = hex(&hmac_sha256(&self.secret, b"branchline dummy password"));
-                dummy.as_str()
-            }
-        };
+        // Same work for unknown users: a precomputed dummy password, which never lets anyone
+        // in because `known` gates the result below.
+        let password = known.as_deref().unwrap_or(&self.dummy_password);
         let expected = compute_response(&ResponseInput {
             algorithm,
             username,
@@ -627,6 +644,21 @@ impl NonceCounts {
 
 /// Per-source failed-auth guard (SPEC §12): `max_failures` failures within `window` from one IP
 /// ban it for `ban`; a success clears the failure count.
+///
+/// ```
+/// use branchline::core::sip::auth::AuthGuard;
+/// use branchline::core::time::Instant;
+/// use std::time::Duration;
+///
+/// let mut guard = AuthGuard::new(3, Duration::from_secs(60), Duration::from_secs(600));
+/// let ip = "203.0.113.9".parse().unwrap();
+/// let t = Instant::ZERO;
+/// for s in 0..3 {
+///     guard.failure(t + Duration::from_secs(s), ip);
+/// }
+/// assert!(guard.is_banned(t + Duration::from_secs(10), ip)); // answer 403 / drop, no digest work
+/// assert!(!guard.is_banned(t + Duration::from_secs(603), ip));
+/// ```
 #[derive(Debug)]
 pub struct AuthGuard {
     max_failures: u32,
@@ -960,6 +992,13 @@ mod tests {
             qop_auth: Some((p.get("nc").unwrap(), p.get("cnonce").unwrap())),
         });
         assert_eq!(Some(got.as_str()), p.get("response"));
+    }
+
+    #[test]
+    fn debug_output_hides_the_secret() {
+        let text = format!("{:?}", auth());
+        assert!(text.contains("branchline"));
+        assert!(!text.contains("42"), "{text}");
     }
 
     #[test]
