@@ -1,0 +1,79 @@
+//! Live state the call engine publishes for the web tier: the engine writes, the web reads.
+
+use std::sync::atomic::{AtomicBool, AtomicU64};
+use std::sync::RwLock;
+
+use serde::{Deserialize, Serialize};
+
+/// A call in progress as the live monitor shows it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LiveCall {
+    /// Branchline's call id.
+    pub call_id: String,
+    /// The calling number.
+    pub caller: String,
+    /// What was dialled.
+    pub callee: String,
+    /// `ringing`, `queued` or `talking`.
+    pub state: String,
+    /// The skill group serving the call, if any.
+    pub skill_group: Option<String>,
+    /// The agent on the call, if any.
+    pub agent: Option<String>,
+    /// When the call was offered, UTC ms.
+    pub started_at_ms: i64,
+    /// When it was answered, UTC ms.
+    pub answered_at_ms: Option<i64>,
+}
+
+/// Counters and gauges exported on `/metrics`; the engine updates them with relaxed atomics.
+#[derive(Debug, Default)]
+pub struct Metrics {
+    /// Calls in progress (gauge).
+    pub active_calls: AtomicU64,
+    /// Registered SIP contacts (gauge).
+    pub registrations: AtomicU64,
+    /// Callers waiting in all queues (gauge).
+    pub queue_length: AtomicU64,
+    /// RTP packets relayed since start (counter).
+    pub rtp_packets: AtomicU64,
+    /// SIP requests received since start (counter).
+    pub sip_requests: AtomicU64,
+    /// SIP 2xx responses sent or received (counter).
+    pub sip_responses_2xx: AtomicU64,
+    /// SIP 3xx responses (counter).
+    pub sip_responses_3xx: AtomicU64,
+    /// SIP 4xx responses (counter).
+    pub sip_responses_4xx: AtomicU64,
+    /// SIP 5xx responses (counter).
+    pub sip_responses_5xx: AtomicU64,
+    /// SIP 6xx responses (counter).
+    pub sip_responses_6xx: AtomicU64,
+    /// Calls offered since start (counter).
+    pub calls_total: AtomicU64,
+    /// Agents idle (空闲) now (gauge).
+    pub agents_idle: AtomicU64,
+    /// Agents busy (忙碌) now (gauge).
+    pub agents_busy: AtomicU64,
+}
+
+/// Everything the engine shares with the web tier.
+#[derive(Debug, Default)]
+pub struct Shared {
+    /// Calls in progress; the engine replaces or edits the list, the web tier clones it.
+    pub live_calls: RwLock<Vec<LiveCall>>,
+    /// Counters and gauges for `/metrics`.
+    pub metrics: Metrics,
+    /// True once a graceful shutdown has begun (no new calls are accepted).
+    pub draining: AtomicBool,
+}
+
+impl Shared {
+    /// A snapshot of the live calls; a poisoned lock still yields the last list written.
+    pub fn live_calls_snapshot(&self) -> Vec<LiveCall> {
+        match self.live_calls.read() {
+            Ok(g) => g.clone(),
+            Err(poisoned) => poisoned.into_inner().clone(),
+        }
+    }
+}

@@ -1,0 +1,461 @@
+//! Routing and the API handlers: `handle(&WebState, &RequestParts) -> ResponseParts`, with no
+//! knowledge of the HTTP server underneath.
+
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use serde::Deserialize;
+use serde_json::json;
+
+use super::auth::{self, BasicCache, Sessions, Throttle, SESSION_COOKIE};
+use super::http::{RequestParts, ResponseParts};
+use super::live::Shared;
+use super::{assets, metrics};
+use crate::core::time::Instant;
+use crate::driver::clock::Clock;
+use crate::storage::{self, Db, StorageError, User};
+
+/// Default page size of `/api/calls`.
+pub const DEFAULT_PER_PAGE: u32 = 50;
+/// Largest page size of `/api/calls`; larger requests are capped, not refused.
+pub const MAX_PER_PAGE: u32 = 500;
+/// Longest accepted username or password in a login (argon2 cost grows with input).
+const MAX_CREDENTIAL_LEN: usize = 256;
+
+/// Everything the handlers need: live engine state, the database and authentication state.
+pub struct WebState {
+    shared: Arc<Shared>,
+    db_path: PathBuf,
+    pool: Mutex<Vec<Db>>,
+    pool_max: usize,
+    sessions: Mutex<Sessions>,
+    throttle: Mutex<Throttle>,
+    basic_cache: Mutex<BasicCache>,
+    clock: Clock,
+}
+
+impl std::fmt::Debug for WebState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("WebState")
+            .field("db_path", &self.db_path)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Locks a mutex, recovering the data if a panicking thread poisoned it: the structures behind
+/// these locks stay consistent between statements, and one bad request must not wedge the tier.
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+impl WebState {
+    /// State reading the database at `db_path` with up to `pool_max` idle read-only connections.
+    pub fn new(
+        db_path: PathBuf,
+        shared: Arc<Shared>,
+        pool_max: usize,
+    ) -> Result<WebState, getrandom::Error> {
+        let mut key = [0u8; 32];
+        getrandom::getrandom(&mut key)?;
+        Ok(WebState {
+            shared,
+            db_path,
+            pool: Mutex::new(Vec::new()),
+            pool_max: pool_max.max(1),
+            sessions: Mutex::new(Sessions::default()),
+            throttle: Mutex::new(Throttle::default()),
+            basic_cache: Mutex::new(BasicCache::new(key)),
+            clock: Clock::new(),
+        })
+    }
+
+    /// Runs `f` on a pooled read-only connection (opened on demand).
+    fn with_db<T>(
+        &self,
+        f: impl FnOnce(&Db) -> Result<T, StorageError>,
+    ) -> Result<T, StorageError> {
+        let pooled = lock(&self.pool).pop();
+        let db = match pooled {
+            Some(db) => db,
+            None => Db::open_readonly(&self.db_path)?,
+        };
+        let result = f(&db);
+        // A connection that just failed is dropped rather than reused.
+        if result.is_ok() {
+            let mut pool = lock(&self.pool);
+            if pool.len() < self.pool_max {
+                pool.push(db);
+            }
+        }
+        result
+    }
+
+    fn now(&self) -> Instant {
+        self.clock.mono()
+    }
+}
+
+/// Routes one request. Never panics on request content; every error is a JSON answer.
+pub fn handle(state: &WebState, req: &RequestParts) -> ResponseParts {
+    // Browsers must not guess a type other than the one declared (JSON rendered as HTML).
+    route(state, req).with_header("X-Content-Type-Options", "nosniff")
+}
+
+fn route(state: &WebState, req: &RequestParts) -> ResponseParts {
+    // HEAD is GET without a body; the server layer drops the body.
+    let method = if req.method == "HEAD" {
+        "GET"
+    } else {
+        req.method.as_str()
+    };
+    let allowed: &[&str] = match req.path.as_str() {
+        "/" | "/index.html" => &["GET"],
+        "/api/health" => &["GET"],
+        "/api/login" => &["POST"],
+        "/api/logout" => &["POST"],
+        "/api/calls" => &["GET"],
+        "/api/calls/live" => &["GET"],
+        "/metrics" => &["GET"],
+        _ => {
+            return ResponseParts::error(
+                404,
+                "not_found",
+                &format!("no route for {}", req.path),
+                None,
+            )
+        }
+    };
+    if !allowed.contains(&method) {
+        return ResponseParts::error(
+            405,
+            "method_not_allowed",
+            &format!("{} does not accept {}", req.path, req.method),
+            None,
+        )
+        .with_header("Allow", &allowed.join(", "));
+    }
+    match req.path.as_str() {
+        "/" | "/index.html" => assets::index(),
+        "/api/health" => health(state),
+        "/api/login" => login(state, req),
+        "/api/logout" => logout(state, req),
+        "/metrics" => {
+            ResponseParts::new(200, metrics::CONTENT_TYPE, metrics::render(&state.shared))
+                .with_header("Cache-Control", "no-store")
+        }
+        path => match authenticate(state, req) {
+            Err(denied) => denied,
+            Ok(_user) => match path {
+                "/api/calls" => calls(state, req),
+                _ => live_calls(state),
+            },
+        },
+    }
+}
+
+fn health(state: &WebState) -> ResponseParts {
+    let draining = state
+        .shared
+        .draining
+        .load(std::sync::atomic::Ordering::Relaxed);
+    ResponseParts::json(
+        200,
+        &json!({"status": "ok", "version": env!("CARGO_PKG_VERSION"), "draining": draining}),
+    )
+}
+
+#[derive(Deserialize)]
+struct LoginBody {
+    username: Option<String>,
+    password: Option<String>,
+}
+
+fn login(state: &WebState, req: &RequestParts) -> ResponseParts {
+    let body: LoginBody = match serde_json::from_slice(&req.body) {
+        Ok(b) => b,
+        Err(e) => {
+            return ResponseParts::error(
+                400,
+                "bad_json",
+                &format!("body must be JSON {{\"username\", \"password\"}}: {e}"),
+                None,
+            )
+        }
+    };
+    let Some(username) = body.username.filter(|u| !u.is_empty()) else {
+        return ResponseParts::error(
+            400,
+            "missing_field",
+            "username is required",
+            Some("username"),
+        );
+    };
+    let Some(password) = body.password else {
+        return ResponseParts::error(
+            400,
+            "missing_field",
+            "password is required",
+            Some("password"),
+        );
+    };
+    if username.len() > MAX_CREDENTIAL_LEN || password.len() > MAX_CREDENTIAL_LEN {
+        return ResponseParts::error(400, "too_long", "username or password too long", None);
+    }
+    match check_credentials(state, req, &username, &password) {
+        Err(denied) => denied,
+        Ok(user) => {
+            let token = match auth::new_token() {
+                Ok(t) => t,
+                Err(e) => {
+                    tracing::error!(error = %e, "no randomness for a session token");
+                    return internal();
+                }
+            };
+            lock(&state.sessions).insert(token.clone(), user.clone(), state.now());
+            tracing::info!(username = %user.username, "web login");
+            ResponseParts::json(
+                200,
+                &json!({"username": user.username, "display_name": user.display_name, "role": user.role}),
+            )
+            .with_header(
+                "Set-Cookie",
+                &format!("{SESSION_COOKIE}={token}; HttpOnly; SameSite=Strict; Path=/"),
+            )
+        }
+    }
+}
+
+fn logout(state: &WebState, req: &RequestParts) -> ResponseParts {
+    if let Some(token) = req.cookie(SESSION_COOKIE) {
+        lock(&state.sessions).remove(token);
+    }
+    ResponseParts::json(200, &json!({"status": "logged_out"})).with_header(
+        "Set-Cookie",
+        &format!("{SESSION_COOKIE}=; HttpOnly; SameSite=Strict; Path=/; Max-Age=0"),
+    )
+}
+
+/// The caller's identity from the session cookie or HTTP Basic credentials (SPEC §12).
+fn authenticate(state: &WebState, req: &RequestParts) -> Result<User, ResponseParts> {
+    let now = state.now();
+    if let Some(token) = req.cookie(SESSION_COOKIE) {
+        if let Some(user) = lock(&state.sessions).get(token, now) {
+            return Ok(user);
+        }
+    }
+    if let Some((username, password)) = req.header("authorization").and_then(auth::parse_basic) {
+        if let Some(user) = lock(&state.basic_cache).get(&username, &password, now) {
+            return Ok(user);
+        }
+        if username.len() > MAX_CREDENTIAL_LEN || password.len() > MAX_CREDENTIAL_LEN {
+            return Err(unauthorized("invalid credentials"));
+        }
+        let user = check_credentials(state, req, &username, &password)?;
+        lock(&state.basic_cache).insert(&username, &password, user.clone(), now);
+        return Ok(user);
+    }
+    Err(unauthorized("log in or send HTTP Basic credentials"))
+}
+
+/// Verifies a password under the throttle: a locked username or address gets 429 without the
+/// password being looked at; a failure counts against both.
+fn check_credentials(
+    state: &WebState,
+    req: &RequestParts,
+    username: &str,
+    password: &str,
+) -> Result<User, ResponseParts> {
+    let user_key = format!("u:{username}");
+    let ip_key = req.remote_ip.map(|ip| format!("ip:{ip}"));
+    let now = state.now();
+    {
+        let throttle = lock(&state.throttle);
+        let locked = [Some(&user_key), ip_key.as_ref()]
+            .into_iter()
+            .flatten()
+            .filter_map(|k| throttle.locked_for(k, now))
+            .max();
+        if let Some(wait) = locked {
+            let secs = wait.as_secs().max(1);
+            return Err(ResponseParts::error(
+                429,
+                "too_many_attempts",
+                &format!("too many failed logins; try again in {secs} s"),
+                None,
+            )
+            .with_header("Retry-After", &secs.to_string()));
+        }
+    }
+    // argon2 runs here, on the worker thread, outside every lock.
+    match state.with_db(|db| storage::verify_user(db.conn(), username, password)) {
+        Ok(Some(user)) => {
+            lock(&state.throttle).clear(&user_key);
+            Ok(user)
+        }
+        Ok(None) => {
+            let now = state.now();
+            let mut throttle = lock(&state.throttle);
+            throttle.record_failure(&user_key, now);
+            if let Some(k) = &ip_key {
+                throttle.record_failure(k, now);
+            }
+            tracing::warn!(%username, ip = ?req.remote_ip, "failed web login");
+            Err(unauthorized("wrong username or password"))
+        }
+        Err(e) => {
+            tracing::error!(error = %e, "login lookup failed");
+            Err(internal())
+        }
+    }
+}
+
+fn unauthorized(message: &str) -> ResponseParts {
+    // RFC 9110 §15.5.2: a 401 names the scheme the client may use.
+    ResponseParts::error(401, "unauthorized", message, None).with_header(
+        "WWW-Authenticate",
+        "Basic realm=\"branchline\", charset=\"UTF-8\"",
+    )
+}
+
+fn internal() -> ResponseParts {
+    ResponseParts::error(500, "internal", "internal error; see the server log", None)
+}
+
+/// Parses an optional positive integer query parameter, naming it on error.
+fn positive_param(req: &RequestParts, name: &str, default: u32) -> Result<u32, ResponseParts> {
+    let Some(raw) = req.query_param(name) else {
+        return Ok(default);
+    };
+    match raw.trim().parse::<u32>() {
+        Ok(n) if n >= 1 => Ok(n),
+        _ => Err(ResponseParts::error(
+            400,
+            "bad_parameter",
+            &format!("{name} must be a whole number of at least 1, got {raw:?}"),
+            Some(name),
+        )),
+    }
+}
+
+fn calls(state: &WebState, req: &RequestParts) -> ResponseParts {
+    let page = match positive_param(req, "page", 1) {
+        Ok(p) => p,
+        Err(e) => return e,
+    };
+    let per_page = match positive_param(req, "per_page", DEFAULT_PER_PAGE) {
+        Ok(p) => p.min(MAX_PER_PAGE),
+        Err(e) => return e,
+    };
+    match state.with_db(|db| storage::list_calls(db.conn(), page, per_page)) {
+        Ok((items, total)) => ResponseParts::json(
+            200,
+            &json!({"items": items, "page": page, "per_page": per_page, "total": total}),
+        ),
+        Err(e) => {
+            tracing::error!(error = %e, "listing calls failed");
+            internal()
+        }
+    }
+}
+
+fn live_calls(state: &WebState) -> ResponseParts {
+    let items = state.shared.live_calls_snapshot();
+    ResponseParts::json(200, &json!({"items": items, "total": items.len()}))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn state() -> (tempfile::TempDir, WebState) {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("t.db");
+        drop(Db::open(&path).unwrap());
+        let s = WebState::new(path, Arc::new(Shared::default()), 2).unwrap();
+        (dir, s)
+    }
+
+    fn body(r: &ResponseParts) -> serde_json::Value {
+        serde_json::from_slice(&r.body).unwrap()
+    }
+
+    #[test]
+    fn unknown_paths_are_404_and_wrong_methods_405_with_allow() {
+        let (_d, s) = state();
+        let r = handle(&s, &RequestParts::new("GET", "/nope"));
+        assert_eq!(r.status, 404);
+        assert_eq!(body(&r)["error"], "not_found");
+        let r = handle(&s, &RequestParts::new("DELETE", "/api/health"));
+        assert_eq!(r.status, 405);
+        assert_eq!(r.header("allow"), Some("GET"));
+        let r = handle(&s, &RequestParts::new("GET", "/api/login"));
+        assert_eq!(r.status, 405);
+        assert_eq!(r.header("allow"), Some("POST"));
+    }
+
+    #[test]
+    fn head_is_served_like_get() {
+        let (_d, s) = state();
+        assert_eq!(
+            handle(&s, &RequestParts::new("HEAD", "/api/health")).status,
+            200
+        );
+    }
+
+    #[test]
+    fn login_body_errors_name_the_missing_field() {
+        let (_d, s) = state();
+        let mut req = RequestParts::new("POST", "/api/login");
+        req.body = b"not json".to_vec();
+        assert_eq!(handle(&s, &req).status, 400);
+        req.body = br#"{"password":"x"}"#.to_vec();
+        let r = handle(&s, &req);
+        assert_eq!(r.status, 400);
+        assert_eq!(body(&r)["field"], "username");
+        req.body = br#"{"username":"x"}"#.to_vec();
+        assert_eq!(body(&handle(&s, &req))["field"], "password");
+    }
+
+    #[test]
+    fn page_params_are_validated_before_the_database_is_touched() {
+        let (_d, s) = state();
+        let sessions_user = User {
+            username: "admin".into(),
+            role: storage::Role::Admin,
+            display_name: "A".into(),
+        };
+        lock(&s.sessions).insert("tok".into(), sessions_user, s.now());
+        for (q, field) in [
+            ("page=0", "page"),
+            ("page=-1", "page"),
+            ("per_page=abc", "per_page"),
+            ("per_page=0", "per_page"),
+            ("per_page=99999999999", "per_page"),
+        ] {
+            let req = RequestParts::new("GET", &format!("/api/calls?{q}"))
+                .with_header("Cookie", "bl_session=tok");
+            let r = handle(&s, &req);
+            assert_eq!(r.status, 400, "{q}");
+            assert_eq!(body(&r)["field"], field, "{q}");
+        }
+        let req = RequestParts::new("GET", "/api/calls?per_page=100000")
+            .with_header("Cookie", "bl_session=tok");
+        let r = handle(&s, &req);
+        assert_eq!(r.status, 200);
+        assert_eq!(body(&r)["per_page"], MAX_PER_PAGE);
+    }
+
+    #[test]
+    fn a_locked_username_gets_429_with_retry_after_even_with_the_right_password() {
+        let (_d, s) = state();
+        let now = s.now();
+        for _ in 0..auth::THROTTLE_LIMIT {
+            lock(&s.throttle).record_failure("u:admin", now);
+        }
+        let mut req = RequestParts::new("POST", "/api/login");
+        req.body = br#"{"username":"admin","password":"admin"}"#.to_vec();
+        let r = handle(&s, &req);
+        assert_eq!(r.status, 429);
+        assert!(r.header("retry-after").is_some());
+    }
+}
