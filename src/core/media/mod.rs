@@ -1,5 +1,9 @@
-//! Media: RTP header codec, G.711, tone and music sources.
+//! Media: RTP header codec, G.711, reception statistics, tone and music sources, the RTP
+//! player that packetises them and the stereo recorder. All sans-IO.
 
 pub mod g711;
+pub mod player;
+pub mod recorder;
 pub mod rtp;
+pub mod stats;
 pub mod tone;

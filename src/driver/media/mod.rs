@@ -1,0 +1,372 @@
+//! The RTP relay engine: media anchoring for every call the B2BUA bridges.
+//!
+//! Sessions are spread over `shards` threads, each an epoll loop that owns its sessions
+//! outright, so the packet path takes no lock and allocates nothing: datagrams are received
+//! with `recvmmsg` into preallocated buffers, inspected in place ([`hot`]) and forwarded
+//! unchanged with `sendmmsg`. The call engine talks to the shards through a command channel
+//! and an eventfd; results come back on oneshot channels. Recording decodes G.711 into a
+//! per-session buffer and a writer thread does the file I/O in one-second chunks.
+
+pub mod hot;
+mod ports;
+mod shard;
+pub mod sys;
+mod writer;
+
+use crate::core::media::g711::Codec;
+use ports::PortPool;
+use shard::{Command, ShardCounters, ShardCtx, Sockets};
+use std::collections::HashMap;
+use std::io;
+use std::net::{IpAddr, SocketAddr};
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::mpsc::Sender;
+use std::sync::{Arc, Mutex};
+use sys::EventFd;
+use tokio::sync::oneshot;
+use writer::WriterMsg;
+
+/// Bootstrap settings of the media engine.
+#[derive(Debug, Clone)]
+pub struct MediaConfig {
+    /// Address the RTP sockets bind to.
+    pub bind_ip: IpAddr,
+    /// Lowest port of the RTP range (inclusive).
+    pub port_min: u16,
+    /// Highest port of the RTP range (inclusive).
+    pub port_max: u16,
+    /// Number of shard threads (at least 1).
+    pub shards: usize,
+}
+
+/// A leg of a relayed call.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Side {
+    /// The caller leg.
+    A,
+    /// The callee or agent leg.
+    B,
+}
+
+/// A locally generated audio source.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Source {
+    /// China standard ringback (回铃音).
+    Ringback,
+    /// Built-in music on hold (等待音乐).
+    Music,
+    /// Silence (keeps NAT bindings and media timers alive).
+    Silence,
+}
+
+/// What a session does with media.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    /// Forward both directions.
+    Relay,
+    /// Send `source` to `to` instead of the other leg's audio; the other direction is relayed.
+    Play {
+        /// The leg that hears the source.
+        to: Side,
+        /// What it hears.
+        source: Source,
+    },
+    /// Music to `held`, nothing forwarded in either direction.
+    Hold {
+        /// The leg on hold.
+        held: Side,
+    },
+}
+
+/// A newly allocated session.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SessionInfo {
+    /// Session id for later calls.
+    pub id: u64,
+    /// Local RTP port for leg A (even; RTCP on `port_a + 1`).
+    pub port_a: u16,
+    /// Local RTP port for leg B (even; RTCP on `port_b + 1`).
+    pub port_b: u16,
+}
+
+/// RTCP-style statistics of one leg (what it sent us, what we sent it).
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub struct LegStats {
+    /// RTP packets received from this leg.
+    pub packets_in: u64,
+    /// RTP bytes received from this leg (UDP payload).
+    pub bytes_in: u64,
+    /// RTP packets sent to this leg (relayed or generated).
+    pub packets_out: u64,
+    /// Packets lost on the way from this leg (RFC 3550 A.3).
+    pub lost: u64,
+    /// Interarrival jitter of this leg's stream (RFC 3550 §6.4.1), milliseconds.
+    pub jitter_ms: f64,
+}
+
+/// Final report of a released session.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct SessionStats {
+    /// Leg A.
+    pub a: LegStats,
+    /// Leg B.
+    pub b: LegStats,
+    /// The recording, if one was made.
+    pub recording: Option<RecordingInfo>,
+}
+
+/// Summary of a finished recording.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RecordingInfo {
+    /// The WAV file.
+    pub path: PathBuf,
+    /// Stereo frames written.
+    pub frames: u64,
+    /// Duration in seconds.
+    pub seconds: f64,
+    /// Peak absolute sample of the left channel (leg A).
+    pub left_peak: i16,
+    /// Peak absolute sample of the right channel (leg B).
+    pub right_peak: i16,
+}
+
+struct ShardHandle {
+    tx: Sender<Command>,
+    wake: Arc<EventFd>,
+    counters: Arc<ShardCounters>,
+}
+
+struct Live {
+    shard: usize,
+    recording: bool,
+}
+
+struct Inner {
+    cfg: MediaConfig,
+    shards: Vec<ShardHandle>,
+    pool: Arc<Mutex<PortPool>>,
+    live: Mutex<HashMap<u64, Live>>,
+    next_id: AtomicU64,
+    writer: Mutex<Sender<WriterMsg>>,
+}
+
+impl Drop for Inner {
+    fn drop(&mut self) {
+        for s in &self.shards {
+            let _ = s.tx.send(Command::Shutdown);
+            s.wake.notify();
+        }
+    }
+}
+
+/// Handle to the relay engine; cheap to clone, all clones drive the same shards.
+#[derive(Clone)]
+pub struct MediaEngine {
+    inner: Arc<Inner>,
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    // A panicking holder cannot leave these maps inconsistent (single inserts/removes).
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+impl MediaEngine {
+    /// Starts the shard threads and the recording writer.
+    pub fn start(cfg: MediaConfig) -> io::Result<MediaEngine> {
+        if cfg.port_min > cfg.port_max {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                "RTP port range is empty",
+            ));
+        }
+        let pool = Arc::new(Mutex::new(PortPool::new(cfg.port_min, cfg.port_max)));
+        let writer = writer::spawn()?;
+        let mut shards = Vec::new();
+        for n in 0..cfg.shards.max(1) {
+            let (tx, rx) = std::sync::mpsc::channel();
+            let wake = Arc::new(EventFd::new()?);
+            let counters = Arc::new(ShardCounters::default());
+            let ctx = ShardCtx {
+                rx,
+                wake: wake.clone(),
+                pool: pool.clone(),
+                writer: writer.clone(),
+                counters: counters.clone(),
+                seed: seed(n),
+            };
+            std::thread::Builder::new()
+                .name(format!("media-shard-{n}"))
+                .spawn(move || shard::run(ctx))?;
+            shards.push(ShardHandle { tx, wake, counters });
+        }
+        Ok(MediaEngine {
+            inner: Arc::new(Inner {
+                cfg,
+                shards,
+                pool,
+                live: Mutex::new(HashMap::new()),
+                next_id: AtomicU64::new(1),
+                writer: Mutex::new(writer),
+            }),
+        })
+    }
+
+    fn send(&self, shard: usize, cmd: Command) {
+        if let Some(s) = self.inner.shards.get(shard) {
+            let _ = s.tx.send(cmd);
+            s.wake.notify();
+        }
+    }
+
+    fn shard_of(&self, id: u64) -> Option<usize> {
+        lock(&self.inner.live).get(&id).map(|l| l.shard)
+    }
+
+    /// Binds RTP and RTCP sockets for both legs from the port range and starts relaying.
+    pub fn allocate(&self) -> io::Result<SessionInfo> {
+        let ip = self.inner.cfg.bind_ip;
+        let (a, b) = {
+            let mut pool = lock(&self.inner.pool);
+            let a = pool.bind_pair(ip)?;
+            match pool.bind_pair(ip) {
+                Ok(b) => (a, b),
+                Err(e) => {
+                    let port = a.port;
+                    drop(a);
+                    pool.release(port);
+                    return Err(e);
+                }
+            }
+        };
+        let id = self.inner.next_id.fetch_add(1, Ordering::Relaxed);
+        let shard = (id as usize) % self.inner.shards.len().max(1);
+        let info = SessionInfo {
+            id,
+            port_a: a.port,
+            port_b: b.port,
+        };
+        lock(&self.inner.live).insert(
+            id,
+            Live {
+                shard,
+                recording: false,
+            },
+        );
+        self.send(
+            shard,
+            Command::Add {
+                id,
+                sockets: Sockets {
+                    socks: [a.rtp, a.rtcp, b.rtp, b.rtcp],
+                    ports: [a.port, b.port],
+                },
+            },
+        );
+        Ok(info)
+    }
+
+    /// Sets a leg's RTP address from its SDP (RTCP on the next port); the source of that
+    /// leg's first packets replaces it (symmetric RTP latching).
+    pub fn set_remote(&self, id: u64, side: Side, addr: SocketAddr) {
+        if let Some(shard) = self.shard_of(id) {
+            self.send(shard, Command::SetRemote { id, side, addr });
+        }
+    }
+
+    /// Sets a leg's negotiated codec, used for generated audio and recording decode.
+    pub fn set_codec(&self, id: u64, side: Side, codec: Codec, payload_type: u8) {
+        if let Some(shard) = self.shard_of(id) {
+            self.send(
+                shard,
+                Command::SetCodec {
+                    id,
+                    side,
+                    codec,
+                    pt: payload_type,
+                },
+            );
+        }
+    }
+
+    /// Switches between relaying, playing a local source to one leg and hold.
+    pub fn set_mode(&self, id: u64, mode: Mode) {
+        if let Some(shard) = self.shard_of(id) {
+            self.send(shard, Command::SetMode { id, mode });
+        }
+    }
+
+    /// Starts a stereo 8 kHz 16-bit WAV recording (left = leg A, right = leg B, aligned
+    /// by arrival time, silence where a leg sent nothing). The file is created here, so a
+    /// bad path fails now; all later writes happen on the writer thread.
+    pub fn start_recording(&self, id: u64, path: PathBuf) -> io::Result<()> {
+        let shard = {
+            let mut live = lock(&self.inner.live);
+            let l = live
+                .get_mut(&id)
+                .ok_or_else(|| io::Error::new(io::ErrorKind::NotFound, "no such media session"))?;
+            if l.recording {
+                return Err(io::Error::new(
+                    io::ErrorKind::AlreadyExists,
+                    "session is already recording",
+                ));
+            }
+            l.recording = true;
+            l.shard
+        };
+        let wav = match writer::create(&path) {
+            Ok(w) => w,
+            Err(e) => {
+                if let Some(l) = lock(&self.inner.live).get_mut(&id) {
+                    l.recording = false;
+                }
+                return Err(e);
+            }
+        };
+        lock(&self.inner.writer)
+            .send(WriterMsg::Open { id, wav, path })
+            .map_err(|_| io::Error::other("recording writer stopped"))?;
+        self.send(shard, Command::StartRecording { id });
+        Ok(())
+    }
+
+    /// Closes the session's sockets (their ports return to the pool), finalises any
+    /// recording and reports the statistics. An unknown id yields a closed channel.
+    pub fn release(&self, id: u64) -> oneshot::Receiver<SessionStats> {
+        let (tx, rx) = oneshot::channel();
+        let shard = lock(&self.inner.live).remove(&id).map(|l| l.shard);
+        if let Some(shard) = shard {
+            self.send(shard, Command::Release { id, reply: tx });
+        }
+        rx
+    }
+
+    /// Sessions allocated and not yet released.
+    pub fn active_sessions(&self) -> usize {
+        lock(&self.inner.live).len()
+    }
+
+    /// RTP packets forwarded between legs since start (all shards).
+    pub fn packets_relayed(&self) -> u64 {
+        self.inner
+            .shards
+            .iter()
+            .map(|s| s.counters.relayed.load(Ordering::Relaxed))
+            .sum()
+    }
+
+    /// Free RTP port pairs left in the range.
+    pub fn free_port_pairs(&self) -> usize {
+        lock(&self.inner.pool).available()
+    }
+}
+
+/// A per-shard seed for SSRCs and initial sequence numbers (RFC 3550 §8.1: random SSRCs).
+fn seed(shard: usize) -> u64 {
+    let mut b = [0u8; 8];
+    if getrandom::getrandom(&mut b).is_err() {
+        // Fall back to something that differs per process and shard.
+        return (std::process::id() as u64) << 16 | shard as u64;
+    }
+    u64::from_le_bytes(b) ^ shard as u64
+}

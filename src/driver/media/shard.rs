@@ -1,0 +1,445 @@
+//! One media shard: a thread with an epoll loop that owns its sessions outright (no locks on
+//! the packet path), receives in batches, forwards in batches, paces generated audio and
+//! ships recording chunks to the writer thread.
+
+use super::hot::{other, HotSession};
+use super::ports::PortPool;
+use super::sys::{send_to, Epoll, EventFd, RecvBatch, SendBatch};
+use super::writer::WriterMsg;
+use super::{Mode, SessionStats, Side, Source};
+use crate::core::media::g711::Codec;
+use crate::core::media::player::{RtpPlayer, PACKET_LEN};
+use crate::core::media::tone::{MusicOnHold, Ringback, Silence, ToneSource};
+use crate::core::rng::Rng;
+use crate::core::time::Instant;
+use crate::driver::clock::Clock;
+use std::collections::HashMap;
+use std::net::{SocketAddr, UdpSocket};
+use std::os::fd::AsRawFd;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::mpsc::{Receiver, Sender};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use tokio::sync::oneshot;
+
+/// Packetisation interval of generated audio.
+const FRAME: Duration = Duration::from_millis(20);
+/// Housekeeping period: recording flushes and the pacing check.
+const TICK: Duration = Duration::from_millis(10);
+/// A player this far behind (the thread was descheduled) skips instead of bursting.
+const MAX_BEHIND: Duration = Duration::from_millis(100);
+/// epoll token of the command eventfd; session tokens are `slot << 2 | socket`.
+const WAKE: u64 = u64::MAX;
+
+/// Sockets of a session in token order: A-RTP, A-RTCP, B-RTP, B-RTCP.
+pub struct Sockets {
+    /// The four sockets.
+    pub socks: [UdpSocket; 4],
+    /// Leg A's and leg B's RTP ports.
+    pub ports: [u16; 2],
+}
+
+/// Instructions from the engine handle.
+pub enum Command {
+    /// Take over a freshly allocated session.
+    Add {
+        /// Session id.
+        id: u64,
+        /// Its bound sockets.
+        sockets: Sockets,
+    },
+    /// See [`super::MediaEngine::set_remote`].
+    SetRemote {
+        /// Session id.
+        id: u64,
+        /// Leg.
+        side: Side,
+        /// Address from SDP.
+        addr: SocketAddr,
+    },
+    /// See [`super::MediaEngine::set_codec`].
+    SetCodec {
+        /// Session id.
+        id: u64,
+        /// Leg.
+        side: Side,
+        /// Codec.
+        codec: Codec,
+        /// Payload type.
+        pt: u8,
+    },
+    /// See [`super::MediaEngine::set_mode`].
+    SetMode {
+        /// Session id.
+        id: u64,
+        /// New mode.
+        mode: Mode,
+    },
+    /// Begin recording (the writer already has the file).
+    StartRecording {
+        /// Session id.
+        id: u64,
+    },
+    /// Close the session and report.
+    Release {
+        /// Session id.
+        id: u64,
+        /// Where the statistics go.
+        reply: oneshot::Sender<SessionStats>,
+    },
+    /// Stop the thread.
+    Shutdown,
+}
+
+struct Player {
+    to: Side,
+    rtp: RtpPlayer,
+    due: Instant,
+}
+
+struct Session {
+    id: u64,
+    socks: [UdpSocket; 4],
+    ports: [u16; 2],
+    hot: HotSession,
+    player: Option<Player>,
+}
+
+/// Shared counters a shard publishes (one cache line each, so shards do not contend).
+#[repr(align(64))]
+#[derive(Default)]
+pub struct ShardCounters {
+    /// Packets forwarded between legs.
+    pub relayed: AtomicU64,
+}
+
+/// What a shard thread needs.
+pub struct ShardCtx {
+    /// Commands from the handle.
+    pub rx: Receiver<Command>,
+    /// Wake-up for commands.
+    pub wake: Arc<EventFd>,
+    /// Port pool to return ports to after closing sockets.
+    pub pool: Arc<Mutex<PortPool>>,
+    /// Recording writer.
+    pub writer: Sender<WriterMsg>,
+    /// Published counters.
+    pub counters: Arc<ShardCounters>,
+    /// Seed for SSRCs and initial sequence numbers.
+    pub seed: u64,
+}
+
+struct Shard {
+    ctx: ShardCtx,
+    epoll: Epoll,
+    clock: Clock,
+    rng: Rng,
+    slots: Vec<Option<Session>>,
+    free_slots: Vec<usize>,
+    by_id: HashMap<u64, usize>,
+    recv: RecvBatch,
+    send: SendBatch,
+    relayed: u64,
+    running: bool,
+}
+
+/// The shard thread's body.
+pub fn run(ctx: ShardCtx) {
+    let epoll = match Epoll::new() {
+        Ok(e) => e,
+        Err(e) => {
+            tracing::error!(error = %e, "media shard cannot create epoll");
+            return;
+        }
+    };
+    if let Err(e) = epoll.add(ctx.wake.raw(), WAKE) {
+        tracing::error!(error = %e, "media shard cannot watch its eventfd");
+        return;
+    }
+    let seed = ctx.seed;
+    let mut shard = Shard {
+        ctx,
+        epoll,
+        clock: Clock::new(),
+        rng: Rng::seeded(seed),
+        slots: Vec::new(),
+        free_slots: Vec::new(),
+        by_id: HashMap::new(),
+        recv: RecvBatch::new(),
+        send: SendBatch::new(),
+        relayed: 0,
+        running: true,
+    };
+    shard.run();
+}
+
+impl Shard {
+    fn run(&mut self) {
+        let mut events = vec![libc::epoll_event { events: 0, u64: 0 }; 256];
+        let mut next_tick = self.clock.mono() + TICK;
+        while self.running {
+            let timeout = if self.by_id.is_empty() {
+                -1
+            } else {
+                let now = self.clock.mono();
+                // Round up: waking a little late is fine, spinning on a 0 ms timeout is not.
+                next_tick.saturating_since(now).as_micros().div_ceil(1000).min(1000) as i32
+            };
+            let n = match self.epoll.wait(&mut events, timeout) {
+                Ok(n) => n,
+                Err(e) => {
+                    tracing::error!(error = %e, "media shard epoll failed");
+                    return;
+                }
+            };
+            // One clock read per wake-up: every packet of this batch shares it.
+            let now = self.clock.mono();
+            for ev in events.iter().take(n) {
+                let token = ev.u64;
+                if token == WAKE {
+                    self.ctx.wake.drain();
+                    self.commands(now);
+                } else {
+                    self.readable((token >> 2) as usize, (token & 3) as usize, now);
+                }
+            }
+            if now >= next_tick {
+                self.tick(now);
+                next_tick = now + TICK;
+                if let Some(due) = self.earliest_due() {
+                    next_tick = next_tick.min(due);
+                }
+            }
+            if self.relayed > 0 {
+                self.ctx.counters.relayed.fetch_add(self.relayed, Ordering::Relaxed);
+                self.relayed = 0;
+            }
+        }
+    }
+
+    fn readable(&mut self, slot: usize, sock: usize, now: Instant) {
+        let Some(Some(s)) = self.slots.get_mut(slot) else {
+            return; // released earlier in this batch
+        };
+        let from = if sock < 2 { Side::A } else { Side::B };
+        let rtcp = sock % 2 == 1;
+        let Some(fd) = s.socks.get(sock).map(|x| x.as_raw_fd()) else {
+            return;
+        };
+        let out_fd = s.socks.get((sock + 2) % 4).map(|x| x.as_raw_fd());
+        let n = self.recv.recv(fd);
+        for i in 0..n {
+            let Some((pkt, Some(src))) = self.recv.get(i) else {
+                continue;
+            };
+            let fwd = if rtcp {
+                s.hot.on_rtcp(from, now, src)
+            } else {
+                s.hot.on_rtp(from, now, src, pkt)
+            };
+            if fwd {
+                self.send.push(i);
+            }
+        }
+        if self.send.is_empty() {
+            return;
+        }
+        let to = other(from);
+        let leg = s.hot.leg(to);
+        let dest = if rtcp { leg.rtcp.raw() } else { leg.rtp.raw() };
+        let (Some(dest), Some(out_fd)) = (dest.copied(), out_fd) else {
+            self.send.clear();
+            return;
+        };
+        let sent = self.send.flush(out_fd, &self.recv, &dest) as u64;
+        if !rtcp {
+            s.hot.leg_mut(to).count_out(sent);
+            self.relayed += sent;
+        }
+    }
+
+    fn commands(&mut self, now: Instant) {
+        while let Ok(cmd) = self.ctx.rx.try_recv() {
+            match cmd {
+                Command::Add { id, sockets } => self.add(id, sockets),
+                Command::SetRemote { id, side, addr } => {
+                    if let Some(s) = self.session(id) {
+                        s.hot.set_remote(side, addr);
+                    }
+                }
+                Command::SetCodec { id, side, codec, pt } => {
+                    if let Some(s) = self.session(id) {
+                        s.hot.set_codec(side, codec, pt);
+                        if let Some(p) = s.player.as_mut().filter(|p| p.to == side) {
+                            p.rtp.set_codec(codec, pt);
+                        }
+                    }
+                }
+                Command::SetMode { id, mode } => self.set_mode(id, mode, now),
+                Command::StartRecording { id } => match self.session(id) {
+                    Some(s) => s.hot.start_recording(now),
+                    None => {
+                        // Released meanwhile: close the file the writer holds.
+                        let _ = self.ctx.writer.send(WriterMsg::Close {
+                            id,
+                            stats: SessionStats::default(),
+                            reply: None,
+                        });
+                    }
+                },
+                Command::Release { id, reply } => self.release(id, reply, now),
+                Command::Shutdown => self.running = false,
+            }
+        }
+    }
+
+    fn session(&mut self, id: u64) -> Option<&mut Session> {
+        let slot = *self.by_id.get(&id)?;
+        self.slots.get_mut(slot)?.as_mut()
+    }
+
+    fn add(&mut self, id: u64, sockets: Sockets) {
+        let slot = match self.free_slots.pop() {
+            Some(s) => s,
+            None => {
+                self.slots.push(None);
+                self.slots.len() - 1
+            }
+        };
+        for (k, sock) in sockets.socks.iter().enumerate() {
+            if let Err(e) = self.epoll.add(sock.as_raw_fd(), ((slot as u64) << 2) | k as u64) {
+                tracing::warn!(session = id, error = %e, "cannot watch RTP socket");
+            }
+        }
+        if let Some(entry) = self.slots.get_mut(slot) {
+            *entry = Some(Session {
+                id,
+                socks: sockets.socks,
+                ports: sockets.ports,
+                hot: HotSession::new(),
+                player: None,
+            });
+        }
+        self.by_id.insert(id, slot);
+    }
+
+    fn set_mode(&mut self, id: u64, mode: Mode, now: Instant) {
+        let ssrc_seed = self.rng.next_u64();
+        let Some(s) = self.session(id) else {
+            return;
+        };
+        s.hot.set_mode(&mode);
+        let (to, source) = match mode {
+            Mode::Relay => {
+                s.player = None;
+                return;
+            }
+            Mode::Play { to, source } => (to, source),
+            Mode::Hold { held } => (held, Source::Music),
+        };
+        let tone = match source {
+            Source::Ringback => ToneSource::Ringback(Ringback::new()),
+            Source::Music => ToneSource::Music(Box::new(MusicOnHold::new())),
+            Source::Silence => ToneSource::Silence(Silence),
+        };
+        match s.player.as_mut() {
+            // Same leg: keep SSRC, sequence and timestamp continuous, switch the audio.
+            Some(p) if p.to == to => p.rtp.set_source(tone),
+            _ => {
+                let (codec, pt) = s
+                    .hot
+                    .leg(to)
+                    .codec()
+                    .unwrap_or((Codec::Pcmu, Codec::Pcmu.payload_type()));
+                let mut rng = Rng::seeded(ssrc_seed);
+                s.player = Some(Player {
+                    to,
+                    rtp: RtpPlayer::new(tone, codec, pt, &mut rng),
+                    due: now,
+                });
+            }
+        }
+    }
+
+    fn release(&mut self, id: u64, reply: oneshot::Sender<SessionStats>, now: Instant) {
+        let Some(slot) = self.by_id.remove(&id) else {
+            return; // unknown: dropping `reply` tells the caller
+        };
+        let Some(mut s) = self.slots.get_mut(slot).and_then(Option::take) else {
+            return;
+        };
+        self.free_slots.push(slot);
+        for sock in &s.socks {
+            self.epoll.delete(sock.as_raw_fd());
+        }
+        let stats = SessionStats {
+            a: s.hot.leg(Side::A).stats(),
+            b: s.hot.leg(Side::B).stats(),
+            recording: None,
+        };
+        let recorder = s.hot.take_recorder();
+        let Session { socks, ports, .. } = s;
+        drop(socks); // close before the ports go back to the pool
+        if let Ok(mut pool) = self.ctx.pool.lock() {
+            for p in ports {
+                pool.release(p);
+            }
+        }
+        match recorder {
+            Some(mut rec) => {
+                let samples = rec.finish(now);
+                let _ = self.ctx.writer.send(WriterMsg::Chunk { id, samples });
+                // The writer finalises the WAV, then replies with the stats.
+                let _ = self.ctx.writer.send(WriterMsg::Close {
+                    id,
+                    stats,
+                    reply: Some(reply),
+                });
+            }
+            None => {
+                let _ = reply.send(stats);
+            }
+        }
+    }
+
+    fn earliest_due(&self) -> Option<Instant> {
+        self.slots
+            .iter()
+            .flatten()
+            .filter_map(|s| s.player.as_ref().map(|p| p.due))
+            .min()
+    }
+
+    /// Paces players and moves finished recording audio to the writer.
+    fn tick(&mut self, now: Instant) {
+        let mut pkt = [0u8; PACKET_LEN];
+        for s in self.slots.iter_mut().flatten() {
+            if let Some(p) = s.player.as_mut() {
+                if now.saturating_since(p.due) > MAX_BEHIND {
+                    let behind = now.saturating_since(p.due).as_millis() / FRAME.as_millis();
+                    p.rtp.skip(behind as u32);
+                    p.due = now;
+                }
+                while p.due <= now {
+                    p.due += FRAME;
+                    let len = p.rtp.next_packet(&mut pkt);
+                    let sock = match p.to {
+                        Side::A => &s.socks[0],
+                        Side::B => &s.socks[2],
+                    };
+                    let leg = s.hot.leg_mut(p.to);
+                    if let (Some(dest), Some(data)) = (leg.rtp.raw().copied(), pkt.get(..len)) {
+                        if send_to(sock.as_raw_fd(), data, &dest) {
+                            leg.count_out(1);
+                        }
+                    }
+                }
+            }
+            if let Some(rec) = s.hot.recorder_mut() {
+                if let Some(samples) = rec.poll_chunk(now) {
+                    let _ = self.ctx.writer.send(WriterMsg::Chunk { id: s.id, samples });
+                }
+            }
+        }
+    }
+}
