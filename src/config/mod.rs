@@ -83,6 +83,10 @@ pub struct SipConfig {
     pub public_address: String,
     /// Digest realm.
     pub realm: String,
+    /// Digest algorithms offered in 401/407 challenges, most preferred first (RFC 8760).
+    /// MD5 leads by default because many desk phones and test tools answer only the first
+    /// challenge and know only MD5; put "SHA-256" first where every phone supports it.
+    pub digest_algorithms: Vec<String>,
 }
 
 impl Default for SipConfig {
@@ -91,6 +95,7 @@ impl Default for SipConfig {
             listen: vec!["udp:0.0.0.0:5060".into(), "tcp:0.0.0.0:5060".into()],
             public_address: "auto".into(),
             realm: "branchline".into(),
+            digest_algorithms: vec!["MD5".into(), "SHA-256".into()],
         }
     }
 }
@@ -244,6 +249,20 @@ impl Config {
                 )
             })?),
         };
+        if self.sip.digest_algorithms.is_empty() {
+            return Err(invalid(
+                "sip.digest_algorithms",
+                "name at least one of \"MD5\", \"SHA-256\"".into(),
+            ));
+        }
+        for a in &self.sip.digest_algorithms {
+            if a != "MD5" && a != "SHA-256" {
+                return Err(invalid(
+                    "sip.digest_algorithms",
+                    format!("{a:?}: supported are \"MD5\" and \"SHA-256\""),
+                ));
+            }
+        }
         if self.time_zone.trim().is_empty() {
             return Err(invalid(
                 "time_zone",
@@ -347,6 +366,10 @@ mod tests {
             ("[rtp]\nports = \"5-2\"", "rtp.ports"),
             ("[http]\nlisten = \"nowhere\"", "http.listen"),
             ("[sip]\npublic_address = \"my-box\"", "sip.public_address"),
+            (
+                "[sip]\ndigest_algorithms = [\"SHA-1\"]",
+                "sip.digest_algorithms",
+            ),
         ] {
             let err = parse(text).unwrap_err().to_string();
             assert!(err.contains(key), "{text}: {err}");

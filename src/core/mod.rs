@@ -6,4 +6,5 @@ pub mod media;
 pub mod rng;
 pub mod sdp;
 pub mod sip;
+pub mod switchboard;
 pub mod time;

@@ -1,4 +1,7 @@
 //! Drivers: the only code that reads clocks and touches sockets and files.
 
 pub mod clock;
+pub mod engine;
 pub mod media;
+pub mod serve;
+pub mod sip;

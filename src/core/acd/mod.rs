@@ -244,10 +244,7 @@ impl Acd {
         let mut offers = Vec::new();
         let names: Vec<String> = self.groups.keys().cloned().collect();
         for name in names {
-            loop {
-                let Some(offer) = self.offer_one(&name) else {
-                    break;
-                };
+            while let Some(offer) = self.offer_one(&name) {
                 offers.push(offer);
             }
         }

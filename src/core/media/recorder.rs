@@ -177,7 +177,10 @@ mod tests {
         let left_at = |f: usize| all[2 * f];
         let right_at = |f: usize| all[2 * f + 1];
         assert!(left_at(4000) > 500 && right_at(4000) == 0);
-        assert!(left_at(12000) == 0 && right_at(12000) == 0, "silence in the gap");
+        assert!(
+            left_at(12000) == 0 && right_at(12000) == 0,
+            "silence in the gap"
+        );
         assert!(left_at(20000) == 0 && right_at(20000) > 500);
     }
 

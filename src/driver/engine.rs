@@ -1,0 +1,313 @@
+//! The engine loop: the one task that owns the [`Switchboard`]. After every input it drains
+//! all outputs, then sleeps until the next input or `poll_timeout()`.
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::sync::{mpsc, oneshot};
+
+use crate::core::switchboard::{
+    Effect, LegSide, MediaAlloc, MediaCommand, MediaPorts, PlaySource, Switchboard,
+};
+use crate::driver::clock::Clock;
+use crate::driver::media::{MediaEngine, Mode, SessionStats, Side, Source};
+use crate::driver::sip::{Input, SipSockets};
+use crate::storage::StorageWriter;
+use crate::web::{LiveCall, Shared};
+
+/// Lets the switchboard open relay sessions synchronously.
+pub struct EngineMedia(pub MediaEngine);
+
+impl MediaAlloc for EngineMedia {
+    fn allocate(&mut self) -> Result<MediaPorts, String> {
+        self.0
+            .allocate()
+            .map(|s| MediaPorts {
+                id: s.id,
+                port_a: s.port_a,
+                port_b: s.port_b,
+            })
+            .map_err(|e| e.to_string())
+    }
+}
+
+/// Everything the loop drives.
+pub struct Engine {
+    /// The cores.
+    pub sb: Switchboard,
+    /// SIP sockets.
+    pub sockets: SipSockets,
+    /// Relay engine.
+    pub media: MediaEngine,
+    /// Event log writer.
+    pub storage: StorageWriter,
+    /// State published to the web tier.
+    pub shared: Arc<Shared>,
+    /// Clocks.
+    pub clock: Clock,
+    /// Grace period for calls after SIGTERM.
+    pub grace: Duration,
+}
+
+impl Engine {
+    /// Runs until SIGTERM/SIGINT has drained the calls (or `stop` fires, for tests).
+    pub async fn run(mut self, mut inputs: mpsc::Receiver<Input>, mut stop: oneshot::Receiver<()>) {
+        let mut releases: HashMap<u64, oneshot::Receiver<SessionStats>> = HashMap::new();
+        let mut finishing = tokio::task::JoinSet::new();
+        let mut sigterm = signal(tokio::signal::unix::SignalKind::terminate());
+        let mut sigint = signal(tokio::signal::unix::SignalKind::interrupt());
+        let mut usec = 0u64;
+        let watchdog = if sd_notify::watchdog_enabled(false, &mut usec) {
+            Duration::from_micros(usec) / 2
+        } else {
+            Duration::from_secs(5)
+        };
+        let mut tick = tokio::time::interval(Duration::from_millis(250).min(watchdog));
+        let mut last_watchdog = self.clock.mono();
+        let mut drain_until: Option<crate::core::time::Instant> = None;
+        loop {
+            let deadline = self
+                .sb
+                .poll_timeout()
+                .map(|t| self.clock.deadline(t))
+                .unwrap_or_else(|| tokio::time::Instant::now() + Duration::from_secs(3600));
+            tokio::select! {
+                input = inputs.recv() => {
+                    let Some(input) = input else { break };
+                    self.input(input);
+                    // Take whatever else is already waiting before draining outputs.
+                    for _ in 0..256 {
+                        match inputs.try_recv() {
+                            Ok(i) => self.input(i),
+                            Err(_) => break,
+                        }
+                    }
+                }
+                _ = tokio::time::sleep_until(deadline) => {
+                    let now = self.clock.now();
+                    self.sb.handle_timeout(now);
+                }
+                _ = tick.tick() => {
+                    let now = self.clock.mono();
+                    if now.saturating_since(last_watchdog) >= watchdog {
+                        // A hung loop stops these and systemd restarts us (WatchdogSec).
+                        let _ = sd_notify::notify(false, &[sd_notify::NotifyState::Watchdog]);
+                        last_watchdog = now;
+                    }
+                    self.publish();
+                    if let Some(until) = drain_until {
+                        if self.sb.active_calls() == 0 {
+                            break;
+                        }
+                        if now >= until {
+                            let now = self.clock.now();
+                            tracing::info!(calls = self.sb.active_calls(), "grace period over: hanging up");
+                            self.sb.hangup_all(now);
+                            self.drain(&mut releases, &mut finishing);
+                            break;
+                        }
+                    }
+                }
+                _ = recv_signal(&mut sigterm), if drain_until.is_none() => {
+                    drain_until = Some(self.begin_drain());
+                }
+                _ = recv_signal(&mut sigint), if drain_until.is_none() => {
+                    drain_until = Some(self.begin_drain());
+                }
+                _ = &mut stop, if drain_until.is_none() => {
+                    drain_until = Some(self.begin_drain());
+                }
+            }
+            self.drain(&mut releases, &mut finishing);
+        }
+        // Let the last BYEs and CDRs go out.
+        self.drain(&mut releases, &mut finishing);
+        while finishing.join_next().await.is_some() {}
+        if let Err(e) = self.storage.flush() {
+            tracing::error!(%e, "flushing the event log at shutdown failed");
+        }
+        self.publish();
+        tracing::info!("stopped");
+    }
+
+    fn begin_drain(&mut self) -> crate::core::time::Instant {
+        tracing::info!(calls = self.sb.active_calls(), grace = ?self.grace, "draining: no new calls");
+        let _ = sd_notify::notify(false, &[sd_notify::NotifyState::Stopping]);
+        self.sb.begin_drain();
+        self.shared.draining.store(true, Ordering::Relaxed);
+        self.clock.mono() + self.grace
+    }
+
+    fn input(&mut self, input: Input) {
+        match input {
+            Input::Packet { src, data } => {
+                let now = self.clock.now();
+                self.sb.handle_datagram(now, src, &data);
+            }
+            Input::Opened { conn, peer, writer } => self.sockets.opened(conn, peer, writer),
+            Input::Closed { conn } => {
+                self.sockets.closed(conn);
+                let now = self.clock.now();
+                self.sb.connection_closed(now, conn);
+            }
+        }
+    }
+
+    /// Drains every output of the switchboard.
+    fn drain(
+        &mut self,
+        releases: &mut HashMap<u64, oneshot::Receiver<SessionStats>>,
+        finishing: &mut tokio::task::JoinSet<()>,
+    ) {
+        while let Some(t) = self.sb.poll_transmit() {
+            self.sockets.send(&t.target, t.bytes);
+        }
+        while let Some(effect) = self.sb.poll_effect() {
+            match effect {
+                Effect::Event(ev) => self.storage.append(ev),
+                Effect::Media(cmd) => self.media_command(cmd, releases),
+                Effect::CallFinished { mut cdr, media } => {
+                    let rx = media.and_then(|id| releases.remove(&id));
+                    let storage = self.storage.clone();
+                    finishing.spawn(async move {
+                        if let Some(rx) = rx {
+                            if let Ok(Ok(stats)) =
+                                tokio::time::timeout(Duration::from_secs(3), rx).await
+                            {
+                                merge_stats(&mut cdr, &stats);
+                            }
+                        }
+                        storage.finish_call(Vec::new(), *cdr);
+                    });
+                }
+            }
+        }
+        // Reap finished CDR tasks without waiting.
+        while finishing.try_join_next().is_some() {}
+    }
+
+    fn media_command(
+        &mut self,
+        cmd: MediaCommand,
+        releases: &mut HashMap<u64, oneshot::Receiver<SessionStats>>,
+    ) {
+        let side = |s: LegSide| match s {
+            LegSide::A => Side::A,
+            LegSide::B => Side::B,
+        };
+        match cmd {
+            MediaCommand::Remote { id, side: s, addr } => self.media.set_remote(id, side(s), addr),
+            MediaCommand::Codec {
+                id,
+                side: s,
+                codec,
+                pt,
+            } => self.media.set_codec(id, side(s), codec, pt),
+            MediaCommand::Relay { id } => self.media.set_mode(id, Mode::Relay),
+            MediaCommand::Play { id, to, source } => self.media.set_mode(
+                id,
+                Mode::Play {
+                    to: side(to),
+                    source: match source {
+                        PlaySource::Ringback => Source::Ringback,
+                        PlaySource::Music => Source::Music,
+                    },
+                },
+            ),
+            MediaCommand::Record { id, path } => {
+                let path = PathBuf::from(path);
+                if let Some(dir) = path.parent() {
+                    let _ = std::fs::create_dir_all(dir);
+                }
+                if let Err(e) = self.media.start_recording(id, path) {
+                    tracing::warn!(%e, "recording could not start");
+                }
+            }
+            MediaCommand::Release { id } => {
+                releases.insert(id, self.media.release(id));
+            }
+        }
+    }
+
+    /// Copies live state and counters to the web tier.
+    fn publish(&self) {
+        let now = self.clock.now();
+        let s = self.sb.stats(now);
+        let m = &self.shared.metrics;
+        m.active_calls.store(s.active_calls, Ordering::Relaxed);
+        m.registrations.store(s.registrations, Ordering::Relaxed);
+        m.queue_length.store(s.queue_length, Ordering::Relaxed);
+        m.agents_idle.store(s.agents_idle, Ordering::Relaxed);
+        m.agents_busy.store(s.agents_busy, Ordering::Relaxed);
+        m.sip_requests.store(s.sip_requests, Ordering::Relaxed);
+        m.calls_total.store(s.calls_total, Ordering::Relaxed);
+        for (class, counter) in [
+            (2, &m.sip_responses_2xx),
+            (3, &m.sip_responses_3xx),
+            (4, &m.sip_responses_4xx),
+            (5, &m.sip_responses_5xx),
+            (6, &m.sip_responses_6xx),
+        ] {
+            counter.store(s.responses_sent[class], Ordering::Relaxed);
+        }
+        m.rtp_packets
+            .store(self.media.packets_relayed(), Ordering::Relaxed);
+        let live: Vec<LiveCall> = self
+            .sb
+            .live_calls()
+            .into_iter()
+            .map(|c| LiveCall {
+                call_id: c.call_id,
+                caller: c.caller,
+                callee: c.callee,
+                state: c.state.to_owned(),
+                skill_group: c.skill_group,
+                agent: c.agent,
+                started_at_ms: c.started_at_ms,
+                answered_at_ms: c.answered_at_ms,
+            })
+            .collect();
+        if let Ok(mut guard) = self.shared.live_calls.write() {
+            *guard = live;
+        }
+    }
+}
+
+/// Adds the relay's per-leg RTP counters and the recording to a CDR.
+fn merge_stats(cdr: &mut crate::storage::Cdr, stats: &SessionStats) {
+    let leg = |l: &crate::driver::media::LegStats| {
+        serde_json::json!({
+            "packets_in": l.packets_in,
+            "bytes_in": l.bytes_in,
+            "packets_out": l.packets_out,
+            "lost": l.lost,
+            "jitter_ms": l.jitter_ms,
+        })
+    };
+    cdr.legs = serde_json::json!([
+        { "side": "a", "rtp": leg(&stats.a) },
+        { "side": "b", "rtp": leg(&stats.b) },
+    ]);
+    match &stats.recording {
+        Some(rec) if rec.frames > 0 => {
+            cdr.recording_path = Some(rec.path.display().to_string());
+        }
+        _ => cdr.recording_path = None,
+    }
+}
+
+fn signal(kind: tokio::signal::unix::SignalKind) -> Option<tokio::signal::unix::Signal> {
+    tokio::signal::unix::signal(kind).ok()
+}
+
+async fn recv_signal(s: &mut Option<tokio::signal::unix::Signal>) {
+    match s {
+        Some(s) => {
+            s.recv().await;
+        }
+        None => std::future::pending().await,
+    }
+}

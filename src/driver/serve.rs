@@ -1,0 +1,278 @@
+//! `branchline serve`: opens the database, binds every socket, starts the media engine and
+//! the web tier, tells systemd it is ready, and runs the engine loop until told to stop.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::{Context, Result};
+use tokio::sync::{mpsc, oneshot};
+
+use crate::config::Resolved;
+use crate::core::switchboard::{
+    Destination, Dialplan, GroupConfig, Switchboard, SwitchboardConfig, TrunkSpec,
+};
+use crate::driver::clock::Clock;
+use crate::driver::engine::{Engine, EngineMedia};
+use crate::driver::media::{MediaConfig, MediaEngine};
+use crate::driver::sip::SipSockets;
+use crate::storage::{self, Db, StorageWriter};
+use crate::web::{Shared, WebConfig, WebServer};
+
+/// Options of `serve` beyond the config file.
+#[derive(Debug, Clone, Default)]
+pub struct ServeOptions {
+    /// Seed the demo profile (SPEC §14) when the database is new.
+    pub demo: bool,
+}
+
+/// What a running daemon reports once its sockets are bound (used by tests).
+#[derive(Debug, Clone)]
+pub struct Bound {
+    /// SIP sockets actually bound.
+    pub sip: Vec<SocketAddr>,
+    /// HTTP address actually bound.
+    pub http: SocketAddr,
+}
+
+/// Runs the daemon on the current thread until SIGTERM/SIGINT (or `stop`).
+pub fn serve(
+    cfg: Resolved,
+    opts: ServeOptions,
+    ready: Option<std::sync::mpsc::Sender<Bound>>,
+    stop: Option<oneshot::Receiver<()>>,
+) -> Result<()> {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .context("starting the runtime")?;
+    rt.block_on(run(cfg, opts, ready, stop))
+}
+
+async fn run(
+    cfg: Resolved,
+    opts: ServeOptions,
+    ready: Option<std::sync::mpsc::Sender<Bound>>,
+    stop: Option<oneshot::Receiver<()>>,
+) -> Result<()> {
+    let clock = Clock::new();
+    let data_dir = cfg.config.data_dir.clone();
+    std::fs::create_dir_all(&data_dir)
+        .with_context(|| format!("creating data dir {}", data_dir.display()))?;
+    let recordings = data_dir.join("recordings");
+    std::fs::create_dir_all(&recordings)
+        .with_context(|| format!("creating {}", recordings.display()))?;
+    let db_path = data_dir.join("branchline.db");
+
+    // Database first: migrations must have run before READY (SPEC §1).
+    let mut db = Db::open(&db_path).with_context(|| format!("opening {}", db_path.display()))?;
+    if opts.demo {
+        if storage::seed_demo(db.conn_mut())? {
+            print_demo_profile();
+        }
+    } else if let Some(password) = storage::seed_initial_admin(db.conn_mut())? {
+        write_initial_password(&data_dir, &password)?;
+    }
+    let interrupted = storage::recover_interrupted(db.conn_mut(), clock.wall().0)?;
+    let pbx = storage::load_pbx_config(db.conn())?;
+    drop(db);
+
+    let storage = StorageWriter::start(&db_path)?;
+    for cdr in interrupted {
+        tracing::warn!(call = %cdr.call_id, "call interrupted by an earlier stop recorded");
+        storage.finish_call(Vec::new(), cdr);
+    }
+
+    let (tx, rx) = mpsc::channel(8192);
+    let (sockets, sip_bound) = SipSockets::bind(&cfg.sip_listen, tx)
+        .await
+        .context("binding SIP sockets")?;
+    let sip_addr = *sip_bound.first().context("no SIP socket")?;
+    let public_ip = cfg
+        .public_address
+        .unwrap_or_else(|| auto_address(sip_addr.ip()));
+    let advertised = SocketAddr::new(public_ip, sip_addr.port());
+
+    let bind_ip = if sip_addr.ip().is_unspecified() {
+        sip_addr.ip()
+    } else {
+        public_ip
+    };
+    let shards = match cfg.config.rtp.shards {
+        0 => std::thread::available_parallelism().map_or(1, |n| n.get()),
+        n => n,
+    };
+    let media = MediaEngine::start(MediaConfig {
+        bind_ip,
+        port_min: cfg.rtp_ports.0,
+        port_max: cfg.rtp_ports.1,
+        shards,
+    })
+    .context("starting the media engine")?;
+
+    let shared = Arc::new(Shared::default());
+    let web = WebServer::start(
+        WebConfig {
+            listen: cfg.http_listen,
+            db_path: db_path.clone(),
+            threads: 4,
+        },
+        shared.clone(),
+    )
+    .with_context(|| format!("binding HTTP {}", cfg.http_listen))?;
+    let http = web.local_addr();
+
+    let mut secret = [0u8; 32];
+    getrandom::getrandom(&mut secret).map_err(|e| anyhow::anyhow!("reading random bytes: {e}"))?;
+    let plan = dialplan(&pbx, opts.demo);
+    let sb = Switchboard::new(
+        clock.now(),
+        SwitchboardConfig {
+            realm: pbx.realm.clone(),
+            sip_addr: advertised,
+            media_ip: public_ip,
+            recordings_dir: recordings.display().to_string(),
+            auth_secret: secret,
+            digest_algorithms: cfg.config.sip.digest_algorithms.clone(),
+            direct_ring_timeout: Duration::from_secs(60),
+        },
+        plan,
+        Box::new(EngineMedia(media.clone())),
+        u64::from_le_bytes(secret[..8].try_into().unwrap_or_default()),
+    );
+
+    tracing::info!(sip = ?sip_bound, %advertised, %http, data = %data_dir.display(), "ready");
+    let _ = sd_notify::notify(
+        false,
+        &[
+            sd_notify::NotifyState::Ready,
+            sd_notify::NotifyState::Status(&format!("SIP {advertised}, web {http}")),
+        ],
+    );
+    if let Some(ready) = ready {
+        let _ = ready.send(Bound {
+            sip: sip_bound.clone(),
+            http,
+        });
+    }
+    let (_never_tx, never_rx) = oneshot::channel();
+    let engine = Engine {
+        sb,
+        sockets,
+        media,
+        storage: storage.clone(),
+        shared,
+        clock,
+        grace: Duration::from_secs(cfg.config.shutdown.grace_secs),
+    };
+    engine.run(rx, stop.unwrap_or(never_rx)).await;
+    web.stop();
+    storage.shutdown()?;
+    Ok(())
+}
+
+/// The operational configuration as the switchboard needs it.
+fn dialplan(pbx: &storage::PbxConfig, demo: bool) -> Dialplan {
+    let extensions: BTreeMap<String, String> = pbx
+        .extensions
+        .iter()
+        .map(|e| (e.number.clone(), e.password.clone()))
+        .collect();
+    let groups: Vec<GroupConfig> = pbx
+        .skill_groups
+        .iter()
+        .map(|g| GroupConfig {
+            name: g.name.clone(),
+            number: g.number.clone(),
+            members: g.members.iter().map(|m| m.extension.clone()).collect(),
+            ring_timeout: Duration::from_secs(u64::from(g.ring_timeout_secs.max(1))),
+            record: g.record,
+            strategy: g.strategy.clone(),
+        })
+        .collect();
+    // Agents of the demo profile start logged in on their extensions (SPEC §14); outside the
+    // demo, members are logged in too until login/logout lands with the agent issue.
+    let logged_in: BTreeSet<String> = groups
+        .iter()
+        .flat_map(|g| g.members.iter().cloned())
+        .collect();
+    let _ = demo;
+    let trunks = pbx
+        .trunks
+        .iter()
+        .filter_map(|t| {
+            let ip: IpAddr = t.host.parse().ok()?;
+            Some(TrunkSpec {
+                name: t.name.clone(),
+                addr: SocketAddr::new(ip, t.port),
+            })
+        })
+        .collect();
+    let dids = pbx
+        .dids
+        .iter()
+        .map(|d| {
+            let dest = match d.target_kind.as_str() {
+                "group" => Destination::Group(d.target.clone()),
+                "extension" => Destination::Extension(d.target.clone()),
+                _ => Destination::Ivr(d.target.clone()),
+            };
+            (d.number.clone(), dest)
+        })
+        .collect();
+    let routes = pbx
+        .outbound_routes
+        .iter()
+        .map(|r| (r.prefix.clone(), r.strip as usize, r.trunk.clone()))
+        .collect();
+    Dialplan {
+        extensions,
+        groups,
+        trunks,
+        dids,
+        routes,
+        logged_in,
+    }
+}
+
+/// The address to advertise when listening on a wildcard: the interface the default route
+/// uses (no packet is sent to find it), else loopback.
+fn auto_address(listen: IpAddr) -> IpAddr {
+    if !listen.is_unspecified() {
+        return listen;
+    }
+    let probe = || -> Option<IpAddr> {
+        let s = std::net::UdpSocket::bind("0.0.0.0:0").ok()?;
+        s.connect("198.51.100.1:9").ok()?;
+        Some(s.local_addr().ok()?.ip())
+    };
+    probe().unwrap_or(IpAddr::V4(Ipv4Addr::LOCALHOST))
+}
+
+fn write_initial_password(dir: &Path, password: &str) -> Result<()> {
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+    let path: PathBuf = dir.join("initial-admin-password");
+    let mut f = std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(0o600)
+        .open(&path)
+        .with_context(|| format!("writing {}", path.display()))?;
+    writeln!(f, "{password}")?;
+    tracing::warn!(path = %path.display(), "created web user 'admin'; its initial password is in this file");
+    Ok(())
+}
+
+fn print_demo_profile() {
+    println!(
+        "Branchline demo profile (SPEC §14):\n\
+         \x20 web admin: admin / admin   supervisor: super / super   agents: agent1..agent4 / agent\n\
+         \x20 extensions 1001-1010, SIP password pass<ext>, realm branchline\n\
+         \x20 skill groups: support (6000; 1001, 1002), sales (6001; 1003, 1004), longest idle, recorded\n\
+         \x20 trunk pstn 127.0.0.1:5080: DID 4001 -> support, DID 4000 -> IVR main; dial 9<number> out"
+    );
+}
