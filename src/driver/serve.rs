@@ -61,6 +61,8 @@ async fn run(
     let data_dir = cfg.config.data_dir.clone();
     std::fs::create_dir_all(&data_dir)
         .with_context(|| format!("creating data dir {}", data_dir.display()))?;
+    // Absolute, so recording paths in CDRs stay valid whatever the working directory.
+    let data_dir = data_dir.canonicalize().unwrap_or(data_dir);
     let recordings = data_dir.join("recordings");
     std::fs::create_dir_all(&recordings)
         .with_context(|| format!("creating {}", recordings.display()))?;

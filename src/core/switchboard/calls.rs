@@ -1066,8 +1066,12 @@ impl Switchboard {
         let bytes = r.to_bytes();
         self.count_response(200);
         if let (Some(key), Ok(cid), Ok(cseq)) = (server_key(&req), req.call_id(), req.cseq()) {
-            let _ = self.tx.respond(now.mono, &key, 200, bytes.clone());
-            self.tx.retransmit_2xx(now.mono, &cid, cseq.seq, bytes, src);
+            if self.tx.respond(now.mono, &key, 200, bytes.clone()).is_ok() {
+                self.tx
+                    .retransmit_2xx_already_sent(now.mono, &cid, cseq.seq, bytes, src);
+            } else {
+                self.tx.retransmit_2xx(now.mono, &cid, cseq.seq, bytes, src);
+            }
         } else {
             self.send(src, bytes);
         }

@@ -128,10 +128,37 @@ impl TransactionLayer {
         bytes: Vec<u8>,
         target: Target,
     ) {
+        self.track_2xx(now, call_id, cseq, bytes, target, true);
+    }
+
+    /// Like [`Self::retransmit_2xx`] for a 2xx that `respond` has just sent: only the
+    /// retransmissions and the give-up timer are scheduled (no second copy now).
+    pub fn retransmit_2xx_already_sent(
+        &mut self,
+        now: Instant,
+        call_id: &str,
+        cseq: u32,
+        bytes: Vec<u8>,
+        target: Target,
+    ) {
+        self.track_2xx(now, call_id, cseq, bytes, target, false);
+    }
+
+    fn track_2xx(
+        &mut self,
+        now: Instant,
+        call_id: &str,
+        cseq: u32,
+        bytes: Vec<u8>,
+        target: Target,
+        send_now: bool,
+    ) {
         self.ack_received(call_id, cseq);
         let id = self.alloc_id();
         let bytes: Arc<[u8]> = Arc::from(bytes);
-        send(&mut self.transmits, &target, &bytes);
+        if send_now {
+            send(&mut self.transmits, &target, &bytes);
+        }
         let interval = self.cfg.t1();
         let retransmit = (!target.is_reliable())
             .then(|| self.timers.arm(now + interval, Owner::Retransmit2xx(id)));
