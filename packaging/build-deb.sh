@@ -52,6 +52,8 @@ VERSION=${cargo_version//-/\~}
 umask 022
 STAGE=$(mktemp -d "${TMPDIR:-/tmp}/branchline-deb.XXXXXX")
 trap 'rm -rf "$STAGE"' EXIT
+# mktemp makes the directory 0700; it becomes ./ in the archive.
+chmod 0755 "$STAGE"
 
 install -D -m 0755 "$BIN" "$STAGE/usr/sbin/branchline"
 install -D -m 0644 "$ROOT/systemd/branchline.service" "$STAGE/lib/systemd/system/branchline.service"

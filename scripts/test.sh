@@ -46,8 +46,9 @@ install_missing_tools() {
         fi
     fi
     echo "test.sh: installing ${missing[*]}"
-    "${sudo[@]}" apt-get update
-    "${sudo[@]}" apt-get install -y --no-install-recommends "${missing[@]}"
+    # `|| return 1`: run_step calls this inside `if`, where set -e does not apply.
+    "${sudo[@]}" apt-get update || return 1
+    "${sudo[@]}" apt-get install -y --no-install-recommends "${missing[@]}" || return 1
 }
 
 ensure_rust_components() {
@@ -60,7 +61,7 @@ ensure_rust_components() {
             echo "test.sh: rustfmt/clippy missing and rustup not found" >&2
             return 1
         }
-        rustup component add rustfmt clippy
+        rustup component add rustfmt clippy || return 1
     fi
 }
 
