@@ -1063,6 +1063,7 @@ impl Switchboard {
         r.push_header("Allow", ALLOW_HEADER);
         r.push_header("Server", USER_AGENT);
         r.set_body(Some("application/sdp"), sdp);
+        super::out::stamp_via(&mut r, &src);
         let bytes = r.to_bytes();
         self.count_response(200);
         if let (Some(key), Ok(cid), Ok(cseq)) = (server_key(&req), req.call_id(), req.cseq()) {

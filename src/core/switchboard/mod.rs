@@ -608,7 +608,8 @@ impl Switchboard {
     }
 
     /// Answers a request inside its server transaction (or statelessly if it has none).
-    fn respond(&mut self, now: Now, req: &Message<'_>, src: &Target, resp: OutMessage) {
+    fn respond(&mut self, now: Now, req: &Message<'_>, src: &Target, mut resp: OutMessage) {
+        out::stamp_via(&mut resp, src);
         let code = resp_code(&resp);
         self.count_response(code);
         let bytes = resp.to_bytes();

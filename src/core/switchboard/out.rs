@@ -133,3 +133,106 @@ pub(super) fn local_sdp(
     s.push_str("a=ptime:20\r\na=sendrecv\r\n");
     s.into_bytes()
 }
+
+/// RFC 3581 §4 / RFC 3261 §18.2.1: the top Via of a response records where the request
+/// really came from (`received`), and the source port when the client asked (`rport`), so
+/// that phones behind NAT get their answers.
+pub(super) fn stamp_via(resp: &mut OutMessage, src: &Target) {
+    let vias: Vec<String> = resp
+        .headers()
+        .iter()
+        .filter(|(n, _)| n.eq_ignore_ascii_case("via") || n.eq_ignore_ascii_case("v"))
+        .map(|(_, v)| v.clone())
+        .collect();
+    let Some(first) = vias.first() else {
+        return;
+    };
+    let (top, rest) = match first.split_once(',') {
+        Some((t, r)) => (t.to_owned(), Some(r.to_owned())),
+        None => (first.clone(), None),
+    };
+    let mut params: Vec<String> = top.split(';').map(|p| p.trim().to_owned()).collect();
+    let mut changed = false;
+    for p in params.iter_mut().skip(1) {
+        if p.eq_ignore_ascii_case("rport") {
+            *p = format!("rport={}", src.addr.port());
+            changed = true;
+        }
+    }
+    let sent_host = params
+        .first()
+        .and_then(|sp| sp.split_whitespace().nth(1))
+        .map(|hp| {
+            let h = hp.rsplit_once(':').map_or(hp, |(h, port)| {
+                if port.bytes().all(|b| b.is_ascii_digit()) {
+                    h
+                } else {
+                    hp
+                }
+            });
+            h.trim_start_matches('[').trim_end_matches(']').to_owned()
+        })
+        .unwrap_or_default();
+    let has_received = params
+        .iter()
+        .skip(1)
+        .any(|p| p.to_ascii_lowercase().starts_with("received="));
+    if !has_received && (changed || sent_host != src.addr.ip().to_string()) {
+        params.push(format!("received={}", src.addr.ip()));
+        changed = true;
+    }
+    if !changed {
+        return;
+    }
+    let mut joined = params.join(";");
+    if let Some(r) = rest {
+        joined.push(',');
+        joined.push_str(&r);
+    }
+    for v in vias.iter().skip(1) {
+        joined.push_str(", ");
+        joined.push_str(v);
+    }
+    resp.set_header("Via", joined);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::core::sip::transaction::Transport;
+
+    fn target(addr: &str) -> Target {
+        Target {
+            transport: Transport::Udp,
+            addr: addr.parse().unwrap(),
+            conn: None,
+        }
+    }
+
+    #[test]
+    fn rport_is_filled_and_received_added_rfc3581() {
+        let mut r = OutMessage::response(200, "OK");
+        r.push_header("Via", "SIP/2.0/UDP 10.0.0.5:5060;branch=z9hG4bKa;rport");
+        r.push_header("Via", "SIP/2.0/UDP 10.0.0.9;branch=z9hG4bKb");
+        stamp_via(&mut r, &target("127.0.0.1:40000"));
+        let v = r.header("Via").unwrap();
+        assert!(
+            v.starts_with(
+                "SIP/2.0/UDP 10.0.0.5:5060;branch=z9hG4bKa;rport=40000;received=127.0.0.1"
+            ),
+            "{v}"
+        );
+        assert!(v.ends_with("SIP/2.0/UDP 10.0.0.9;branch=z9hG4bKb"), "{v}");
+    }
+
+    #[test]
+    fn via_matching_the_source_is_left_alone() {
+        let mut r = OutMessage::response(200, "OK");
+        r.push_header("Via", "SIP/2.0/UDP 127.0.0.1:5070;branch=z9hG4bKa");
+        stamp_via(&mut r, &target("127.0.0.1:5070"));
+        assert_eq!(
+            r.header("Via"),
+            Some("SIP/2.0/UDP 127.0.0.1:5070;branch=z9hG4bKa")
+        );
+    }
+}
