@@ -661,3 +661,6 @@ fn server_key(req: &Message<'_>) -> Option<crate::core::sip::transaction::TxKey>
         &method,
     ))
 }
+
+#[cfg(test)]
+mod tests;

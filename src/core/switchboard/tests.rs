@@ -1,0 +1,480 @@
+//! Deterministic simulation of the switchboard (DESIGN.md testing §2): scripted phones and a
+//! scripted trunk exchange SIP with the B2BUA on virtual time; no sockets, no sleeps.
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use super::*;
+use crate::core::sip::auth::client_authorization;
+use crate::core::sip::msg::{Message, Method, OutMessage};
+use crate::core::sip::transaction::{Target, Transport};
+use crate::core::time::{Instant, Now, WallMs};
+
+struct FakeMedia {
+    next: u64,
+}
+
+impl MediaAlloc for FakeMedia {
+    fn allocate(&mut self) -> Result<MediaPorts, String> {
+        self.next += 1;
+        Ok(MediaPorts {
+            id: self.next,
+            port_a: 30000 + 2 * self.next as u16,
+            port_b: 31000 + 2 * self.next as u16,
+        })
+    }
+}
+
+const SDP: &str = "v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\nm=audio 40000 RTP/AVP 8 101\r\na=rtpmap:8 PCMA/8000\r\na=rtpmap:101 telephone-event/8000\r\n";
+
+struct Sim {
+    sb: Switchboard,
+    now: Now,
+    /// Packets the switchboard sent, by destination.
+    inbox: BTreeMap<SocketAddr, Vec<Vec<u8>>>,
+    effects: Vec<Effect>,
+    seq: u32,
+}
+
+fn addr(port: u16) -> SocketAddr {
+    SocketAddr::from(([127, 0, 0, 1], port))
+}
+
+fn udp(port: u16) -> Target {
+    Target {
+        transport: Transport::Udp,
+        addr: addr(port),
+        conn: None,
+    }
+}
+
+impl Sim {
+    fn new() -> Sim {
+        let mut extensions = BTreeMap::new();
+        for n in 1001..=1004 {
+            extensions.insert(n.to_string(), format!("pass{n}"));
+        }
+        let plan = Dialplan {
+            extensions,
+            groups: vec![GroupConfig {
+                name: "support".into(),
+                number: "6000".into(),
+                members: vec!["1001".into(), "1002".into()],
+                ring_timeout: Duration::from_secs(15),
+                record: true,
+                strategy: "longest-idle".into(),
+            }],
+            trunks: vec![TrunkSpec {
+                name: "pstn".into(),
+                addr: addr(5080),
+            }],
+            dids: [("4001".to_string(), Destination::Group("support".into()))].into(),
+            routes: vec![("9".into(), 1, "pstn".into())],
+            logged_in: ["1001".to_string(), "1002".to_string()].into(),
+        };
+        let now = Now {
+            mono: Instant::from_millis(1),
+            wall: WallMs(1_795_000_000_000),
+        };
+        let cfg = SwitchboardConfig {
+            realm: "branchline".into(),
+            sip_addr: addr(5060),
+            media_ip: "127.0.0.1".parse().unwrap(),
+            recordings_dir: "/rec".into(),
+            auth_secret: [7; 32],
+            digest_algorithms: vec!["MD5".into(), "SHA-256".into()],
+            direct_ring_timeout: Duration::from_secs(60),
+        };
+        Sim {
+            sb: Switchboard::new(now, cfg, plan, Box::new(FakeMedia { next: 0 }), 42),
+            now,
+            inbox: BTreeMap::new(),
+            effects: Vec::new(),
+            seq: 0,
+        }
+    }
+
+    fn drain(&mut self) {
+        while let Some(t) = self.sb.poll_transmit() {
+            self.inbox
+                .entry(t.target.addr)
+                .or_default()
+                .push(t.bytes.to_vec());
+        }
+        while let Some(e) = self.sb.poll_effect() {
+            self.effects.push(e);
+        }
+    }
+
+    fn deliver(&mut self, from: u16, bytes: &[u8]) {
+        self.sb.handle_datagram(self.now, udp(from), bytes);
+        self.drain();
+    }
+
+    /// Advances virtual time, firing every timer on the way (bounded).
+    fn advance(&mut self, d: Duration) {
+        let end = self.now.mono + d;
+        for _ in 0..100_000 {
+            match self.sb.poll_timeout() {
+                Some(t) if t <= end => {
+                    let step = t.saturating_since(self.now.mono);
+                    self.now = self.now.advance(step);
+                    self.sb.handle_timeout(self.now);
+                    self.drain();
+                }
+                _ => break,
+            }
+        }
+        let rest = end.saturating_since(self.now.mono);
+        self.now = self.now.advance(rest);
+    }
+
+    /// Messages a phone at `port` received since last asked.
+    fn take(&mut self, port: u16) -> Vec<Vec<u8>> {
+        self.inbox.remove(&addr(port)).unwrap_or_default()
+    }
+
+    fn statuses(msgs: &[Vec<u8>]) -> Vec<u16> {
+        msgs.iter()
+            .filter_map(|m| Message::parse(m).ok().and_then(|m| m.status()))
+            .collect()
+    }
+
+    fn requests(msgs: &[Vec<u8>], method: Method) -> Vec<Vec<u8>> {
+        msgs.iter()
+            .filter(|m| {
+                Message::parse(m).ok().and_then(|p| p.method().cloned()) == Some(method.clone())
+            })
+            .cloned()
+            .collect()
+    }
+
+    fn register(&mut self, ext: &str, port: u16) {
+        self.seq += 1;
+        let build = |auth: Option<String>, cseq: u32| {
+            let mut m = OutMessage::request(Method::Register, "sip:127.0.0.1:5060");
+            m.push_header(
+                "Via",
+                format!("SIP/2.0/UDP 127.0.0.1:{port};branch=z9hG4bKr{cseq}x{ext};rport"),
+            );
+            m.push_header("From", format!("<sip:{ext}@127.0.0.1>;tag=r{ext}"));
+            m.push_header("To", format!("<sip:{ext}@127.0.0.1>"));
+            m.push_header("Call-ID", format!("reg-{ext}"));
+            m.push_header("CSeq", format!("{cseq} REGISTER"));
+            m.push_header("Contact", format!("<sip:{ext}@127.0.0.1:{port}>"));
+            m.push_header("Expires", "3600");
+            if let Some(a) = auth {
+                m.push_header("Authorization", a);
+            }
+            m.to_bytes()
+        };
+        let first = build(None, 1);
+        self.deliver(port, &first);
+        let got = self.take(port);
+        let challenge = got
+            .iter()
+            .find_map(|m| {
+                let p = Message::parse(m).ok()?;
+                (p.status() == Some(401))
+                    .then(|| p.header("WWW-Authenticate").map(|v| v.into_owned()))?
+            })
+            .expect("401 with a challenge");
+        let auth = client_authorization(
+            &challenge,
+            "REGISTER",
+            "sip:127.0.0.1:5060",
+            ext,
+            &format!("pass{ext}"),
+            "cn",
+            1,
+        )
+        .unwrap();
+        let second = build(Some(auth), 2);
+        self.deliver(port, &second);
+        let got = self.take(port);
+        assert_eq!(Sim::statuses(&got), vec![200], "{ext} registers");
+        // Requests that followed the registration (an agent being rung) stay in the inbox.
+        let requests: Vec<Vec<u8>> = got
+            .into_iter()
+            .filter(|m| Message::parse(m).is_ok_and(|p| p.is_request()))
+            .collect();
+        if !requests.is_empty() {
+            self.inbox.insert(addr(port), requests);
+        }
+    }
+
+    fn trunk_invite(&mut self, call: &str, did: &str) -> Vec<u8> {
+        let mut m = OutMessage::request(Method::Invite, format!("sip:{did}@127.0.0.1:5060"));
+        m.push_header(
+            "Via",
+            format!("SIP/2.0/UDP 127.0.0.1:5080;branch=z9hG4bK{call}"),
+        );
+        m.push_header(
+            "From",
+            format!("<sip:1380013800{}@127.0.0.1:5080>;tag=t{call}", call.len()),
+        );
+        m.push_header("To", format!("<sip:{did}@127.0.0.1:5060>"));
+        m.push_header("Call-ID", call.to_string());
+        m.push_header("CSeq", "1 INVITE");
+        m.push_header("Contact", "<sip:carrier@127.0.0.1:5080>");
+        m.set_body(Some("application/sdp"), SDP.as_bytes().to_vec());
+        m.to_bytes()
+    }
+
+    /// The carrier acknowledges the 200 it got for `call` (RFC 3261 §13.2.2.4).
+    fn trunk_ack(&mut self, call: &str, ok: &[u8]) {
+        let resp = Message::parse(ok).unwrap();
+        let mut m = OutMessage::request(Method::Ack, "sip:branchline@127.0.0.1:5060");
+        m.push_header(
+            "Via",
+            format!("SIP/2.0/UDP 127.0.0.1:5080;branch=z9hG4bKack{call}"),
+        );
+        m.push_header("From", resp.header("From").unwrap().into_owned());
+        m.push_header("To", resp.header("To").unwrap().into_owned());
+        m.push_header("Call-ID", call.to_string());
+        m.push_header("CSeq", "1 ACK");
+        let bytes = m.to_bytes();
+        self.deliver(5080, &bytes);
+    }
+
+    /// The phone starts ringing: 180.
+    fn ring(&mut self, port: u16, invite: &[u8]) {
+        let req = Message::parse(invite).unwrap();
+        let r = crate::core::sip::msg::response_to(&req, 180, "Ringing", Some("agent"));
+        let bytes = r.to_bytes();
+        self.deliver(port, &bytes);
+    }
+
+    /// The phone answers an INVITE it received: 200 with SDP.
+    fn answer(&mut self, port: u16, invite: &[u8]) {
+        let req = Message::parse(invite).unwrap();
+        let mut r = crate::core::sip::msg::response_to(&req, 200, "OK", Some("agent"));
+        r.push_header("Contact", format!("<sip:agent@127.0.0.1:{port}>"));
+        r.set_body(Some("application/sdp"), SDP.as_bytes().to_vec());
+        let bytes = r.to_bytes();
+        self.deliver(port, &bytes);
+    }
+
+    fn event_kinds(&self) -> Vec<String> {
+        self.effects
+            .iter()
+            .filter_map(|e| match e {
+                Effect::Event(ev) => Some(ev.kind.clone()),
+                _ => None,
+            })
+            .collect()
+    }
+
+    fn cdrs(&self) -> Vec<Cdr> {
+        self.effects
+            .iter()
+            .filter_map(|e| match e {
+                Effect::CallFinished { cdr, .. } => Some((**cdr).clone()),
+                _ => None,
+            })
+            .collect()
+    }
+}
+
+#[test]
+fn trunk_call_to_a_did_waits_with_music_until_an_agent_registers() {
+    let mut sim = Sim::new();
+    let inv = sim.trunk_invite("c1", "4001");
+    sim.deliver(5080, &inv);
+    let got = sim.take(5080);
+    assert_eq!(
+        Sim::statuses(&got),
+        vec![100, 200],
+        "queue calls are answered at once"
+    );
+    sim.trunk_ack("c1", &got[1]);
+    assert!(sim.effects.iter().any(|e| matches!(
+        e,
+        Effect::Media(MediaCommand::Play {
+            source: PlaySource::Music,
+            to: LegSide::A,
+            ..
+        })
+    )));
+    assert_eq!(sim.sb.stats(sim.now).queue_length, 1);
+    // No agent registered: nobody rings, even after a minute.
+    sim.advance(Duration::from_secs(60));
+    assert!(sim.take(7001).is_empty());
+    assert!(
+        sim.take(5080).is_empty(),
+        "the acknowledged 200 is not retransmitted"
+    );
+    assert_eq!(sim.sb.active_calls(), 1);
+    sim.register("1001", 7001);
+    let invites = Sim::requests(&sim.take(7001), Method::Invite);
+    assert_eq!(invites.len(), 1, "the agent is rung as soon as it is ready");
+    sim.answer(7001, &invites[0]);
+    let acks = Sim::requests(&sim.take(7001), Method::Ack);
+    assert_eq!(acks.len(), 1, "the agent's 200 is acknowledged");
+    assert!(sim
+        .effects
+        .iter()
+        .any(|e| matches!(e, Effect::Media(MediaCommand::Record { .. }))));
+    assert_eq!(
+        sim.sb.agent_state("1001"),
+        Some(crate::core::acd::AgentState::Busy)
+    );
+    let kinds = sim.event_kinds();
+    for k in [
+        "call.offered",
+        "queue.entered",
+        "agent.ringing",
+        "call.answered",
+    ] {
+        assert!(kinds.iter().any(|x| x == k), "{k} logged: {kinds:?}");
+    }
+}
+
+#[test]
+fn an_unanswered_agent_is_cancelled_after_the_ring_timeout_and_the_next_agent_rings() {
+    let mut sim = Sim::new();
+    sim.register("1001", 7001);
+    sim.advance(Duration::from_secs(1));
+    sim.register("1002", 7002);
+    let inv = sim.trunk_invite("c2", "4001");
+    sim.deliver(5080, &inv);
+    let got = sim.take(5080);
+    sim.trunk_ack("c2", &got[1]);
+    let first = Sim::requests(&sim.take(7001), Method::Invite);
+    assert_eq!(first.len(), 1, "1001 has been idle longest");
+    assert!(sim.take(7002).is_empty());
+    sim.ring(7001, &first[0]);
+    sim.advance(Duration::from_secs(14));
+    assert!(
+        Sim::requests(&sim.take(7002), Method::Invite).is_empty(),
+        "still within 15 s"
+    );
+    sim.advance(Duration::from_secs(2));
+    let to_1001 = sim.take(7001);
+    assert!(
+        Sim::requests(&to_1001, Method::Invite).is_empty(),
+        "no INVITE retransmission after 180"
+    );
+    assert!(
+        !Sim::requests(&to_1001, Method::Cancel).is_empty(),
+        "1001 is cancelled at 15 s"
+    );
+    let second = Sim::requests(&sim.take(7002), Method::Invite);
+    assert!(!second.is_empty(), "then 1002 rings");
+    sim.answer(7002, &second[0]);
+    // The caller hangs up: the agent gets a BYE, the CDR names the agent and the wait.
+    let bye = {
+        let mut m = OutMessage::request(Method::Bye, "sip:branchline@127.0.0.1:5060");
+        m.push_header("Via", "SIP/2.0/UDP 127.0.0.1:5080;branch=z9hG4bKbye2");
+        m.push_header("From", "<sip:13800138002@127.0.0.1:5080>;tag=tc2");
+        m.push_header("To", "<sip:4001@127.0.0.1:5060>");
+        m.push_header("Call-ID", "c2");
+        m.push_header("CSeq", "2 BYE");
+        m.to_bytes()
+    };
+    sim.advance(Duration::from_secs(30));
+    sim.deliver(5080, &bye);
+    assert!(Sim::statuses(&sim.take(5080)).contains(&200));
+    assert_eq!(Sim::requests(&sim.take(7002), Method::Bye).len(), 1);
+    let cdrs = sim.cdrs();
+    assert_eq!(cdrs.len(), 1);
+    let cdr = &cdrs[0];
+    assert_eq!(cdr.agent.as_deref(), Some("1002"));
+    assert_eq!(cdr.skill_group.as_deref(), Some("support"));
+    assert_eq!(cdr.hangup_cause, "normal");
+    assert!((cdr.wait_secs - 16.0).abs() < 1.5, "wait {}", cdr.wait_secs);
+    assert!((cdr.talk_secs - 30.0).abs() < 0.5, "talk {}", cdr.talk_secs);
+    assert_eq!(
+        sim.sb.agent_state("1002"),
+        Some(crate::core::acd::AgentState::Idle)
+    );
+}
+
+#[test]
+fn a_caller_hanging_up_in_the_queue_is_an_abandoned_call() {
+    let mut sim = Sim::new();
+    let inv = sim.trunk_invite("c3", "4001");
+    sim.deliver(5080, &inv);
+    let got = sim.take(5080);
+    sim.trunk_ack("c3", &got[1]);
+    sim.advance(Duration::from_secs(20));
+    let mut m = OutMessage::request(Method::Bye, "sip:branchline@127.0.0.1:5060");
+    m.push_header("Via", "SIP/2.0/UDP 127.0.0.1:5080;branch=z9hG4bKbye3");
+    m.push_header("From", "<sip:13800138002@127.0.0.1:5080>;tag=tc3");
+    m.push_header("To", "<sip:4001@127.0.0.1:5060>");
+    m.push_header("Call-ID", "c3");
+    m.push_header("CSeq", "2 BYE");
+    let bye = m.to_bytes();
+    sim.deliver(5080, &bye);
+    let cdrs = sim.cdrs();
+    assert_eq!(cdrs.len(), 1);
+    assert_eq!(cdrs[0].hangup_cause, "abandoned");
+    assert!((cdrs[0].wait_secs - 20.0).abs() < 0.5);
+    assert!(sim.event_kinds().contains(&"queue.abandoned".to_string()));
+    assert_eq!(sim.sb.active_calls(), 0);
+}
+
+#[test]
+fn unknown_did_gets_404_and_unauthenticated_extension_invite_gets_407() {
+    let mut sim = Sim::new();
+    let inv = sim.trunk_invite("c4", "4999");
+    sim.deliver(5080, &inv);
+    assert_eq!(Sim::statuses(&sim.take(5080)), vec![404]);
+    let mut m = OutMessage::request(Method::Invite, "sip:1002@127.0.0.1:5060");
+    m.push_header("Via", "SIP/2.0/UDP 127.0.0.1:7001;branch=z9hG4bKx5");
+    m.push_header("From", "<sip:1001@127.0.0.1>;tag=a");
+    m.push_header("To", "<sip:1002@127.0.0.1>");
+    m.push_header("Call-ID", "c5");
+    m.push_header("CSeq", "1 INVITE");
+    m.set_body(Some("application/sdp"), SDP.as_bytes().to_vec());
+    let inv = m.to_bytes();
+    sim.deliver(7001, &inv);
+    let got = sim.take(7001);
+    assert_eq!(Sim::statuses(&got), vec![407]);
+    let p = Message::parse(&got[0]).unwrap();
+    let algs: Vec<String> = p
+        .header_values("Proxy-Authenticate")
+        .iter()
+        .map(|v| v.to_string())
+        .collect();
+    assert!(algs.join(" ").contains("algorithm=MD5"), "{algs:?}");
+    assert_eq!(sim.sb.active_calls(), 0);
+}
+
+#[test]
+fn draining_refuses_new_calls_with_503() {
+    let mut sim = Sim::new();
+    sim.sb.begin_drain();
+    let inv = sim.trunk_invite("c6", "4001");
+    sim.deliver(5080, &inv);
+    assert_eq!(Sim::statuses(&sim.take(5080)), vec![503]);
+}
+
+#[test]
+fn a_malformed_request_gets_400_and_changes_nothing() {
+    let mut sim = Sim::new();
+    let bad = b"INVITE sip:4001@127.0.0.1 SIP/2.0\r\nVia: SIP/2.0/UDP 127.0.0.1:5080;branch=z9hG4bKbad\r\nFrom: <sip:x@y>;tag=1\r\nTo: <sip:4001@127.0.0.1>\r\nCall-ID: bad\r\nCSeq: 1 BYE\r\nContent-Length: 0\r\n\r\n";
+    sim.deliver(5080, bad);
+    assert_eq!(Sim::statuses(&sim.take(5080)), vec![400]);
+    assert_eq!(sim.sb.active_calls(), 0);
+    assert!(sim.effects.is_empty());
+}
+
+#[test]
+fn a_200_never_acknowledged_ends_the_call_after_64_t1() {
+    let mut sim = Sim::new();
+    let inv = sim.trunk_invite("c7", "4001");
+    sim.deliver(5080, &inv);
+    sim.take(5080);
+    sim.advance(Duration::from_secs(31));
+    assert_eq!(sim.sb.active_calls(), 1);
+    let resent = Sim::statuses(&sim.take(5080));
+    assert!(
+        resent.len() >= 5 && resent.iter().all(|c| *c == 200),
+        "{resent:?}"
+    );
+    sim.advance(Duration::from_secs(2));
+    assert_eq!(sim.sb.active_calls(), 0, "RFC 3261 §13.3.1.4");
+    assert_eq!(sim.cdrs()[0].hangup_cause, "failed");
+}
