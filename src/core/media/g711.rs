@@ -57,13 +57,19 @@ impl Codec {
         }
     }
 
+    /// The 256-entry decode table (octet → linear sample), for loops that decode in bulk.
+    #[inline]
+    pub fn decode_table(self) -> &'static [i16; 256] {
+        match self {
+            Codec::Pcmu => &ULAW_TABLE,
+            Codec::Pcma => &ALAW_TABLE,
+        }
+    }
+
     /// Decodes `input` into `out` (as many as fit), returning the number of samples written.
     #[inline]
     pub fn decode_into(self, input: &[u8], out: &mut [i16]) -> usize {
-        let table = match self {
-            Codec::Pcmu => &ULAW_TABLE,
-            Codec::Pcma => &ALAW_TABLE,
-        };
+        let table = self.decode_table();
         let n = input.len().min(out.len());
         for (o, &c) in out.iter_mut().zip(input) {
             *o = table[c as usize];
@@ -76,8 +82,14 @@ impl Codec {
     pub fn encode_into(self, input: &[i16], out: &mut [u8]) -> usize {
         let n = input.len().min(out.len());
         match self {
-            Codec::Pcmu => out.iter_mut().zip(input).for_each(|(o, &s)| *o = ulaw_encode(s)),
-            Codec::Pcma => out.iter_mut().zip(input).for_each(|(o, &s)| *o = alaw_encode(s)),
+            Codec::Pcmu => out
+                .iter_mut()
+                .zip(input)
+                .for_each(|(o, &s)| *o = ulaw_encode(s)),
+            Codec::Pcma => out
+                .iter_mut()
+                .zip(input)
+                .for_each(|(o, &s)| *o = alaw_encode(s)),
         }
         n
     }
@@ -123,7 +135,11 @@ const fn ulaw_decode_formula(code: u8) -> i16 {
 pub fn alaw_encode(sample: i16) -> u8 {
     let s = sample as i32;
     // G.711 §2: A-law works on 13-bit magnitudes; negative values are one's-complement-like.
-    let (sign, mag) = if s >= 0 { (0x80, s >> 3) } else { (0x00, (-s - 1) >> 3) };
+    let (sign, mag) = if s >= 0 {
+        (0x80, s >> 3)
+    } else {
+        (0x00, (-s - 1) >> 3)
+    };
     let (exp, mantissa) = if mag < 32 {
         (0, mag >> 1)
     } else {

@@ -97,7 +97,12 @@ mod tests {
     #[test]
     fn packets_advance_seq_and_timestamp_and_mark_only_the_first() {
         let mut rng = Rng::seeded(7);
-        let mut p = RtpPlayer::new(ToneSource::Ringback(Ringback::new()), Codec::Pcma, 8, &mut rng);
+        let mut p = RtpPlayer::new(
+            ToneSource::Ringback(Ringback::new()),
+            Codec::Pcma,
+            8,
+            &mut rng,
+        );
         let mut buf = [0u8; 200];
         let mut prev: Option<RtpHeader> = None;
         for i in 0..5 {
@@ -123,7 +128,12 @@ mod tests {
     #[test]
     fn short_output_buffer_yields_nothing() {
         let mut rng = Rng::seeded(1);
-        let mut p = RtpPlayer::new(ToneSource::Silence(Default::default()), Codec::Pcmu, 0, &mut rng);
+        let mut p = RtpPlayer::new(
+            ToneSource::Silence(Default::default()),
+            Codec::Pcmu,
+            0,
+            &mut rng,
+        );
         let mut small = [0u8; 100];
         assert_eq!(p.next_packet(&mut small), 0);
     }

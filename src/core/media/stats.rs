@@ -117,7 +117,13 @@ mod tests {
     fn in_order_stream_has_no_loss_and_no_jitter() {
         let mut s = ReceptionStats::new();
         for i in 0..100u32 {
-            s.on_packet(1, 65500u16.wrapping_add(i as u16), i * 160, 5000 + i * 160, true);
+            s.on_packet(
+                1,
+                65500u16.wrapping_add(i as u16),
+                i * 160,
+                5000 + i * 160,
+                true,
+            );
         }
         assert_eq!(s.lost(), 0, "sequence wrap is not loss");
         assert_eq!(s.jitter(), 0.0);

@@ -99,7 +99,9 @@ const MELODY: &[Note] = &[
 ];
 
 /// Bass notes (root of each bar), one per 4 quarter notes, following the melody's bars.
-const BASS: &[u8] = &[48, 45, 41, 48, 48, 45, 43, 48, 45, 41, 43, 48, 45, 41, 43, 48];
+const BASS: &[u8] = &[
+    48, 45, 41, 48, 48, 45, 43, 48, 45, 41, 43, 48, 45, 41, 43, 48,
+];
 
 /// A sine oscillator as a two-pole resonator: y[n] = 2·cos(ω)·y[n−1] − y[n−2].
 /// Two multiplies per sample and no table; restarted at each note so drift stays tiny.
@@ -246,12 +248,15 @@ impl AudioSource for MusicOnHold {
 }
 
 /// Any of the built-in sources, without boxing (players hold one by value).
+// Variants are held by value inside each player (one per session); a few hundred bytes
+// per playing session beat an allocation on every mode change.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone)]
 pub enum ToneSource {
     /// Ringback tone.
     Ringback(Ringback),
     /// Music on hold.
-    Music(Box<MusicOnHold>),
+    Music(MusicOnHold),
     /// Silence.
     Silence(Silence),
 }
@@ -340,9 +345,15 @@ mod tests {
             if energy(&f) > 1e5 {
                 loud += 1;
             }
-            assert!(f.iter().all(|&s| s != i16::MIN && s != i16::MAX), "no clipping");
+            assert!(
+                f.iter().all(|&s| s != i16::MIN && s != i16::MAX),
+                "no clipping"
+            );
         }
-        assert!(loud > loop_frames * 8 / 10, "music is mostly audible: {loud}/{loop_frames}");
+        assert!(
+            loud > loop_frames * 8 / 10,
+            "music is mostly audible: {loud}/{loop_frames}"
+        );
         // The melody starts over: the second pass's first notes sound like the first pass's.
         let mut again = Vec::new();
         for _ in 0..100 {

@@ -178,7 +178,8 @@ impl HotSession {
     pub fn set_remote(&mut self, side: Side, addr: SocketAddr) {
         let leg = self.leg_mut(side);
         leg.rtp.set(addr);
-        leg.rtcp.set(SocketAddr::new(addr.ip(), addr.port().wrapping_add(1)));
+        leg.rtcp
+            .set(SocketAddr::new(addr.ip(), addr.port().wrapping_add(1)));
     }
 
     /// Sets a leg's codec and payload type.
@@ -243,7 +244,11 @@ impl HotSession {
         leg.reception
             .on_packet(h.ssrc, h.seq, h.timestamp, arrival, audio.is_some());
         if let (Some(rec), Some(codec)) = (self.recorder.as_mut(), audio) {
-            let ch = if i == 0 { Channel::Left } else { Channel::Right };
+            let ch = if i == 0 {
+                Channel::Left
+            } else {
+                Channel::Right
+            };
             rec.push(now, ch, codec, payload);
         }
         let to = 1 - i;
@@ -327,16 +332,25 @@ mod tests {
             source: super::super::Source::Ringback,
         });
         assert!(s.on_rtp(Side::A, at(0), a, &pkt(1, 0)), "A still reaches B");
-        assert!(!s.on_rtp(Side::B, at(0), b, &pkt(1, 0)), "A hears the tone, not B");
+        assert!(
+            !s.on_rtp(Side::B, at(0), b, &pkt(1, 0)),
+            "A hears the tone, not B"
+        );
         s.set_mode(&Mode::Hold { held: Side::A });
         assert!(!s.on_rtp(Side::A, at(20), a, &pkt(2, 0)));
         assert!(!s.on_rtcp(Side::A, at(20), SocketAddr::new(a.ip(), 5001)));
         s.set_mode(&Mode::Relay);
         s.start_recording(at(40));
-        assert!(s.on_rtp(Side::A, at(60), a, &pkt(3, 101)), "telephone-event relayed");
+        assert!(
+            s.on_rtp(Side::A, at(60), a, &pkt(3, 101)),
+            "telephone-event relayed"
+        );
         assert!(s.on_rtcp(Side::A, at(60), SocketAddr::new(a.ip(), 5001)));
         let out = s.take_recorder().unwrap().finish(at(100));
-        assert!(out.iter().all(|&v| v == 0), "the event was not decoded as audio");
+        assert!(
+            out.iter().all(|&v| v == 0),
+            "the event was not decoded as audio"
+        );
         assert!(!s.on_rtp(Side::A, at(80), a, b"not rtp at all"));
     }
 

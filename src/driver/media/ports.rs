@@ -76,7 +76,10 @@ mod tests {
     #[test]
     fn range_yields_even_pairs_inside_bounds() {
         let p = PortPool::new(20001, 20009);
-        assert_eq!(p.free.iter().copied().collect::<Vec<_>>(), vec![20002, 20004, 20006, 20008]);
+        assert_eq!(
+            p.free.iter().copied().collect::<Vec<_>>(),
+            vec![20002, 20004, 20006, 20008]
+        );
         assert_eq!(PortPool::new(20000, 20000).available(), 0);
     }
 
@@ -90,7 +93,11 @@ mod tests {
         let blocker = UdpSocket::bind((ip, base + 1));
         let first = pool.bind_pair(ip).unwrap();
         if blocker.is_ok() {
-            assert_eq!(first.port, base + 2, "pair with its RTCP port taken is skipped");
+            assert_eq!(
+                first.port,
+                base + 2,
+                "pair with its RTCP port taken is skipped"
+            );
         }
         let port = first.port;
         drop(first);

@@ -183,7 +183,11 @@ impl Shard {
             } else {
                 let now = self.clock.mono();
                 // Round up: waking a little late is fine, spinning on a 0 ms timeout is not.
-                next_tick.saturating_since(now).as_micros().div_ceil(1000).min(1000) as i32
+                next_tick
+                    .saturating_since(now)
+                    .as_micros()
+                    .div_ceil(1000)
+                    .min(1000) as i32
             };
             let n = match self.epoll.wait(&mut events, timeout) {
                 Ok(n) => n,
@@ -211,7 +215,10 @@ impl Shard {
                 }
             }
             if self.relayed > 0 {
-                self.ctx.counters.relayed.fetch_add(self.relayed, Ordering::Relaxed);
+                self.ctx
+                    .counters
+                    .relayed
+                    .fetch_add(self.relayed, Ordering::Relaxed);
                 self.relayed = 0;
             }
         }
@@ -267,7 +274,12 @@ impl Shard {
                         s.hot.set_remote(side, addr);
                     }
                 }
-                Command::SetCodec { id, side, codec, pt } => {
+                Command::SetCodec {
+                    id,
+                    side,
+                    codec,
+                    pt,
+                } => {
                     if let Some(s) = self.session(id) {
                         s.hot.set_codec(side, codec, pt);
                         if let Some(p) = s.player.as_mut().filter(|p| p.to == side) {
@@ -307,7 +319,10 @@ impl Shard {
             }
         };
         for (k, sock) in sockets.socks.iter().enumerate() {
-            if let Err(e) = self.epoll.add(sock.as_raw_fd(), ((slot as u64) << 2) | k as u64) {
+            if let Err(e) = self
+                .epoll
+                .add(sock.as_raw_fd(), ((slot as u64) << 2) | k as u64)
+            {
                 tracing::warn!(session = id, error = %e, "cannot watch RTP socket");
             }
         }
@@ -339,7 +354,7 @@ impl Shard {
         };
         let tone = match source {
             Source::Ringback => ToneSource::Ringback(Ringback::new()),
-            Source::Music => ToneSource::Music(Box::new(MusicOnHold::new())),
+            Source::Music => ToneSource::Music(MusicOnHold::new()),
             Source::Silence => ToneSource::Silence(Silence),
         };
         match s.player.as_mut() {

@@ -58,7 +58,8 @@ impl Epoll {
     pub fn wait(&self, events: &mut [libc::epoll_event], timeout_ms: i32) -> io::Result<usize> {
         let max = events.len().min(i32::MAX as usize) as i32;
         // SAFETY: the kernel writes at most `max` entries into `events`.
-        let r = unsafe { libc::epoll_wait(self.fd.as_raw_fd(), events.as_mut_ptr(), max, timeout_ms) };
+        let r =
+            unsafe { libc::epoll_wait(self.fd.as_raw_fd(), events.as_mut_ptr(), max, timeout_ms) };
         match cvt(r) {
             Ok(n) => Ok(n as usize),
             Err(e) if e.kind() == io::ErrorKind::Interrupted => Ok(0),
@@ -126,7 +127,9 @@ impl RawAddr {
                     sin_zero: [0; 8],
                 };
                 // SAFETY: sockaddr_storage is larger than and aligned for sockaddr_in.
-                unsafe { std::ptr::write((&mut storage as *mut libc::sockaddr_storage).cast(), sin) };
+                unsafe {
+                    std::ptr::write((&mut storage as *mut libc::sockaddr_storage).cast(), sin)
+                };
                 size_of::<libc::sockaddr_in>()
             }
             SocketAddr::V6(a) => {
@@ -140,7 +143,9 @@ impl RawAddr {
                     sin6_scope_id: a.scope_id(),
                 };
                 // SAFETY: sockaddr_storage is larger than and aligned for sockaddr_in6.
-                unsafe { std::ptr::write((&mut storage as *mut libc::sockaddr_storage).cast(), sin6) };
+                unsafe {
+                    std::ptr::write((&mut storage as *mut libc::sockaddr_storage).cast(), sin6)
+                };
                 size_of::<libc::sockaddr_in6>()
             }
         };
@@ -159,11 +164,15 @@ pub fn from_storage(s: &libc::sockaddr_storage, len: libc::socklen_t) -> Option<
             // SAFETY: the family and length say this storage holds a sockaddr_in.
             let sin: &libc::sockaddr_in = unsafe { &*(s as *const libc::sockaddr_storage).cast() };
             let ip = Ipv4Addr::from(sin.sin_addr.s_addr.to_ne_bytes());
-            Some(SocketAddr::V4(SocketAddrV4::new(ip, u16::from_be(sin.sin_port))))
+            Some(SocketAddr::V4(SocketAddrV4::new(
+                ip,
+                u16::from_be(sin.sin_port),
+            )))
         }
         libc::AF_INET6 if len as usize >= size_of::<libc::sockaddr_in6>() => {
             // SAFETY: the family and length say this storage holds a sockaddr_in6.
-            let sin6: &libc::sockaddr_in6 = unsafe { &*(s as *const libc::sockaddr_storage).cast() };
+            let sin6: &libc::sockaddr_in6 =
+                unsafe { &*(s as *const libc::sockaddr_storage).cast() };
             Some(SocketAddr::V6(SocketAddrV6::new(
                 Ipv6Addr::from(sin6.sin6_addr.s6_addr),
                 u16::from_be(sin6.sin6_port),
@@ -306,7 +315,8 @@ impl SendBatch {
                 iov_len: data.len(),
             };
             let h = &mut self.hdrs[n];
-            h.msg_hdr.msg_name = (&dest.storage as *const libc::sockaddr_storage) as *mut libc::c_void;
+            h.msg_hdr.msg_name =
+                (&dest.storage as *const libc::sockaddr_storage) as *mut libc::c_void;
             h.msg_hdr.msg_namelen = dest.len;
             h.msg_hdr.msg_iov = &mut self.iovs[n];
             h.msg_hdr.msg_iovlen = 1;
@@ -376,7 +386,8 @@ mod tests {
         let rx = UdpSocket::bind("127.0.0.1:0").unwrap();
         let tx = UdpSocket::bind("127.0.0.1:0").unwrap();
         let sink = UdpSocket::bind("127.0.0.1:0").unwrap();
-        sink.set_read_timeout(Some(std::time::Duration::from_secs(2))).unwrap();
+        sink.set_read_timeout(Some(std::time::Duration::from_secs(2)))
+            .unwrap();
         for i in 0..5u8 {
             tx.send_to(&[i; 20], rx.local_addr().unwrap()).unwrap();
         }
@@ -394,7 +405,10 @@ mod tests {
         assert_eq!(out.flush(rx.as_raw_fd(), &batch, &dest), 2);
         let mut buf = [0u8; 64];
         let (n, from) = sink.recv_from(&mut buf).unwrap();
-        assert_eq!((&buf[..n], from), (&[1u8; 20][..], rx.local_addr().unwrap()));
+        assert_eq!(
+            (&buf[..n], from),
+            (&[1u8; 20][..], rx.local_addr().unwrap())
+        );
         let (n, _) = sink.recv_from(&mut buf).unwrap();
         assert_eq!(&buf[..n], &[4u8; 20]);
         assert_eq!(batch.recv(rx.as_raw_fd()), 0, "nothing left, no blocking");

@@ -89,7 +89,11 @@ pub fn run(rx: Receiver<WriterMsg>) {
                     append(o, &samples);
                 }
             }
-            WriterMsg::Close { id, mut stats, reply } => {
+            WriterMsg::Close {
+                id,
+                mut stats,
+                reply,
+            } => {
                 if let Some(o) = open.remove(&id) {
                     stats.recording = Some(finish(o));
                 }
