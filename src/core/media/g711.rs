@@ -57,13 +57,19 @@ impl Codec {
         }
     }
 
+    /// The 256-entry decode table (octet → linear sample), for loops that decode in bulk.
+    #[inline]
+    pub fn decode_table(self) -> &'static [i16; 256] {
+        match self {
+            Codec::Pcmu => &ULAW_TABLE,
+            Codec::Pcma => &ALAW_TABLE,
+        }
+    }
+
     /// Decodes `input` into `out` (as many as fit), returning the number of samples written.
     #[inline]
     pub fn decode_into(self, input: &[u8], out: &mut [i16]) -> usize {
-        let table = match self {
-            Codec::Pcmu => &ULAW_TABLE,
-            Codec::Pcma => &ALAW_TABLE,
-        };
+        let table = self.decode_table();
         let n = input.len().min(out.len());
         for (o, &c) in out.iter_mut().zip(input) {
             *o = table[c as usize];

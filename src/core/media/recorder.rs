@@ -8,6 +8,7 @@
 
 use super::g711::Codec;
 use crate::core::time::Instant;
+use std::collections::VecDeque;
 
 /// Which channel of the recording a leg feeds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -20,26 +21,30 @@ pub enum Channel {
 
 /// Recording sample rate.
 const RATE: u64 = 8000;
-/// Buffer length in frames (3 s): room for a second of early packets plus the unflushed tail.
-const CAP_FRAMES: u64 = 3 * RATE;
+/// Frames per block (1 s): finished blocks are handed out whole, without copying.
+const BLOCK_FRAMES: u64 = RATE;
+/// Blocks held (3 s): room for a second of early packets plus the unflushed tail.
+const BLOCKS: usize = 3;
 /// Frames newer than this (200 ms) may still receive late packets and are not flushed yet.
 const LAG_FRAMES: u64 = RATE / 5;
-/// Flush once at least this many frames (1 s) are final: large sequential writes.
-const CHUNK_FRAMES: u64 = RATE;
 /// A leg whose write position falls this far (60 ms) behind arrival time jumps forward,
 /// leaving silence for the time it sent nothing.
 const SLACK_FRAMES: u64 = 480;
 /// A leg may run at most this far (1 s) ahead of arrival time (a burst after a stall).
 const AHEAD_FRAMES: u64 = RATE;
 
+fn zero_block() -> Vec<i16> {
+    vec![0; 2 * BLOCK_FRAMES as usize]
+}
+
 /// A stereo recording being assembled in memory.
 #[derive(Debug)]
 pub struct StereoRecorder {
     start: Instant,
-    /// Absolute frame index of `buf[0]`.
+    /// Absolute frame index of the first frame of `blocks[0]`.
     base: u64,
-    /// Interleaved L/R samples for frames `base .. base + CAP_FRAMES`.
-    buf: Vec<i16>,
+    /// Consecutive 1-second blocks of interleaved L/R samples.
+    blocks: VecDeque<Vec<i16>>,
     /// Next frame each channel writes.
     pos: [u64; 2],
     /// One past the highest frame written.
@@ -54,7 +59,7 @@ impl StereoRecorder {
         StereoRecorder {
             start,
             base: 0,
-            buf: vec![0; (2 * CAP_FRAMES) as usize],
+            blocks: (0..BLOCKS).map(|_| zero_block()).collect(),
             pos: [0; 2],
             high: 0,
             dropped: 0,
@@ -88,20 +93,32 @@ impl StereoRecorder {
             payload = payload.get(skip..).unwrap_or(&[]);
             p = self.base;
         }
-        let slot = (p - self.base) as usize;
-        let end = slot + payload.len();
-        let Some(dst) = self.buf.get_mut(2 * slot..2 * end) else {
+        let end = p + payload.len() as u64;
+        if end > self.base + BLOCKS as u64 * BLOCK_FRAMES {
             self.dropped += 1;
             return;
-        };
-        let table_codec = codec;
-        for (pair, &c) in dst.chunks_exact_mut(2).zip(payload) {
-            if let Some(s) = pair.get_mut(ch) {
-                *s = table_codec.decode(c);
-            }
         }
-        self.pos[ch] = p + payload.len() as u64;
-        self.high = self.high.max(self.pos[ch]);
+        // One table lookup per sample into every other slot of the interleaved blocks;
+        // a packet spans at most two blocks.
+        let table = codec.decode_table();
+        let mut at = p - self.base;
+        let mut rest = payload;
+        while !rest.is_empty() {
+            let (b, off) = ((at / BLOCK_FRAMES) as usize, (at % BLOCK_FRAMES) as usize);
+            let Some(block) = self.blocks.get_mut(b) else {
+                break;
+            };
+            let take = rest.len().min(BLOCK_FRAMES as usize - off);
+            let (now_part, later) = rest.split_at(take);
+            let dst = block.get_mut(2 * off..).unwrap_or(&mut []);
+            for (s, &c) in dst.iter_mut().skip(ch).step_by(2).zip(now_part) {
+                *s = table[c as usize];
+            }
+            rest = later;
+            at += take as u64;
+        }
+        self.pos[ch] = end;
+        self.high = self.high.max(end);
     }
 
     /// Packets whose audio could not be placed (outside the buffer window).
@@ -109,38 +126,39 @@ impl StereoRecorder {
         self.dropped
     }
 
-    /// Takes the oldest `frames` frames out of the buffer as interleaved samples.
-    fn take(&mut self, frames: u64) -> Vec<i16> {
-        let frames = frames.min(CAP_FRAMES) as usize;
-        let out = self.buf.get(..2 * frames).unwrap_or(&[]).to_vec();
-        self.buf.copy_within(2 * frames.., 0);
-        let len = self.buf.len();
-        if let Some(tail) = self.buf.get_mut(len - 2 * frames..) {
-            tail.fill(0);
-        }
-        self.base += frames as u64;
-        out
-    }
-
-    /// Returns a chunk of finished interleaved samples when at least a second is final at
-    /// `now`; call it periodically (every few tens of milliseconds) off the packet path.
+    /// Returns the oldest second of interleaved samples once it is final at `now` (no
+    /// copy: the block itself is handed over). Call it periodically off the packet path.
     pub fn poll_chunk(&mut self, now: Instant) -> Option<Vec<i16>> {
         let fin = self.frame_at(now).saturating_sub(LAG_FRAMES);
-        let ready = fin.saturating_sub(self.base);
-        // Also flush early if the buffer is filling up (a leg far ahead of time).
-        let pressure = self.high.saturating_sub(self.base) > CAP_FRAMES - CHUNK_FRAMES;
-        if ready >= CHUNK_FRAMES || (pressure && ready > 0) {
-            Some(self.take(ready))
-        } else {
-            None
+        // Also give up on late packets if a leg ran so far ahead the window is full.
+        let pressure =
+            self.high > self.base + (BLOCKS as u64 - 1) * BLOCK_FRAMES + BLOCK_FRAMES / 2;
+        if fin < self.base + BLOCK_FRAMES && !pressure {
+            return None;
         }
+        let block = self.blocks.pop_front()?;
+        self.blocks.push_back(zero_block());
+        self.base += BLOCK_FRAMES;
+        Some(block)
     }
 
     /// Ends the recording at `now` (or at the last written frame if later) and returns the
     /// remaining interleaved samples.
     pub fn finish(&mut self, now: Instant) -> Vec<i16> {
         let end = self.frame_at(now).max(self.high);
-        self.take(end.saturating_sub(self.base))
+        let frames = end
+            .saturating_sub(self.base)
+            .min(BLOCKS as u64 * BLOCK_FRAMES) as usize;
+        let mut out = Vec::with_capacity(2 * frames);
+        for b in &self.blocks {
+            let want = (2 * frames - out.len()).min(b.len());
+            out.extend_from_slice(b.get(..want).unwrap_or(&[]));
+        }
+        for b in self.blocks.iter_mut() {
+            b.fill(0);
+        }
+        self.base += frames as u64;
+        out
     }
 }
 
@@ -197,7 +215,7 @@ mod tests {
         }
         assert_eq!(chunks.len(), 2);
         for (at, frames) in chunks {
-            assert!(frames as u64 >= CHUNK_FRAMES);
+            assert_eq!(frames as u64, BLOCK_FRAMES);
             assert!(frames as u64 <= at * 8 - LAG_FRAMES);
         }
     }

@@ -248,12 +248,15 @@ impl AudioSource for MusicOnHold {
 }
 
 /// Any of the built-in sources, without boxing (players hold one by value).
+// Variants are held by value inside each player (one per session); a few hundred bytes
+// per playing session beat an allocation on every mode change.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone)]
 pub enum ToneSource {
     /// Ringback tone.
     Ringback(Ringback),
     /// Music on hold.
-    Music(Box<MusicOnHold>),
+    Music(MusicOnHold),
     /// Silence.
     Silence(Silence),
 }

@@ -354,7 +354,7 @@ impl Shard {
         };
         let tone = match source {
             Source::Ringback => ToneSource::Ringback(Ringback::new()),
-            Source::Music => ToneSource::Music(Box::new(MusicOnHold::new())),
+            Source::Music => ToneSource::Music(MusicOnHold::new()),
             Source::Silence => ToneSource::Silence(Silence),
         };
         match s.player.as_mut() {
