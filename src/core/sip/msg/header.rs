@@ -421,7 +421,7 @@ pub(crate) fn parse_name_addr<'a>(
         }
         Some(i)
     } else {
-        memchr::memchr(b'<', b.get(i..end).unwrap_or_default()).map(|p| p + i)
+        find1(b, i, end, b'<')
     };
     let Some(lt) = lt else {
         // addr-spec: RFC 3261 §20.10 — a URI with ',', ';' or '?' must be in <>, so the URI ends

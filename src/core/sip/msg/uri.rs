@@ -281,7 +281,7 @@ fn parse_sip<'a>(
     let (mut user, mut password) = (None, None);
     // RFC 3261 §25.1: '@' may not appear unescaped in user, password, host, params or headers,
     // so the first one ends the userinfo (the user part itself may hold ';' '?' '/').
-    if let Some(atpos) = memchr::memchr(b'@', b.get(i..end).unwrap_or_default()).map(|p| p + i) {
+    if let Some(atpos) = find1(b, i, end, b'@') {
         let pw = find1(b, i, atpos, b':');
         let uend = pw.unwrap_or(atpos);
         if uend == i || !all_escaped(b.get(i..uend).unwrap_or_default(), USER) {
