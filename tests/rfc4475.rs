@@ -443,7 +443,8 @@ fn rfc4475_3_1_1_12_utf8_reason_phrase_and_3_1_1_13_empty_one() {
 
 #[test]
 fn rfc4475_3_1_2_errors_carry_the_right_reason() {
-    let cases: &[(&str, fn(&ParseError) -> bool)] = &[
+    type Expect = fn(&ParseError) -> bool;
+    let cases: &[(&str, Expect)] = &[
         ("clerr.dat", |e| {
             matches!(e, ParseError::BodyTruncated { declared: 9999, .. })
         }),
@@ -553,7 +554,7 @@ fn rfc4475_3_4_1_rfc2543_invite_without_max_forwards_or_branch() {
 /// panic in parse, frame, error_response or any accessor.
 #[test]
 fn mutated_torture_messages_never_panic() {
-    const SUBST: &[u8] = b"\0 \r\n\"<>;,:%@[]\\\xff";
+    const SUBST: &[u8] = b"\0\r\n\";:,<\xff";
     let mut parsed_ok = 0usize;
     let exercise = |b: &[u8], ok: &mut usize| {
         let _ = Message::frame(b);

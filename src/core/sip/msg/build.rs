@@ -263,7 +263,18 @@ fn canonical_label(k: Kind, name: &str) -> &str {
 /// Standard reason phrase for a status code (RFC 3261 §21 and extensions); a generic class
 /// phrase for unknown codes.
 pub fn reason_phrase(code: u16) -> &'static str {
-    match code {
+    known_reason(code).unwrap_or(match code {
+        100..=199 => "Provisional",
+        200..=299 => "Success",
+        300..=399 => "Redirection",
+        400..=499 => "Client Error",
+        500..=599 => "Server Error",
+        _ => "Global Failure",
+    })
+}
+
+fn known_reason(code: u16) -> Option<&'static str> {
+    Some(match code {
         100 => "Trying",
         180 => "Ringing",
         181 => "Call Is Being Forwarded",
@@ -335,13 +346,8 @@ pub fn reason_phrase(code: u16) -> &'static str {
         606 => "Not Acceptable",
         607 => "Unwanted",
         608 => "Rejected",
-        100..=199 => "Provisional",
-        200..=299 => "Success",
-        300..=399 => "Redirection",
-        400..=499 => "Client Error",
-        500..=599 => "Server Error",
-        _ => "Global Failure",
-    }
+        _ => return None,
+    })
 }
 
 /// FNV-1a, used to derive a stable To tag for stateless error answers.
@@ -386,7 +392,10 @@ pub fn error_response(buf: &[u8], err: &ParseError) -> Option<Vec<u8>> {
     let mut to = None;
     let mut call_id = None;
     let mut cseq = None;
-    for (n, v) in HeaderLines::new(hdrs).flatten() {
+    for super::parse::Line {
+        name: n, value: v, ..
+    } in HeaderLines::new(hdrs).flatten()
+    {
         let name = std::str::from_utf8(hdrs.get(n)?).ok()?;
         let value = hdrs.get(v)?;
         match Kind::of(name) {

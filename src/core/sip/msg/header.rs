@@ -6,8 +6,8 @@ use std::fmt;
 use std::ops::Range;
 
 use super::lex::{
-    at, is_ws, parse_digits, scan_header_params, scan_quoted, skip_ws, span, trim_range, Text,
-    TOKEN, WORD,
+    at, find1, find3, is_ws, parse_digits, scan_header_params, scan_quoted, skip_ws, span,
+    trim_range, Text, TOKEN, WORD,
 };
 use super::uri::{host_end, parse_port, parse_uri, Params, Uri};
 use super::{Method, ParseError};
@@ -242,9 +242,7 @@ impl Via<'_> {
 
     /// RFC 3581 `rport`: `Some(None)` when present without a value.
     pub fn rport(&self) -> Option<Option<u16>> {
-        self.params
-            .get("rport")
-            .map(|v| v.and_then(|p| parse_port(p)))
+        self.params.get("rport").map(|v| v.and_then(parse_port))
     }
 
     /// `host[:port]` as in the sent-by.
@@ -423,14 +421,12 @@ pub(crate) fn parse_name_addr<'a>(
         }
         Some(i)
     } else {
-        memchr::memchr(b'<', b.get(i..end).unwrap_or_default()).map(|p| p + i)
+        find1(b, i, end, b'<')
     };
     let Some(lt) = lt else {
         // addr-spec: RFC 3261 §20.10 — a URI with ',', ';' or '?' must be in <>, so the URI ends
         // at the first ';' or whitespace and may not carry headers.
-        let ue = (i..end)
-            .find(|&k| at(b, k) == b';' || is_ws(at(b, k)))
-            .unwrap_or(end);
+        let ue = find3(b, i, end, b';', b' ', b'\t').unwrap_or(end);
         let uri = parse_uri(t, i..ue)?;
         if uri.headers.is_some() {
             return Err(bad(header, "URI with headers must be enclosed in <>"));
@@ -455,10 +451,11 @@ pub(crate) fn parse_name_addr<'a>(
             display = Some(t.piece(d));
         }
     }
-    let gt = (lt + 1..end)
-        .find(|&k| at(b, k) == b'>')
-        .ok_or(bad(header, "missing '>'"))?;
-    // RFC 4475 §3.1.2.14: no whitespace inside the brackets; parse_uri rejects it.
+    let gt = find1(b, lt + 1, end, b'>').ok_or(bad(header, "missing '>'"))?;
+    // RFC 4475 §3.1.2.14: no whitespace inside the brackets.
+    if is_ws(at(b, lt + 1)) || is_ws(at(b, gt.saturating_sub(1))) {
+        return Err(bad(header, "whitespace inside <>"));
+    }
     let uri = parse_uri(t, lt + 1..gt)?;
     let pr = scan_header_params(b, gt + 1, end).map_err(|w| bad(header, w))?;
     Ok(NameAddr {

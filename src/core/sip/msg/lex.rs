@@ -86,6 +86,33 @@ pub(crate) fn at(b: &[u8], i: usize) -> u8 {
     b.get(i).copied().unwrap_or(0)
 }
 
+/// First `c` in `b[from..end]`, as an absolute index.
+#[inline]
+pub(crate) fn find1(b: &[u8], from: usize, end: usize, c: u8) -> Option<usize> {
+    let h = b.get(from..end.min(b.len()))?;
+    // Short slices (most URI pieces) are cheaper to scan than to dispatch to SIMD.
+    if h.len() < 32 {
+        return h.iter().position(|&x| x == c).map(|p| p + from);
+    }
+    memchr::memchr(c, h).map(|p| p + from)
+}
+
+/// First `c1` or `c2` in `b[from..end]`, as an absolute index.
+#[inline]
+pub(crate) fn find2(b: &[u8], from: usize, end: usize, c1: u8, c2: u8) -> Option<usize> {
+    let h = b.get(from..end.min(b.len()))?;
+    if h.len() < 32 {
+        return h.iter().position(|&x| x == c1 || x == c2).map(|p| p + from);
+    }
+    memchr::memchr2(c1, c2, h).map(|p| p + from)
+}
+
+/// First `c1`, `c2` or `c3` in `b[from..end]`, as an absolute index.
+#[inline]
+pub(crate) fn find3(b: &[u8], from: usize, end: usize, c1: u8, c2: u8, c3: u8) -> Option<usize> {
+    memchr::memchr3(c1, c2, c3, b.get(from..end.min(b.len()))?).map(|p| p + from)
+}
+
 /// SP or HTAB.
 #[inline]
 pub(crate) fn is_ws(b: u8) -> bool {
@@ -144,7 +171,11 @@ pub(crate) fn trim_range(b: &[u8], r: Range<usize>) -> Range<usize> {
 
 /// Trim SP, HTAB, CR and LF from both ends.
 pub(crate) fn trim_lws(s: &str) -> &str {
-    s.trim_matches(|c| c == ' ' || c == '\t' || c == '\r' || c == '\n')
+    let b = s.as_bytes();
+    let lws = |c: u8| matches!(c, b' ' | b'\t' | b'\r' | b'\n');
+    let start = b.iter().position(|&c| !lws(c)).unwrap_or(b.len());
+    let end = b.iter().rposition(|&c| !lws(c)).map_or(start, |p| p + 1);
+    s.get(start..end.max(start)).unwrap_or_default()
 }
 
 /// Scan a quoted-string starting at the opening quote `i`; returns the index just past the
@@ -266,6 +297,11 @@ impl Iterator for CommaSplit<'_> {
             return None;
         }
         let start = self.pos;
+        // Fast path: no comma left means one element (the common single-value header).
+        if memchr::memchr(b',', self.b.get(start..).unwrap_or_default()).is_none() {
+            self.done = true;
+            return Some(trim_range(self.b, start..self.b.len()));
+        }
         let mut i = start;
         let mut quoted = false;
         let mut angle = 0usize;

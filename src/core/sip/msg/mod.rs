@@ -352,7 +352,7 @@ impl<'a> Message<'a> {
     pub fn vias(&self) -> Result<Vec<Via<'a>>, ParseError> {
         let mut out = Vec::new();
         for raw in self.raw_all("Via") {
-            each_element(raw, "Via", |t, r| {
+            each_element(lex::unfold(raw), "Via", |t, r| {
                 out.push(header::parse_via(t, r)?);
                 Ok(())
             })?;
@@ -376,7 +376,7 @@ impl<'a> Message<'a> {
         let mut list = Vec::new();
         let mut star = false;
         for raw in self.raw_all("Contact") {
-            each_element(raw, "Contact", |t, r| {
+            each_element(lex::unfold(raw), "Contact", |t, r| {
                 if t.s.get(r.clone()) == Some("*") {
                     star = true;
                 } else {
@@ -427,11 +427,10 @@ impl<'a> Message<'a> {
 /// Unfold `raw`, split it at commas and hand each (non-empty) element to `f`; an empty element
 /// (`a,,b`) is a syntax error for the list headers this is used on.
 fn each_element<'a>(
-    raw: &'a str,
+    v: Cow<'a, str>,
     header: &'static str,
     mut f: impl FnMut(Text<'_, 'a>, std::ops::Range<usize>) -> Result<(), ParseError>,
 ) -> Result<(), ParseError> {
-    let v = lex::unfold(raw);
     let t = Text::of(&v);
     for r in CommaSplit::new(t.s) {
         if r.is_empty() {

@@ -1,5 +1,6 @@
 //! Framing and parsing of whole messages (RFC 3261 §7, §18.3).
 
+use std::borrow::Cow;
 use std::ops::Range;
 
 use super::header::{self, Kind, KINDS};
@@ -45,24 +46,39 @@ fn find_head_end(b: &[u8]) -> Option<(usize, usize)> {
     None
 }
 
-/// Logical header lines (continuations joined) of a head without its start line:
-/// `(name range, value range)`, value trimmed but still folded.
+/// One logical header line: name, trimmed value (still folded) and whether it was folded.
+pub(crate) struct Line {
+    /// Field name range.
+    pub name: Range<usize>,
+    /// Value range, trimmed.
+    pub value: Range<usize>,
+    /// True when continuation lines were joined (the value holds CRLF).
+    pub folded: bool,
+}
+
+/// Logical header lines (continuations joined) of a head without its start line. Stops at the
+/// empty line and remembers where the body starts.
 pub(crate) struct HeaderLines<'b> {
     b: &'b [u8],
     pos: usize,
+    /// Index just past the empty line, once it has been reached.
+    pub body_start: Option<usize>,
 }
 
 impl<'b> HeaderLines<'b> {
     /// Iterate the header lines in `b`.
     pub fn new(b: &'b [u8]) -> Self {
-        HeaderLines { b, pos: 0 }
+        HeaderLines {
+            b,
+            pos: 0,
+            body_start: None,
+        }
     }
 
     /// End of the line starting at `p` (without CR) and the start of the next line.
+    #[inline]
     fn line(&self, p: usize) -> (usize, usize) {
-        let nl = memchr::memchr(b'\n', self.b.get(p..).unwrap_or_default())
-            .map(|x| x + p)
-            .unwrap_or(self.b.len());
+        let nl = lex::find1(self.b, p, self.b.len(), b'\n').unwrap_or(self.b.len());
         let mut le = nl;
         if le > p && at(self.b, le - 1) == b'\r' {
             le -= 1;
@@ -72,40 +88,46 @@ impl<'b> HeaderLines<'b> {
 }
 
 impl Iterator for HeaderLines<'_> {
-    type Item = Result<(Range<usize>, Range<usize>), ParseError>;
+    type Item = Result<Line, ParseError>;
 
     fn next(&mut self) -> Option<Self::Item> {
         let b = self.b;
         let p = self.pos;
-        if p >= b.len() {
+        if p >= b.len() || self.body_start.is_some() {
             return None;
         }
         let (le, next) = self.line(p);
         self.pos = next;
-        if le == p {
+        if next > b.len() {
+            // The head stops mid-line.
             self.pos = b.len();
+            return Some(Err(ParseError::Incomplete));
+        }
+        if le == p {
+            self.body_start = Some(next.min(b.len()));
             return None;
         }
         if is_ws(at(b, p)) {
             // RFC 3261 §7.3.1: a continuation line needs a header to continue.
             return Some(Err(ParseError::HeaderLine));
         }
-        let Some(colon) = memchr::memchr(b':', b.get(p..le).unwrap_or_default()).map(|c| c + p)
-        else {
-            return Some(Err(ParseError::HeaderLine));
-        };
-        let mut ne = colon;
-        while ne > p && is_ws(at(b, ne - 1)) {
-            ne -= 1;
-        }
-        if ne == p || !(p..ne).all(|k| is(at(b, k), TOKEN)) {
+        // RFC 3261 §7.3.1: field-name is a token, then optional whitespace, then ':'.
+        let ne = lex::span(b, p, le, TOKEN);
+        let colon = lex::skip_ws(b, ne, le);
+        if ne == p || colon >= le || at(b, colon) != b':' {
             return Some(Err(ParseError::HeaderLine));
         }
         let mut vend = le;
+        let mut folded = false;
         while self.pos < b.len() && is_ws(at(b, self.pos)) {
             let (le2, next2) = self.line(self.pos);
+            if next2 > b.len() {
+                self.pos = b.len();
+                return Some(Err(ParseError::Incomplete));
+            }
             vend = le2;
             self.pos = next2;
+            folded = true;
         }
         let mut vs = colon + 1;
         while vs < vend && matches!(at(b, vs), b' ' | b'\t' | b'\r' | b'\n') {
@@ -114,7 +136,12 @@ impl Iterator for HeaderLines<'_> {
         while vend > vs && is_ws(at(b, vend - 1)) {
             vend -= 1;
         }
-        Some(Ok((p..ne, vs..vend)))
+        let folded = folded && lex::find2(b, vs, vend, b'\r', b'\n').is_some();
+        Some(Ok(Line {
+            name: p..ne,
+            value: vs..vend,
+            folded,
+        }))
     }
 }
 
@@ -163,17 +190,23 @@ fn parse_start_line(line: &str) -> Result<StartLine<'_>, ParseError> {
         }
         return Ok(StartLine::Response { code, reason });
     }
-    if line.contains('\t') {
-        return Err(ParseError::StartLine("tab in Request-Line"));
-    }
-    let mut parts = line.split(' ');
-    let (Some(m), Some(uri), Some(ver), None) =
-        (parts.next(), parts.next(), parts.next(), parts.next())
-    else {
+    // RFC 3261 §7.1: exactly single SPs; a tab or extra space makes a part fail its grammar.
+    let b = line.as_bytes();
+    let sp1 = lex::find1(b, 0, b.len(), b' ');
+    let sp2 = sp1.and_then(|a| lex::find1(b, a + 1, b.len(), b' '));
+    let (Some(sp1), Some(sp2)) = (sp1, sp2) else {
         return Err(ParseError::StartLine(
             "Request-Line is not METHOD SP Request-URI SP SIP-Version",
         ));
     };
+    let m = line.get(..sp1).unwrap_or_default();
+    let uri = line.get(sp1 + 1..sp2).unwrap_or_default();
+    let ver = line.get(sp2 + 1..).unwrap_or_default();
+    if uri.is_empty() || ver.contains(' ') {
+        return Err(ParseError::StartLine(
+            "Request-Line is not METHOD SP Request-URI SP SIP-Version",
+        ));
+    }
     if m.is_empty() || !m.bytes().all(|c| is(c, TOKEN)) {
         return Err(ParseError::StartLine("method is not a token"));
     }
@@ -201,22 +234,37 @@ fn bad(k: Kind, why: &'static str) -> ParseError {
 }
 
 /// Check the grammar of one indexed header value; returns the Content-Length when `k` is that.
-fn validate(k: Kind, raw: &str, method: Option<&Method>) -> Result<Option<usize>, ParseError> {
+fn validate(
+    k: Kind,
+    raw: &str,
+    folded: bool,
+    method: Option<&Method>,
+) -> Result<Option<usize>, ParseError> {
+    // Only folded values need the unfolding copy.
+    let unfold = |raw| {
+        if folded {
+            lex::unfold(raw)
+        } else {
+            Cow::Borrowed(raw)
+        }
+    };
     match k {
         Kind::To | Kind::From => {
-            let v = lex::unfold(raw);
+            let v = unfold(raw);
             let t = Text::of(&v);
             header::parse_name_addr(t, 0..t.s.len(), k.label())?;
         }
-        Kind::Contact => each_element(raw, "Contact", |t, r| {
+        Kind::Contact => each_element(unfold(raw), "Contact", |t, r| {
             if t.s.get(r.clone()) != Some("*") {
                 header::parse_name_addr(t, r, "Contact")?;
             }
             Ok(())
         })?,
-        Kind::Via => each_element(raw, "Via", |t, r| header::parse_via(t, r).map(|_| ()))?,
+        Kind::Via => each_element(unfold(raw), "Via", |t, r| {
+            header::parse_via(t, r).map(|_| ())
+        })?,
         Kind::CSeq => {
-            let v = lex::unfold(raw);
+            let v = unfold(raw);
             let (_, m) = header::split_cseq(&v).map_err(|w| bad(k, w))?;
             if let Some(req) = method {
                 // RFC 3261 §8.1.1.5: the CSeq method matches the request's.
@@ -225,13 +273,13 @@ fn validate(k: Kind, raw: &str, method: Option<&Method>) -> Result<Option<usize>
                 }
             }
         }
-        Kind::CallId => header::check_call_id(&lex::unfold(raw)).map_err(|w| bad(k, w))?,
+        Kind::CallId => header::check_call_id(&unfold(raw)).map_err(|w| bad(k, w))?,
         Kind::MaxForwards | Kind::Expires => {
-            parse_digits(&lex::unfold(raw), u64::from(u32::MAX))
+            parse_digits(&unfold(raw), u64::from(u32::MAX))
                 .ok_or(bad(k, "not a number below 2^32"))?;
         }
         Kind::ContentLength => {
-            let v = lex::unfold(raw);
+            let v = unfold(raw);
             if v.starts_with('-') {
                 return Err(ParseError::ContentLength("negative"));
             }
@@ -241,8 +289,8 @@ fn validate(k: Kind, raw: &str, method: Option<&Method>) -> Result<Option<usize>
                 usize::try_from(n).map_err(|_| ParseError::ContentLength("too large"))?,
             ));
         }
-        Kind::ContentType => header::check_media_type(&lex::unfold(raw)).map_err(|w| bad(k, w))?,
-        Kind::Date => header::check_date(&lex::unfold(raw)).map_err(|w| bad(k, w))?,
+        Kind::ContentType => header::check_media_type(&unfold(raw)).map_err(|w| bad(k, w))?,
+        Kind::Date => header::check_date(&unfold(raw)).map_err(|w| bad(k, w))?,
         Kind::Other => {}
     }
     Ok(None)
@@ -257,17 +305,19 @@ impl<'a> Message<'a> {
         if rest.is_empty() {
             return Err(ParseError::Empty);
         }
-        let (head_len, body_start) = match find_head_end(rest) {
-            Some(x) => x,
-            // Tolerate a datagram whose last header line ends without the empty line.
-            None if rest.ends_with(b"\n") => (rest.len(), rest.len()),
-            None => return Err(ParseError::Incomplete),
+        // One UTF-8 pass: the head must lie inside the valid prefix (a body may be binary).
+        let text = match std::str::from_utf8(rest) {
+            Ok(t) => t,
+            Err(e) => std::str::from_utf8(rest.get(..e.valid_up_to()).unwrap_or_default())
+                .map_err(|_| ParseError::NotUtf8)?,
         };
-        let head = std::str::from_utf8(rest.get(..head_len).unwrap_or_default())
-            .map_err(|_| ParseError::NotUtf8)?;
-        let hb = head.as_bytes();
-        let sl_end = memchr::memchr(b'\n', hb).unwrap_or(hb.len());
-        let sl = head.get(..sl_end).unwrap_or_default();
+        let tb = text.as_bytes();
+        let sl_end = lex::find1(tb, 0, tb.len(), b'\n').ok_or(if text.len() < rest.len() {
+            ParseError::NotUtf8
+        } else {
+            ParseError::Incomplete
+        })?;
+        let sl = text.get(..sl_end).unwrap_or_default();
         let sl = sl.strip_suffix('\r').unwrap_or(sl);
         let start = parse_start_line(sl)?;
         let method = match &start {
@@ -275,15 +325,19 @@ impl<'a> Message<'a> {
             StartLine::Response { .. } => None,
         };
 
-        let hdr_text = head.get(sl_end + 1..).unwrap_or_default();
-        let mut headers =
-            Vec::with_capacity(memchr::memchr_iter(b'\n', hdr_text.as_bytes()).count());
+        let hdr_text = text.get(sl_end + 1..).unwrap_or_default();
+        let mut headers = Vec::with_capacity(24);
         let mut first = [NONE; KINDS];
         let mut content_length = None;
-        for item in HeaderLines::new(hdr_text.as_bytes()) {
-            let (n, v) = item?;
-            let name = hdr_text.get(n).unwrap_or_default();
-            let value = hdr_text.get(v).unwrap_or_default();
+        let mut lines = HeaderLines::new(hdr_text.as_bytes());
+        let truncated_utf8 = text.len() < rest.len();
+        for item in lines.by_ref() {
+            let line = item.map_err(|e| match e {
+                ParseError::Incomplete if truncated_utf8 => ParseError::NotUtf8,
+                e => e,
+            })?;
+            let name = hdr_text.get(line.name).unwrap_or_default();
+            let value = hdr_text.get(line.value).unwrap_or_default();
             let k = Kind::of(name);
             if k != Kind::Other {
                 let slot = &mut first[k as usize];
@@ -292,12 +346,20 @@ impl<'a> Message<'a> {
                 } else if single_instance(k) {
                     return Err(ParseError::DuplicateHeader(k.label()));
                 }
-                if let Some(cl) = validate(k, value, method)? {
+                if let Some(cl) = validate(k, value, line.folded, method)? {
                     content_length = Some(cl);
                 }
             }
             headers.push(Header { name, value });
         }
+        let body_start = match lines.body_start {
+            Some(b) => sl_end + 1 + b,
+            // The head ran into invalid UTF-8 before its empty line.
+            None if truncated_utf8 => return Err(ParseError::NotUtf8),
+            // Tolerate a datagram whose last header line ends without the empty line.
+            None if text.ends_with('\n') => rest.len(),
+            None => return Err(ParseError::Incomplete),
+        };
         // RFC 3261 §8.1.1: To, From, CSeq, Call-ID and Via are mandatory (Max-Forwards is not
         // required, for RFC 2543 peers — RFC 4475 §3.4.1); responses need them for matching.
         for k in [Kind::To, Kind::From, Kind::CallId, Kind::CSeq, Kind::Via] {
@@ -345,7 +407,10 @@ impl<'a> Message<'a> {
         let sl_end = memchr::memchr(b'\n', head).unwrap_or(head.len());
         let hdrs = head.get(sl_end + 1..).unwrap_or_default();
         let mut cl: Option<usize> = None;
-        for (n, v) in HeaderLines::new(hdrs).flatten() {
+        for Line {
+            name: n, value: v, ..
+        } in HeaderLines::new(hdrs).flatten()
+        {
             let name = hdrs.get(n).unwrap_or_default();
             if !(name.eq_ignore_ascii_case(b"Content-Length") || name.eq_ignore_ascii_case(b"l")) {
                 continue;

@@ -4,7 +4,7 @@ use std::borrow::Cow;
 use std::fmt;
 use std::ops::Range;
 
-use super::lex::{all_escaped, at, is, Text, HNV, HOST, PARAM, PASSWORD, USER};
+use super::lex::{all_escaped, at, find1, find2, is, Text, HNV, HOST, PARAM, PASSWORD, USER};
 use super::ParseError;
 
 /// A `;name[=value]` parameter list, kept as validated text and walked on access (no allocation
@@ -229,9 +229,7 @@ pub(crate) fn parse_uri<'a>(t: Text<'_, 'a>, r: Range<usize>) -> Result<Uri<'a>,
     let b = t.bytes();
     let end = r.end.min(b.len());
     let start = r.start;
-    let colon = (start..end)
-        .find(|&i| at(b, i) == b':')
-        .ok_or(err("missing scheme"))?;
+    let colon = find1(b, start, end, b':').ok_or(err("missing scheme"))?;
     // RFC 3986 §3.1: scheme = ALPHA *( ALPHA / DIGIT / "+" / "-" / "." )
     let scheme_ok = colon > start
         && at(b, start).is_ascii_alphabetic()
@@ -283,8 +281,8 @@ fn parse_sip<'a>(
     let (mut user, mut password) = (None, None);
     // RFC 3261 §25.1: '@' may not appear unescaped in user, password, host, params or headers,
     // so the first one ends the userinfo (the user part itself may hold ';' '?' '/').
-    if let Some(atpos) = memchr::memchr(b'@', b.get(i..end).unwrap_or_default()).map(|p| p + i) {
-        let pw = (i..atpos).find(|&k| at(b, k) == b':');
+    if let Some(atpos) = find1(b, i, end, b'@') {
+        let pw = find1(b, i, atpos, b':');
         let uend = pw.unwrap_or(atpos);
         if uend == i || !all_escaped(b.get(i..uend).unwrap_or_default(), USER) {
             return Err(err("bad user part"));
@@ -298,14 +296,12 @@ fn parse_sip<'a>(
         }
         i = atpos + 1;
     }
-    let hp_end = (i..end)
-        .find(|&k| matches!(at(b, k), b';' | b'?'))
-        .unwrap_or(end);
+    let hp_end = find2(b, i, end, b';', b'?').unwrap_or(end);
     let (host, port) = parse_hostport(t, i..hp_end).ok_or(err("bad host or port"))?;
     i = hp_end;
     let mut params = Params::default();
     if at(b, i) == b';' && i < end {
-        let p_end = (i..end).find(|&k| at(b, k) == b'?').unwrap_or(end);
+        let p_end = find1(b, i, end, b'?').unwrap_or(end);
         check_uri_params(b, i, p_end)?;
         params = Params::from_raw(t.piece(i..p_end));
         i = p_end;
@@ -333,7 +329,7 @@ fn parse_sip<'a>(
 fn check_uri_params(b: &[u8], mut i: usize, end: usize) -> Result<(), ParseError> {
     while i < end {
         // at ';'
-        let next = (i + 1..end).find(|&k| at(b, k) == b';').unwrap_or(end);
+        let next = find1(b, i + 1, end, b';').unwrap_or(end);
         let p = b.get(i + 1..next).unwrap_or_default();
         let (n, v) = match memchr::memchr(b'=', p) {
             Some(eq) => (
@@ -361,9 +357,7 @@ fn parse_tel<'a>(
     r: Range<usize>,
 ) -> Result<Uri<'a>, ParseError> {
     let b = t.bytes();
-    let n_end = (r.start..r.end)
-        .find(|&k| at(b, k) == b';')
-        .unwrap_or(r.end);
+    let n_end = find1(b, r.start, r.end, b';').unwrap_or(r.end);
     // RFC 3966 §3: global or local number, hex digits, '*', '#' and visual separators.
     let ok = n_end > r.start
         && (r.start..n_end).all(|k| {
@@ -409,7 +403,7 @@ pub(crate) fn parse_hostport<'a>(
 /// End of a host starting at `i`: a bracketed IPv6 reference or a run of host characters.
 pub(crate) fn host_end(b: &[u8], i: usize, end: usize) -> Option<usize> {
     if at(b, i) == b'[' {
-        let close = (i + 1..end).find(|&k| at(b, k) == b']')?;
+        let close = find1(b, i + 1, end, b']')?;
         let inner = b.get(i + 1..close)?;
         let ok = !inner.is_empty()
             && inner.contains(&b':')
