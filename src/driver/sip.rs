@@ -204,6 +204,7 @@ async fn tcp_connection(
 ) {
     let (mut rd, mut wr) = stream.into_split();
     let (tx, mut rx) = mpsc::unbounded_channel::<Arc<[u8]>>();
+    let pong = tx.clone();
     if let Some(first) = first {
         let _ = tx.send(first);
     }
@@ -234,6 +235,15 @@ async fn tcp_connection(
         };
         buf.extend_from_slice(chunk.get(..n).unwrap_or_default());
         loop {
+            // RFC 5626 §4.4.1: a double-CRLF ping on its own is answered with a single CRLF.
+            let ka = Message::keepalive_len(&buf);
+            if ka > 0 && ka == buf.len() {
+                if ka >= 4 {
+                    let _ = pong.send(Arc::from(&b"\r\n"[..]));
+                }
+                buf.clear();
+                break;
+            }
             match Message::frame(&buf) {
                 Ok(Some(len)) => {
                     let data: Vec<u8> = buf.drain(..len.min(buf.len())).collect();
