@@ -1281,15 +1281,28 @@ fn req_bytes(req: &Message<'_>) -> Vec<u8> {
     out
 }
 
-/// Where to send to a registered contact: its transport source (RFC 3581 / NAT-friendly).
+/// Where to send to a registered contact. UDP: its transport source (RFC 3581, NAT-friendly).
+/// TCP: the connection it registered on while that is alive, else a new connection to the
+/// Contact's address (the source port of a phone's outgoing connection is not listening).
 fn binding_target(b: &crate::core::sip::registrar::Binding) -> Target {
+    use crate::core::sip::transaction::Transport;
+    if !b.transport.eq_ignore_ascii_case("tcp") {
+        return Target {
+            transport: Transport::Udp,
+            addr: b.source,
+            conn: None,
+        };
+    }
+    let contact_addr = msg::Uri::parse(b.contact.trim_start_matches('<').trim_end_matches('>'))
+        .ok()
+        .and_then(|u| {
+            let host = u.host.trim_start_matches('[').trim_end_matches(']');
+            let ip: std::net::IpAddr = host.parse().ok()?;
+            Some(SocketAddr::new(ip, u.port.unwrap_or(5060)))
+        });
     Target {
-        transport: if b.transport.eq_ignore_ascii_case("tcp") {
-            crate::core::sip::transaction::Transport::Tcp
-        } else {
-            crate::core::sip::transaction::Transport::Udp
-        },
-        addr: b.source,
+        transport: Transport::Tcp,
+        addr: contact_addr.unwrap_or(b.source),
         conn: b.conn,
     }
 }

@@ -391,9 +391,11 @@ impl Switchboard {
         self.pump(now);
     }
 
-    /// A TCP connection closed: its registrations go with it.
+    /// A TCP connection closed. Registrations made on it stay until they expire (RFC 3261
+    /// §10: a binding does not depend on the connection): requests to the extension then go
+    /// over a new connection to its Contact address.
     pub fn connection_closed(&mut self, now: Now, conn: u64) {
-        self.registrar.remove_connection(conn);
+        let _ = conn;
         self.pump(now);
     }
 
