@@ -29,12 +29,17 @@ fn free_range(region: u16, pairs: u16) -> (u16, u16) {
 }
 
 fn engine(region: u16, pairs: u16) -> MediaEngine {
+    engine_with_timeout(region, pairs, None)
+}
+
+fn engine_with_timeout(region: u16, pairs: u16, rtp_timeout: Option<Duration>) -> MediaEngine {
     let (port_min, port_max) = free_range(region, pairs);
     MediaEngine::start(MediaConfig {
         bind_ip: LOCALHOST,
         port_min,
         port_max,
         shards: 2,
+        rtp_timeout,
     })
     .expect("engine starts")
 }
@@ -395,4 +400,31 @@ fn release_frees_the_ports_for_reuse() {
     assert_eq!(ports, before);
     assert!(engine.release(12345).blocking_recv().is_err(), "unknown id");
     wait_stats(&engine, again.id);
+}
+
+#[test]
+fn a_session_silent_on_both_legs_is_reported_idle_once_and_a_busy_one_never() {
+    let eng = engine_with_timeout(47000, 8, Some(Duration::from_millis(400)));
+    let quiet = eng.allocate().expect("session");
+    let busy = eng.allocate().expect("session");
+    let phone_a = phone();
+    let to_busy = SocketAddr::from((LOCALHOST, busy.port_a));
+    let to_quiet = SocketAddr::from((LOCALHOST, quiet.port_a));
+    let mut pkt = [0u8; 172];
+    pkt[0] = 0x80;
+    pkt[1] = 8;
+    // One packet on the quiet session, then nothing; the busy one gets 20 ms packets.
+    phone_a.send_to(&pkt, to_quiet).expect("send");
+    let mut reported = Vec::new();
+    for i in 0..60u16 {
+        pkt[2..4].copy_from_slice(&i.to_be_bytes());
+        phone_a.send_to(&pkt, to_busy).expect("send");
+        std::thread::sleep(Duration::from_millis(20));
+        reported.extend(eng.take_idle());
+    }
+    assert_eq!(
+        reported,
+        vec![quiet.id],
+        "only the silent session, exactly once"
+    );
 }

@@ -108,6 +108,9 @@ pub struct RtpConfig {
     pub ports: String,
     /// Relay shards (threads); 0 = one per core.
     pub shards: usize,
+    /// Hang up a call whose media has been silent on both legs this long (a phone that
+    /// vanished without BYE); 0 disables.
+    pub timeout_secs: u64,
 }
 
 impl Default for RtpConfig {
@@ -115,6 +118,7 @@ impl Default for RtpConfig {
         RtpConfig {
             ports: "20000-29999".into(),
             shards: 0,
+            timeout_secs: 120,
         }
     }
 }

@@ -97,6 +97,10 @@ impl Engine {
                         let _ = sd_notify::notify(false, &[sd_notify::NotifyState::Watchdog]);
                         last_watchdog = now;
                     }
+                    for media in self.media.take_idle() {
+                        let now = self.clock.now();
+                        self.sb.media_timeout(now, media);
+                    }
                     self.publish();
                     if let Some(until) = drain_until {
                         if self.sb.active_calls() == 0 {

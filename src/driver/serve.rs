@@ -117,6 +117,8 @@ async fn run(
         port_min: cfg.rtp_ports.0,
         port_max: cfg.rtp_ports.1,
         shards,
+        rtp_timeout: (cfg.config.rtp.timeout_secs > 0)
+            .then(|| Duration::from_secs(cfg.config.rtp.timeout_secs)),
     })
     .context("starting the media engine")?;
 

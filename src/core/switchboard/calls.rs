@@ -100,6 +100,15 @@ pub(super) struct Call {
 }
 
 impl Call {
+    pub(super) fn media_id(&self) -> u64 {
+        self.media.id
+    }
+
+    /// Whether the caller's media is flowing through us (queued with music, or talking).
+    pub(super) fn is_connected(&self) -> bool {
+        matches!(self.state, CallState::Queued | CallState::Talking)
+    }
+
     pub(super) fn view(&self) -> LiveCallView {
         LiveCallView {
             call_id: self.cid.clone(),

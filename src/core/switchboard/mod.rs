@@ -399,6 +399,20 @@ impl Switchboard {
         self.pump(now);
     }
 
+    /// The media plane saw no RTP on either leg of a session for the configured time: the
+    /// call's phones are gone (no BYE will come), so it is ended and its agent freed.
+    pub fn media_timeout(&mut self, now: Now, media_id: u64) {
+        let call = self
+            .calls
+            .iter()
+            .find(|(_, c)| c.media_id() == media_id && c.is_connected())
+            .map(|(id, _)| *id);
+        if let Some(id) = call {
+            self.end_call(now, id, "media_timeout", "system", None);
+            self.pump(now);
+        }
+    }
+
     /// Stop taking new calls (SIGTERM): new INVITEs get 503.
     pub fn begin_drain(&mut self) {
         self.draining = true;

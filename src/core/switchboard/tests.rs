@@ -478,3 +478,38 @@ fn a_200_never_acknowledged_ends_the_call_after_64_t1() {
     assert_eq!(sim.sb.active_calls(), 0, "RFC 3261 §13.3.1.4");
     assert_eq!(sim.cdrs()[0].hangup_cause, "failed");
 }
+
+#[test]
+fn a_call_whose_media_went_silent_is_ended_and_its_agent_freed() {
+    let mut sim = Sim::new();
+    sim.register("1001", 7001);
+    let inv = sim.trunk_invite("c8", "4001");
+    sim.deliver(5080, &inv);
+    let got = sim.take(5080);
+    sim.trunk_ack("c8", &got[1]);
+    let invites = Sim::requests(&sim.take(7001), Method::Invite);
+    sim.answer(7001, &invites[0]);
+    assert_eq!(
+        sim.sb.agent_state("1001"),
+        Some(crate::core::acd::AgentState::Busy)
+    );
+    sim.sb.media_timeout(sim.now, 999);
+    assert_eq!(
+        sim.sb.active_calls(),
+        1,
+        "an unknown media session changes nothing"
+    );
+    sim.sb.media_timeout(sim.now, 1);
+    sim.drain();
+    assert_eq!(sim.sb.active_calls(), 0);
+    assert_eq!(sim.cdrs()[0].hangup_cause, "media_timeout");
+    assert_eq!(
+        Sim::requests(&sim.take(7001), Method::Bye).len(),
+        1,
+        "the agent's phone is told"
+    );
+    assert_eq!(
+        sim.sb.agent_state("1001"),
+        Some(crate::core::acd::AgentState::Idle)
+    );
+}

@@ -143,6 +143,8 @@ pub fn other(side: Side) -> Side {
 /// The hot state of one session: both legs, what is forwarded, the recording buffer.
 pub struct HotSession {
     legs: [Leg; 2],
+    /// When either leg last sent RTP or RTCP (ZERO until the first packet or check).
+    last_activity: Instant,
     /// Indexed by destination leg: forward packets toward it?
     forward_to: [bool; 2],
     recorder: Option<StereoRecorder>,
@@ -158,10 +160,21 @@ impl HotSession {
     /// A session relaying in both directions with no addresses known yet.
     pub fn new() -> HotSession {
         HotSession {
+            last_activity: Instant::ZERO,
             legs: [Leg::new(), Leg::new()],
             forward_to: [true, true],
             recorder: None,
         }
+    }
+
+    /// True once neither leg has sent RTP or RTCP for `timeout`; the silence is measured from
+    /// the first call (or packet), so a session that never sees media also times out.
+    pub fn inactive_for(&mut self, now: Instant, timeout: std::time::Duration) -> bool {
+        if self.last_activity == Instant::ZERO {
+            self.last_activity = now;
+            return false;
+        }
+        now.saturating_since(self.last_activity) >= timeout
     }
 
     /// One leg.
@@ -232,6 +245,7 @@ impl HotSession {
         }
         leg.packets_in += 1;
         leg.bytes_in += pkt.len() as u64;
+        self.last_activity = now;
         // Audio of the negotiated codec (or a static G.711 type when none was set); anything
         // else (RFC 4733 events, comfort noise) is relayed but neither timed nor recorded.
         let audio = match leg.codec {
@@ -264,6 +278,7 @@ impl HotSession {
             self.legs[i].rejected += 1;
             return false;
         }
+        self.last_activity = now;
         let to = 1 - i;
         // On hold nothing flows; while playing, the played-to leg gets no reports about a
         // stream it is not receiving.

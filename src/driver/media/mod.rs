@@ -38,6 +38,8 @@ pub struct MediaConfig {
     pub port_max: u16,
     /// Number of shard threads (at least 1).
     pub shards: usize,
+    /// Report a session idle after this long without RTP/RTCP from either leg (None: never).
+    pub rtp_timeout: Option<std::time::Duration>,
 }
 
 /// A leg of a relayed call.
@@ -147,6 +149,7 @@ struct Inner {
     shards: Vec<ShardHandle>,
     pool: Arc<Mutex<PortPool>>,
     live: Mutex<HashMap<u64, Live>>,
+    idle: Arc<Mutex<Vec<u64>>>,
     next_id: AtomicU64,
     writer: Mutex<Sender<WriterMsg>>,
 }
@@ -183,6 +186,7 @@ impl MediaEngine {
         let pool = Arc::new(Mutex::new(PortPool::new(cfg.port_min, cfg.port_max)));
         let writer = writer::spawn()?;
         let mut shards = Vec::new();
+        let idle = Arc::new(Mutex::new(Vec::new()));
         for n in 0..cfg.shards.max(1) {
             let (tx, rx) = std::sync::mpsc::channel();
             let wake = Arc::new(EventFd::new()?);
@@ -194,6 +198,8 @@ impl MediaEngine {
                 writer: writer.clone(),
                 counters: counters.clone(),
                 seed: seed(n),
+                rtp_timeout: cfg.rtp_timeout,
+                idle: idle.clone(),
             };
             std::thread::Builder::new()
                 .name(format!("media-shard-{n}"))
@@ -206,6 +212,7 @@ impl MediaEngine {
                 shards,
                 pool,
                 live: Mutex::new(HashMap::new()),
+                idle,
                 next_id: AtomicU64::new(1),
                 writer: Mutex::new(writer),
             }),
@@ -221,6 +228,12 @@ impl MediaEngine {
 
     fn shard_of(&self, id: u64) -> Option<usize> {
         lock(&self.inner.live).get(&id).map(|l| l.shard)
+    }
+
+    /// Sessions that went silent for the configured RTP timeout since the last call (each
+    /// reported once).
+    pub fn take_idle(&self) -> Vec<u64> {
+        std::mem::take(&mut *lock(&self.inner.idle))
     }
 
     /// Binds RTP and RTCP sockets for both legs from the port range and starts relaying.

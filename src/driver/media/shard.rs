@@ -99,6 +99,8 @@ struct Player {
 
 struct Session {
     id: u64,
+    /// Inactivity already reported to the engine.
+    idle_reported: bool,
     socks: [UdpSocket; 4],
     ports: [u16; 2],
     hot: HotSession,
@@ -127,6 +129,10 @@ pub struct ShardCtx {
     pub counters: Arc<ShardCounters>,
     /// Seed for SSRCs and initial sequence numbers.
     pub seed: u64,
+    /// Media silence after which a session is reported idle (None: never).
+    pub rtp_timeout: Option<Duration>,
+    /// Sessions reported idle, drained by [`super::MediaEngine::take_idle`].
+    pub idle: Arc<Mutex<Vec<u64>>>,
 }
 
 struct Shard {
@@ -329,6 +335,7 @@ impl Shard {
         if let Some(entry) = self.slots.get_mut(slot) {
             *entry = Some(Session {
                 id,
+                idle_reported: false,
                 socks: sockets.socks,
                 ports: sockets.ports,
                 hot: HotSession::new(),
@@ -429,6 +436,15 @@ impl Shard {
     fn tick(&mut self, now: Instant) {
         let mut pkt = [0u8; PACKET_LEN];
         for s in self.slots.iter_mut().flatten() {
+            if let Some(timeout) = self.ctx.rtp_timeout {
+                if !s.idle_reported && s.hot.inactive_for(now, timeout) {
+                    // Rare (a phone vanished without BYE): a lock here is fine.
+                    s.idle_reported = true;
+                    if let Ok(mut idle) = self.ctx.idle.lock() {
+                        idle.push(s.id);
+                    }
+                }
+            }
             if let Some(p) = s.player.as_mut() {
                 if now.saturating_since(p.due) > MAX_BEHIND {
                     let behind = now.saturating_since(p.due).as_millis() / FRAME.as_millis();
