@@ -1,6 +1,9 @@
 //! baresip as a real softphone: it registers as extension 1002 with digest auth, auto-answers a
 //! SIPp call from 1001, and plays a generated tone, so RTP flows both ways through the relay.
 
+// These tests drive real processes over real sockets, so deadlines read the clock here.
+#![allow(clippy::disallowed_methods)]
+
 mod common;
 
 use std::time::{Duration, Instant};

@@ -4,6 +4,9 @@
 //! queue order/abandonment. Every test checks the peer's exit code and the daemon's own evidence
 //! (CDRs, metrics, recordings).
 
+// These tests drive real processes over real sockets, so deadlines read the clock here.
+#![allow(clippy::disallowed_methods)]
+
 mod common;
 
 use std::time::Duration;

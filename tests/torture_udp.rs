@@ -7,6 +7,9 @@
 //! body is left alone so Content-Length stays true), and a loopback top Via with `rport` is added
 //! (or substituted) so the answer comes back to this test's socket.
 
+// These tests drive real processes over real sockets, so deadlines read the clock here.
+#![allow(clippy::disallowed_methods)]
+
 mod common;
 
 use std::net::UdpSocket;

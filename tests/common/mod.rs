@@ -532,11 +532,11 @@ impl Outcome {
                 .join("\n")
         };
         format!(
-            "code {} (timed out: {})\n--- stdout ---\n{}\n--- stderr ---\n{}",
+            "code {} (timed out: {})\n--- stderr ---\n{}\n--- stdout ---\n{}",
             self.code,
             self.timed_out,
-            tail(&filt(&self.stdout), 40),
-            tail(&filt(&self.stderr), 40)
+            tail(&filt(&self.stderr), 40),
+            tail(&filt(&self.stdout), 40)
         )
     }
 }
@@ -707,6 +707,15 @@ impl TrunkLock {
         // SAFETY: flock on the fd just opened.
         let rc = unsafe { libc::flock(fd, libc::LOCK_EX) };
         assert_eq!(rc, 0, "flock");
+        // Another program on the machine may still hold the carrier port: wait for it (bounded).
+        let start = Instant::now();
+        while UdpSocket::bind("127.0.0.1:5080").is_err() {
+            assert!(
+                start.elapsed() < Duration::from_secs(20),
+                "127.0.0.1:5080 stays busy"
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
         TrunkLock { fd }
     }
 }
