@@ -444,3 +444,55 @@ fn caller_hanging_up_in_the_queue_is_abandoned() {
         "no music sent to the queued caller: {cdr:#}"
     );
 }
+
+/// SIP over TCP: both phones register over TCP, the registering connection closes (sipp exits),
+/// and the call to 1002 still arrives on a new connection to its Contact address.
+#[test]
+fn extension_call_over_tcp_reaches_a_phone_whose_registering_connection_closed() {
+    let w = Workdir::new();
+    let d = Daemon::start_with(
+        &w,
+        &DaemonOpts {
+            tcp: true,
+            ..DaemonOpts::default()
+        },
+    );
+    let phone = free_port();
+    let port = phone.to_string();
+    let o = sipp(
+        "register.xml",
+        &[
+            "-t", "t1", "-s", "1002", "-au", "1002", "-ap", "pass1002", "-m", "1", "-p", &port,
+        ],
+        Some(&d.sip()),
+        Duration::from_secs(10),
+    )
+    .wait();
+    assert_eq!(o.code, 0, "register over TCP: {}", o.output());
+    let mp = free_ports(4).to_string();
+    let uas = sipp(
+        "uas_answer.xml",
+        &["-t", "t1", "-p", &port, "-mp", &mp, "-rtp_echo", "-m", "1"],
+        None,
+        Duration::from_secs(20),
+    );
+    let inf = csv(w.path(), "tcp-target.csv", &["1002"]);
+    let caller = free_port().to_string();
+    let cmp = free_ports(4).to_string();
+    let o = sipp(
+        "uac_auth_call.xml",
+        &[
+            "-t", "t1", "-inf", &inf, "-s", "1001", "-au", "1001", "-ap", "pass1001", "-m", "1",
+            "-p", &caller, "-mp", &cmp,
+        ],
+        Some(&d.sip()),
+        Duration::from_secs(20),
+    )
+    .wait();
+    assert_eq!(o.code, 0, "caller over TCP: {}", o.output());
+    let u = uas.wait();
+    assert_eq!(u.code, 0, "callee over TCP: {}", u.output());
+    let cdr = d.wait_cdr(CDR_WAIT, |c| c["callee"] == "1002");
+    assert_eq!(cdr["hangup_cause"], "normal", "{cdr:#}");
+    assert_rtp_both_ways(&cdr, 50.0);
+}
