@@ -4,19 +4,18 @@
 
 use std::net::SocketAddr;
 
-use super::out::{ack_for_non2xx, local_sdp, Dialog, USER_AGENT};
+use super::out::{local_sdp, Dialog, USER_AGENT};
 use super::register::Authn;
 use super::{
-    server_key, Destination, Effect, LegSide, LiveCallView, MediaCommand, MediaPorts, PlaySource,
+    server_key, Destination, LegSide, LiveCallView, MediaCommand, MediaPorts, PlaySource,
     Switchboard, TimerKind, ACCEPTED_TYPES, ALLOWED, ALLOW_HEADER,
 };
 use crate::core::acd::{AgentState, Offer};
 use crate::core::media::g711::Codec;
 use crate::core::sdp::Sdp;
 use crate::core::sip::msg::{self, Message, Method, OutMessage};
-use crate::core::sip::transaction::{ClientVerdict, ServerVerdict, Target, TxKey};
+use crate::core::sip::transaction::{ServerVerdict, Target, TxKey};
 use crate::core::time::Now;
-use crate::storage::{Cdr, Event};
 
 /// Where a call stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -38,22 +37,22 @@ pub(super) enum Kind {
 
 #[derive(Debug)]
 pub(super) struct ALeg {
-    call_id: String,
+    pub(super) call_id: String,
     /// The INVITE as received, re-parsed to build responses to it.
-    invite: Vec<u8>,
-    src: Target,
-    local_tag: String,
-    ringing_sent: bool,
-    final_sent: bool,
-    answered: bool,
-    bye_received: bool,
-    dialog: Dialog,
+    pub(super) invite: Vec<u8>,
+    pub(super) src: Target,
+    pub(super) local_tag: String,
+    pub(super) ringing_sent: bool,
+    pub(super) final_sent: bool,
+    pub(super) answered: bool,
+    pub(super) bye_received: bool,
+    pub(super) dialog: Dialog,
     /// Our SDP toward A (for re-INVITE answers).
-    local_sdp: Vec<u8>,
+    pub(super) local_sdp: Vec<u8>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum BState {
+pub(super) enum BState {
     Calling,
     Ringing,
     Answered,
@@ -61,42 +60,42 @@ enum BState {
 
 #[derive(Debug)]
 pub(super) struct BLeg {
-    branch: String,
-    via: String,
-    request_uri: String,
-    invite_cseq: u32,
-    state: BState,
-    bye_received: bool,
-    ack: Option<Vec<u8>>,
-    dialog: Dialog,
-    local_sdp: Vec<u8>,
-    agent: Option<String>,
+    pub(super) branch: String,
+    pub(super) via: String,
+    pub(super) request_uri: String,
+    pub(super) invite_cseq: u32,
+    pub(super) state: BState,
+    pub(super) bye_received: bool,
+    pub(super) ack: Option<Vec<u8>>,
+    pub(super) dialog: Dialog,
+    pub(super) local_sdp: Vec<u8>,
+    pub(super) agent: Option<String>,
 }
 
 #[derive(Debug)]
 pub(super) struct Call {
-    id: u64,
-    cid: String,
-    kind: Kind,
-    caller: String,
-    callee: String,
-    did: Option<String>,
-    state: CallState,
-    a: ALeg,
-    b: Option<BLeg>,
-    media: MediaPorts,
-    codec: (Codec, u8, Option<u8>),
-    group: Option<String>,
-    record: Option<String>,
-    agent: Option<String>,
-    caller_ext: Option<String>,
-    callee_ext: Option<String>,
-    started: Now,
-    queued_at: Option<Now>,
-    ring_started: Option<Now>,
-    answered: Option<Now>,
-    timer_gen: u32,
-    events: usize,
+    pub(super) id: u64,
+    pub(super) cid: String,
+    pub(super) kind: Kind,
+    pub(super) caller: String,
+    pub(super) callee: String,
+    pub(super) did: Option<String>,
+    pub(super) state: CallState,
+    pub(super) a: ALeg,
+    pub(super) b: Option<BLeg>,
+    pub(super) media: MediaPorts,
+    pub(super) codec: (Codec, u8, Option<u8>),
+    pub(super) group: Option<String>,
+    pub(super) record: Option<String>,
+    pub(super) agent: Option<String>,
+    pub(super) caller_ext: Option<String>,
+    pub(super) callee_ext: Option<String>,
+    pub(super) started: Now,
+    pub(super) queued_at: Option<Now>,
+    pub(super) ring_started: Option<Now>,
+    pub(super) answered: Option<Now>,
+    pub(super) timer_gen: u32,
+    pub(super) events: usize,
 }
 
 impl Call {
@@ -184,7 +183,7 @@ impl Switchboard {
     }
 
     /// A new INVITE: who calls, what they dialled, and where it goes.
-    fn on_invite(&mut self, now: Now, src: &Target, req: &Message<'_>) {
+    pub(super) fn on_invite(&mut self, now: Now, src: &Target, req: &Message<'_>) {
         let reject = |sb: &mut Switchboard, code: u16, reason: &str| {
             let r = msg::response_to(req, code, reason, Some(&sb.rng.token(10)));
             sb.respond(now, req, src, r);
@@ -358,7 +357,7 @@ impl Switchboard {
     }
 
     /// Numbers an extension can dial: extensions, queue numbers, outbound routes.
-    fn route_internal(&self, dialled: &str) -> Option<Destination> {
+    pub(super) fn route_internal(&self, dialled: &str) -> Option<Destination> {
         if self.plan.extensions.contains_key(dialled) {
             return Some(Destination::Extension(dialled.to_owned()));
         }
@@ -379,7 +378,7 @@ impl Switchboard {
         None
     }
 
-    fn call_extension(&mut self, now: Now, id: u64, ext: &str, offer: &Sdp) {
+    pub(super) fn call_extension(&mut self, now: Now, id: u64, ext: &str, offer: &Sdp) {
         let binding = self
             .registrar
             .bindings(ext, now.mono)
@@ -405,7 +404,7 @@ impl Switchboard {
         self.arm(at, id, gen, TimerKind::DirectRing);
     }
 
-    fn call_trunk(&mut self, now: Now, id: u64, trunk: &str, number: &str, offer: &Sdp) {
+    pub(super) fn call_trunk(&mut self, now: Now, id: u64, trunk: &str, number: &str, offer: &Sdp) {
         let Some(spec) = self.plan.trunks.iter().find(|t| t.name == trunk).cloned() else {
             return self.end_call(now, id, "failed", "system", Some(503));
         };
@@ -424,7 +423,7 @@ impl Switchboard {
     }
 
     /// A skill-group call: answered at once, music while waiting, then the ACD offers it.
-    fn queue_call(&mut self, now: Now, id: u64, group: &str) {
+    pub(super) fn queue_call(&mut self, now: Now, id: u64, group: &str) {
         if !self.acd.has_group(group) {
             return self.end_call(now, id, "failed", "system", Some(480));
         }
@@ -526,7 +525,7 @@ impl Switchboard {
 
     /// Sends the INVITE of a new B leg.
     #[allow(clippy::too_many_arguments)]
-    fn invite_b(
+    pub(super) fn invite_b(
         &mut self,
         now: Now,
         id: u64,
@@ -577,714 +576,10 @@ impl Switchboard {
         }
         self.send_request(now, target, &branch, "INVITE", m);
     }
-
-    /// Responses to our requests.
-    pub(super) fn handle_response(&mut self, now: Now, resp: &Message<'_>) {
-        let (Some(status), Ok(via), Ok(cseq)) = (resp.status(), resp.top_via(), resp.cseq()) else {
-            return;
-        };
-        let Some(branch) = via.branch().map(str::to_owned) else {
-            return;
-        };
-        let key = TxKey::new(&branch, &via.sent_by(), cseq.method.as_str());
-        let ruri = self.invite_uris.get(&branch).cloned();
-        let verdict = self.tx.on_response(now.mono, &key, status, || {
-            ruri.as_deref().and_then(|u| ack_for_non2xx(resp, u))
-        });
-        let is_invite = cseq.method == Method::Invite;
-        match verdict {
-            ClientVerdict::Absorb => return,
-            ClientVerdict::NoMatch if !(is_invite && (200..300).contains(&status)) => return,
-            _ => {}
-        }
-        let Ok(call_id) = resp.call_id() else {
-            return;
-        };
-        let found = self.legs.get(call_id.as_ref()).copied();
-        match found {
-            Some((id, LegSide::B)) if is_invite => self.on_b_invite_response(now, id, status, resp),
-            None if is_invite && (200..300).contains(&status) => {
-                // A 2xx for a leg we already gave up (CANCEL raced the answer, RFC 3261
-                // §9.1): acknowledge it and hang it up at once.
-                self.ack_and_bye_stray(now, resp);
-            }
-            _ => {}
-        }
-    }
-
-    fn on_b_invite_response(&mut self, now: Now, id: u64, status: u16, resp: &Message<'_>) {
-        let Some(call) = self.calls.get_mut(&id) else {
-            return;
-        };
-        let Some(b) = call.b.as_mut() else {
-            return;
-        };
-        match status {
-            100 => {}
-            101..=199 => {
-                if b.state == BState::Calling {
-                    b.state = BState::Ringing;
-                }
-                if !call.a.answered && !call.a.ringing_sent {
-                    call.a.ringing_sent = true;
-                    self.provisional_a(now, id, 180, "Ringing");
-                }
-            }
-            200..=299 => {
-                if b.state == BState::Answered {
-                    // A retransmitted 2xx: our ACK was lost (RFC 3261 §13.2.2.4).
-                    if let Some(ack) = b.ack.clone() {
-                        let t = b.dialog.target.clone();
-                        self.send(t, ack);
-                    }
-                    return;
-                }
-                b.state = BState::Answered;
-                if let Some(tag) = resp.to().ok().and_then(|t| t.tag().map(str::to_owned)) {
-                    let to = resp
-                        .header("To")
-                        .map(|s| s.into_owned())
-                        .unwrap_or_default();
-                    b.dialog.remote = to;
-                    let _ = tag;
-                }
-                if let Ok(msg::Contacts::List(list)) = resp.contacts() {
-                    if let Some(c) = list.first() {
-                        b.dialog.remote_target = c.uri.to_string();
-                    }
-                }
-                // RFC 3261 §13.2.2.4: the ACK of a 2xx is a new transaction-less request.
-                let target = b.dialog.target.clone();
-                let mut ack = OutMessage::request(Method::Ack, b.dialog.remote_target.clone());
-                let branch = format!("z9hG4bK{}", self.rng.token(16));
-                ack.push_header(
-                    "Via",
-                    format!(
-                        "SIP/2.0/{} {};branch={};rport",
-                        Self::transport_name(&target),
-                        self.cfg.sip_addr,
-                        branch
-                    ),
-                );
-                ack.push_header("Max-Forwards", "70");
-                ack.push_header("From", b.dialog.local.clone());
-                ack.push_header("To", b.dialog.remote.clone());
-                ack.push_header("Call-ID", b.dialog.call_id.clone());
-                ack.push_header("CSeq", format!("{} ACK", b.invite_cseq));
-                let bytes = ack.to_bytes();
-                b.ack = Some(bytes.clone());
-                self.send(target, bytes);
-                self.b_answered(now, id, resp);
-            }
-            _ => self.b_failed(now, id, status),
-        }
-    }
-
-    /// The B leg answered: connect the legs.
-    fn b_answered(&mut self, now: Now, id: u64, resp: &Message<'_>) {
-        let answer = Sdp::parse(resp.body).ok();
-        let Some(call) = self.calls.get_mut(&id) else {
-            return;
-        };
-        call.answered = Some(now);
-        call.state = CallState::Talking;
-        let media = call.media;
-        let call_codec = call.codec;
-        let agent = call.b.as_ref().and_then(|b| b.agent.clone());
-        let a_answered = call.a.answered;
-        let record = call.record.clone();
-        let group = call.group.clone();
-        let wait = call
-            .queued_at
-            .map(|q| now.wall.0.saturating_sub(q.wall.0) as f64 / 1000.0)
-            .unwrap_or(0.0);
-        if let Some(addr) = answer.as_ref().and_then(|s| s.audio_rtp_addr()) {
-            self.media_cmd(MediaCommand::Remote {
-                id: media.id,
-                side: LegSide::B,
-                addr,
-            });
-        }
-        let (codec, pt) = answer
-            .as_ref()
-            .and_then(crate::core::sdp::negotiate)
-            .map(|(c, p, _)| (c, p))
-            .unwrap_or((call_codec.0, call_codec.1));
-        self.media_cmd(MediaCommand::Codec {
-            id: media.id,
-            side: LegSide::B,
-            codec,
-            pt,
-        });
-        if !a_answered {
-            let sdp = match &answer {
-                Some(s) => s.rewrite_for_relay(self.cfg.media_ip, media.port_a, true),
-                None => {
-                    let (c, p, t) = self
-                        .calls
-                        .get(&id)
-                        .map(|c| c.codec)
-                        .unwrap_or((codec, pt, None));
-                    local_sdp(self.cfg.media_ip, media.port_a, c, p, t, 1)
-                }
-            };
-            self.answer_a(now, id, sdp);
-        }
-        self.media_cmd(MediaCommand::Relay { id: media.id });
-        if let Some(path) = record {
-            self.media_cmd(MediaCommand::Record { id: media.id, path });
-        }
-        if let Some(agent) = &agent {
-            self.acd.answered_by(id, agent);
-            if let Some(call) = self.calls.get_mut(&id) {
-                call.agent = Some(agent.clone());
-            }
-            self.ext_enter(now, agent);
-        }
-        self.bump_gen(id);
-        self.call_event(
-            now,
-            id,
-            "call.answered",
-            serde_json::json!({ "agent": agent, "group": group, "wait_secs": wait }),
-        );
-    }
-
-    /// The B leg failed with a final non-2xx (or Timer B).
-    fn b_failed(&mut self, now: Now, id: u64, status: u16) {
-        let Some(call) = self.calls.get_mut(&id) else {
-            return;
-        };
-        let Some(b) = call.b.take() else {
-            return;
-        };
-        self.legs.remove(&b.dialog.call_id);
-        if let Some(agent) = b.agent {
-            // A queue call: the agent missed it; the call waits for the next offer.
-            let state = if self.registrar.is_registered(&agent, now.mono) {
-                AgentState::Idle
-            } else {
-                AgentState::Offline
-            };
-            self.acd.missed(now.mono, id, &agent, state);
-            self.emit_agent_state(now, &agent, state);
-            self.bump_gen(id);
-            self.call_event(
-                now,
-                id,
-                "agent.missed",
-                serde_json::json!({ "agent": agent, "sip_code": status }),
-            );
-            return;
-        }
-        let (cause, code) = match status {
-            486 | 600 => ("busy", 486),
-            408 => ("unreachable", 480),
-            480 => ("no_answer", 480),
-            404 | 484 | 604 => ("unreachable", 404),
-            487 => ("cancelled", 487),
-            603 => ("rejected", 603),
-            401 | 407 | 481 | 491 => ("failed", 500),
-            c if (400..700).contains(&c) => ("failed", c),
-            _ => ("failed", 500),
-        };
-        self.end_call(now, id, cause, "callee", Some(code));
-    }
-
-    pub(super) fn client_invite_failed_by_branch(&mut self, now: Now, branch: &str, status: u16) {
-        let id = self
-            .calls
-            .values()
-            .find(|c| c.b.as_ref().is_some_and(|b| b.branch == branch))
-            .map(|c| c.id);
-        if let Some(id) = id {
-            self.b_failed(now, id, status);
-        }
-    }
-
-    pub(super) fn timer_fired(&mut self, now: Now, id: u64, gen: u32, kind: TimerKind) {
-        let Some(call) = self.calls.get(&id) else {
-            return;
-        };
-        if call.timer_gen != gen {
-            return;
-        }
-        match kind {
-            TimerKind::AgentRing => {
-                let agent = call.b.as_ref().and_then(|b| b.agent.clone());
-                self.cancel_b(now, id);
-                if let Some(agent) = agent {
-                    let state = if self.registrar.is_registered(&agent, now.mono) {
-                        AgentState::Idle
-                    } else {
-                        AgentState::Offline
-                    };
-                    self.acd.missed(now.mono, id, &agent, state);
-                    self.emit_agent_state(now, &agent, state);
-                    self.call_event(
-                        now,
-                        id,
-                        "agent.missed",
-                        serde_json::json!({ "agent": agent, "reason": "no_answer" }),
-                    );
-                }
-            }
-            TimerKind::DirectRing => {
-                self.end_call(now, id, "no_answer", "system", Some(480));
-            }
-        }
-    }
-
-    /// CANCEL a B leg that has not answered (RFC 3261 §9.1); forget it.
-    fn cancel_b(&mut self, now: Now, id: u64) {
-        let Some(b) = self.calls.get_mut(&id).and_then(|c| c.b.take()) else {
-            return;
-        };
-        self.legs.remove(&b.dialog.call_id);
-        let mut m = OutMessage::request(Method::Cancel, b.request_uri.clone());
-        m.push_header("Via", b.via.clone());
-        m.push_header("Max-Forwards", "70");
-        m.push_header("From", b.dialog.local.clone());
-        m.push_header("To", b.dialog.remote.clone());
-        m.push_header("Call-ID", b.dialog.call_id.clone());
-        m.push_header("CSeq", format!("{} CANCEL", b.invite_cseq));
-        self.send_request(now, b.dialog.target.clone(), &b.branch, "CANCEL", m);
-        // RFC 3261 §9.1: if the INVITE never gets its 487, give up after 64*T1.
-        let key = TxKey::new(&b.branch, &self.sent_by(), "INVITE");
-        let _ = self.tx.cancel_sent(now.mono, &key);
-    }
-
-    fn ack_and_bye_stray(&mut self, now: Now, resp: &Message<'_>) {
-        let (Ok(via), Ok(cid), Ok(cseq)) = (resp.top_via(), resp.call_id(), resp.cseq()) else {
-            return;
-        };
-        let Some(target) = self.stray_target(&via.sent_by(), resp) else {
-            return;
-        };
-        let contact = match resp.contacts() {
-            Ok(msg::Contacts::List(l)) => l.first().map(|c| c.uri.to_string()),
-            _ => None,
-        };
-        let Some(contact) = contact else {
-            return;
-        };
-        let (Some(from), Some(to)) = (resp.header("From"), resp.header("To")) else {
-            return;
-        };
-        let mut dialog = Dialog {
-            call_id: cid.into_owned(),
-            local: from.into_owned(),
-            remote: to.into_owned(),
-            remote_target: contact.clone(),
-            target: target.clone(),
-            cseq: cseq.seq,
-        };
-        let mut ack = OutMessage::request(Method::Ack, contact);
-        let (_, v) = self.new_via(&target);
-        ack.push_header("Via", v);
-        ack.push_header("Max-Forwards", "70");
-        ack.push_header("From", dialog.local.clone());
-        ack.push_header("To", dialog.remote.clone());
-        ack.push_header("Call-ID", dialog.call_id.clone());
-        ack.push_header("CSeq", format!("{} ACK", cseq.seq));
-        self.send(target, ack.to_bytes());
-        self.send_in_dialog(now, &mut dialog, Method::Bye);
-    }
-
-    /// Where a stray response came from: we only know our own request's target via the
-    /// invite_uris map, so answer to the host in the response's Contact when it is an IP.
-    fn stray_target(&self, _sent_by: &str, resp: &Message<'_>) -> Option<Target> {
-        let contact = match resp.contacts().ok()? {
-            msg::Contacts::List(l) => l.into_iter().next()?,
-            msg::Contacts::Star => return None,
-        };
-        let host = contact
-            .uri
-            .host
-            .trim_start_matches('[')
-            .trim_end_matches(']');
-        let ip: std::net::IpAddr = host.parse().ok()?;
-        let port = contact.uri.port.unwrap_or(5060);
-        Some(Target {
-            transport: crate::core::sip::transaction::Transport::Udp,
-            addr: SocketAddr::new(ip, port),
-            conn: None,
-        })
-    }
-
-    /// The ACK for our 2xx to A arrived (RFC 3261 §13.3.1.4: stop retransmitting).
-    fn on_ack(&mut self, req: &Message<'_>) {
-        if let (Ok(cid), Ok(cseq)) = (req.call_id(), req.cseq()) {
-            self.tx.ack_received(&cid, cseq.seq);
-        }
-    }
-
-    fn on_bye(&mut self, now: Now, src: &Target, req: &Message<'_>) {
-        let found = req
-            .call_id()
-            .ok()
-            .and_then(|cid| self.legs.get(cid.as_ref()).copied());
-        let Some((id, side)) = found else {
-            let r = msg::response_to(req, 481, "Call/Transaction Does Not Exist", None);
-            return self.respond(now, req, src, r);
-        };
-        let r = msg::response_to(req, 200, "OK", None);
-        self.respond(now, req, src, r);
-        let Some(call) = self.calls.get_mut(&id) else {
-            return;
-        };
-        match side {
-            LegSide::A => {
-                call.a.bye_received = true;
-                let cause = if call.state == CallState::Queued {
-                    "abandoned"
-                } else {
-                    "normal"
-                };
-                self.end_call(now, id, cause, "caller", None);
-            }
-            LegSide::B => {
-                if let Some(b) = call.b.as_mut() {
-                    b.bye_received = true;
-                }
-                self.end_call(now, id, "normal", "callee", None);
-            }
-        }
-    }
-
-    fn on_cancel(&mut self, now: Now, src: &Target, req: &Message<'_>) {
-        let branch = req
-            .top_via()
-            .ok()
-            .and_then(|v| v.branch().map(str::to_owned));
-        let found = req
-            .call_id()
-            .ok()
-            .and_then(|cid| self.legs.get(cid.as_ref()).copied())
-            .filter(|(_, side)| *side == LegSide::A);
-        let matching = found.filter(|(id, _)| {
-            self.calls.get(id).is_some_and(|c| {
-                !c.a.final_sent
-                    && Message::parse(&c.a.invite)
-                        .ok()
-                        .and_then(|m| m.top_via().ok().and_then(|v| v.branch().map(str::to_owned)))
-                        == branch
-            })
-        });
-        let Some((id, _)) = matching else {
-            let r = msg::response_to(req, 481, "Call/Transaction Does Not Exist", None);
-            return self.respond(now, req, src, r);
-        };
-        let r = msg::response_to(req, 200, "OK", None);
-        self.respond(now, req, src, r);
-        // RFC 3261 §9.2: the INVITE is answered 487 Request Terminated.
-        self.end_call(now, id, "cancelled", "caller", Some(487));
-    }
-
-    fn on_reinvite(&mut self, now: Now, src: &Target, req: &Message<'_>) {
-        let found = req
-            .call_id()
-            .ok()
-            .and_then(|cid| self.legs.get(cid.as_ref()).copied());
-        let Some((id, side)) = found else {
-            let r = msg::response_to(req, 481, "Call/Transaction Does Not Exist", None);
-            return self.respond(now, req, src, r);
-        };
-        let offer = Sdp::parse(req.body).ok();
-        let Some(call) = self.calls.get(&id) else {
-            return;
-        };
-        let media = call.media;
-        let sdp = match side {
-            LegSide::A => call.a.local_sdp.clone(),
-            LegSide::B => call
-                .b
-                .as_ref()
-                .map(|b| b.local_sdp.clone())
-                .unwrap_or_default(),
-        };
-        let target = match side {
-            LegSide::A => call.a.dialog.target.clone(),
-            LegSide::B => src.clone(),
-        };
-        if let Some(addr) = offer.as_ref().and_then(|o| o.audio_rtp_addr()) {
-            self.media_cmd(MediaCommand::Remote {
-                id: media.id,
-                side,
-                addr,
-            });
-        }
-        let mut r = msg::response_to(req, 200, "OK", None);
-        if !sdp.is_empty() {
-            r.set_body(Some("application/sdp"), sdp);
-        }
-        r.push_header("Contact", self.contact(&target));
-        self.respond(now, req, src, r);
-    }
-
-    fn on_in_dialog_misc(&mut self, now: Now, src: &Target, req: &Message<'_>) {
-        let known = req
-            .call_id()
-            .ok()
-            .is_some_and(|cid| self.legs.contains_key(cid.as_ref()));
-        let r = if known {
-            msg::response_to(req, 200, "OK", None)
-        } else {
-            msg::response_to(req, 481, "Call/Transaction Does Not Exist", None)
-        };
-        self.respond(now, req, src, r);
-    }
-
-    /// Sends a provisional response on A's INVITE.
-    fn provisional_a(&mut self, now: Now, id: u64, code: u16, reason: &str) {
-        let Some(call) = self.calls.get(&id) else {
-            return;
-        };
-        let tag = call.a.local_tag.clone();
-        let src = call.a.src.clone();
-        let invite = call.a.invite.clone();
-        if let Ok(req) = Message::parse(&invite) {
-            let mut r = msg::response_to(&req, code, reason, Some(&tag));
-            r.push_header("Contact", self.contact(&src));
-            self.respond(now, &req, &src, r);
-        }
-    }
-
-    /// 200 OK with our SDP on A's INVITE; retransmitted until ACK (RFC 3261 §13.3.1.4).
-    fn answer_a(&mut self, now: Now, id: u64, sdp: Vec<u8>) {
-        let Some(call) = self.calls.get_mut(&id) else {
-            return;
-        };
-        if call.a.final_sent {
-            return;
-        }
-        call.a.final_sent = true;
-        call.a.answered = true;
-        call.a.local_sdp = sdp.clone();
-        let tag = call.a.local_tag.clone();
-        let src = call.a.src.clone();
-        let invite = call.a.invite.clone();
-        let Ok(req) = Message::parse(&invite) else {
-            return;
-        };
-        let mut r = msg::response_to(&req, 200, "OK", Some(&tag));
-        r.push_header("Contact", self.contact(&src));
-        r.push_header("Allow", ALLOW_HEADER);
-        r.push_header("Server", USER_AGENT);
-        r.set_body(Some("application/sdp"), sdp);
-        super::out::stamp_via(&mut r, &src);
-        let bytes = r.to_bytes();
-        self.count_response(200);
-        if let (Some(key), Ok(cid), Ok(cseq)) = (server_key(&req), req.call_id(), req.cseq()) {
-            if self.tx.respond(now.mono, &key, 200, bytes.clone()).is_ok() {
-                self.tx
-                    .retransmit_2xx_already_sent(now.mono, &cid, cseq.seq, bytes, src);
-            } else {
-                self.tx.retransmit_2xx(now.mono, &cid, cseq.seq, bytes, src);
-            }
-        } else {
-            self.send(src, bytes);
-        }
-    }
-
-    /// Final non-2xx on A's INVITE.
-    fn reject_a(&mut self, now: Now, id: u64, code: u16) {
-        let Some(call) = self.calls.get_mut(&id) else {
-            return;
-        };
-        if call.a.final_sent {
-            return;
-        }
-        call.a.final_sent = true;
-        let tag = call.a.local_tag.clone();
-        let src = call.a.src.clone();
-        let invite = call.a.invite.clone();
-        if let Ok(req) = Message::parse(&invite) {
-            let r = msg::response_to(&req, code, msg::reason_phrase(code), Some(&tag));
-            self.respond(now, &req, &src, r);
-        }
-    }
-
-    /// Ends a call: answers or hangs up each leg as needed, frees the agent and the media,
-    /// logs `call.ended` and hands the CDR to the driver.
-    pub(super) fn end_call(
-        &mut self,
-        now: Now,
-        id: u64,
-        cause: &str,
-        by: &str,
-        code_for_a: Option<u16>,
-    ) {
-        if !self.calls.contains_key(&id) {
-            return;
-        }
-        self.reject_a(now, id, code_for_a.unwrap_or(487));
-        // B leg: CANCEL if ringing, BYE if answered and still up.
-        let b_state = self
-            .calls
-            .get(&id)
-            .and_then(|c| c.b.as_ref().map(|b| (b.state, b.bye_received)));
-        match b_state {
-            Some((BState::Calling | BState::Ringing, _)) => {
-                let agent = self
-                    .calls
-                    .get(&id)
-                    .and_then(|c| c.b.as_ref().and_then(|b| b.agent.clone()));
-                self.cancel_b(now, id);
-                if let Some(agent) = agent {
-                    let state = if self.registrar.is_registered(&agent, now.mono) {
-                        AgentState::Idle
-                    } else {
-                        AgentState::Offline
-                    };
-                    self.acd.missed(now.mono, id, &agent, state);
-                    self.emit_agent_state(now, &agent, state);
-                }
-            }
-            Some((BState::Answered, false)) => {
-                if let Some(mut d) = self
-                    .calls
-                    .get(&id)
-                    .and_then(|c| c.b.as_ref().map(|b| b.dialog.clone()))
-                {
-                    self.send_in_dialog(now, &mut d, Method::Bye);
-                }
-            }
-            _ => {}
-        }
-        let Some(mut call) = self.calls.remove(&id) else {
-            return;
-        };
-        if call.a.answered && !call.a.bye_received {
-            let mut d = call.a.dialog.clone();
-            self.send_in_dialog(now, &mut d, Method::Bye);
-        }
-        self.legs.remove(&call.a.call_id);
-        if let Some(b) = call.b.take() {
-            self.legs.remove(&b.dialog.call_id);
-        }
-        self.acd.remove(id);
-        call.timer_gen = call.timer_gen.wrapping_add(1);
-        for ext in [
-            call.caller_ext.clone(),
-            call.callee_ext.clone(),
-            call.agent.clone(),
-        ]
-        .into_iter()
-        .flatten()
-        {
-            self.ext_leave(now, &ext);
-        }
-        self.media_cmd(MediaCommand::Release { id: call.media.id });
-        let sip_code = code_for_a.filter(|_| call.answered.is_none());
-        if cause == "abandoned" {
-            self.push_event(now, &call, "queue.abandoned", serde_json::json!({}));
-        }
-        self.push_event(
-            now,
-            &call,
-            "call.ended",
-            serde_json::json!({ "cause": cause, "by": by, "sip_code": sip_code }),
-        );
-        let cdr = build_cdr(&call, now, cause, by, sip_code);
-        self.effects.push_back(Effect::CallFinished {
-            cdr: Box::new(cdr),
-            media: Some(call.media.id),
-        });
-    }
-
-    fn bump_gen(&mut self, id: u64) -> u32 {
-        match self.calls.get_mut(&id) {
-            Some(c) => {
-                c.timer_gen = c.timer_gen.wrapping_add(1);
-                c.timer_gen
-            }
-            None => 0,
-        }
-    }
-
-    fn media_cmd(&mut self, cmd: MediaCommand) {
-        self.effects.push_back(Effect::Media(cmd));
-    }
-
-    fn call_event(&mut self, now: Now, id: u64, kind: &str, data: serde_json::Value) {
-        let Some(call) = self.calls.get_mut(&id) else {
-            return;
-        };
-        call.events += 1;
-        let ev = event_for(call, now, kind, data);
-        self.effects.push_back(Effect::Event(ev));
-    }
-
-    fn push_event(&mut self, now: Now, call: &Call, kind: &str, data: serde_json::Value) {
-        let ev = event_for(call, now, kind, data);
-        self.effects.push_back(Effect::Event(ev));
-    }
-}
-
-fn event_for(call: &Call, now: Now, kind: &str, data: serde_json::Value) -> Event {
-    Event {
-        at_ms: now.wall.0,
-        kind: kind.to_owned(),
-        call_id: Some(call.cid.clone()),
-        agent: call
-            .agent
-            .clone()
-            .or_else(|| call.b.as_ref().and_then(|b| b.agent.clone())),
-        group: call.group.clone(),
-        data,
-    }
-}
-
-fn build_cdr(call: &Call, now: Now, cause: &str, by: &str, sip_code: Option<u16>) -> Cdr {
-    let secs = |a: i64, b: i64| (b.saturating_sub(a)).max(0) as f64 / 1000.0;
-    let answered_ms = call.answered.map(|n| n.wall.0);
-    let wait = match (call.queued_at, call.answered) {
-        (Some(q), Some(a)) => secs(q.wall.0, a.wall.0),
-        (Some(q), None) => secs(q.wall.0, now.wall.0),
-        _ => 0.0,
-    };
-    let ring = match (call.ring_started, call.answered) {
-        (Some(r), Some(a)) => secs(r.wall.0, a.wall.0),
-        _ => 0.0,
-    };
-    let (direction, trunk) = match &call.kind {
-        Kind::Internal => ("internal", None),
-        Kind::Inbound { trunk } => ("inbound", Some(trunk.clone())),
-        Kind::Outbound { trunk } => ("outbound", Some(trunk.clone())),
-    };
-    Cdr {
-        call_id: call.cid.clone(),
-        direction: direction.into(),
-        caller: call.caller.clone(),
-        callee: call.callee.clone(),
-        trunk,
-        did: call.did.clone(),
-        skill_group: call.group.clone(),
-        agent: call.agent.clone(),
-        agent_extension: call.agent.clone().or_else(|| call.callee_ext.clone()),
-        started_at_ms: call.started.wall.0,
-        answered_at_ms: answered_ms,
-        ended_at_ms: now.wall.0,
-        wait_secs: wait,
-        ring_secs: ring,
-        talk_secs: answered_ms.map_or(0.0, |a| secs(a, now.wall.0)),
-        hangup_cause: cause.into(),
-        hangup_by: by.into(),
-        sip_code,
-        recording_path: if call.answered.is_some() {
-            call.record.clone()
-        } else {
-            None
-        },
-        legs: serde_json::json!([
-            { "side": "a", "call_id": call.a.call_id, "source": call.a.src.addr.to_string() },
-        ]),
-    }
 }
 
 /// The raw INVITE bytes (re-parsed later to build responses to it).
-fn req_bytes(req: &Message<'_>) -> Vec<u8> {
+pub(super) fn req_bytes(req: &Message<'_>) -> Vec<u8> {
     let mut out = Vec::new();
     OutMessage::from_message(req).write_to(&mut out);
     out
@@ -1293,7 +588,7 @@ fn req_bytes(req: &Message<'_>) -> Vec<u8> {
 /// Where to send to a registered contact. UDP: its transport source (RFC 3581, NAT-friendly).
 /// TCP: the connection it registered on while that is alive, else a new connection to the
 /// Contact's address (the source port of a phone's outgoing connection is not listening).
-fn binding_target(b: &crate::core::sip::registrar::Binding) -> Target {
+pub(super) fn binding_target(b: &crate::core::sip::registrar::Binding) -> Target {
     use crate::core::sip::transaction::Transport;
     if !b.transport.eq_ignore_ascii_case("tcp") {
         return Target {

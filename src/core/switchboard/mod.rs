@@ -3,8 +3,11 @@
 //! timeouts and drains what it wants done: packets to send, media commands, events and CDRs.
 
 mod calls;
+mod dialog;
+mod end;
 mod out;
 mod register;
+mod responses;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
 use std::net::{IpAddr, SocketAddr};

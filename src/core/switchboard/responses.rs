@@ -1,0 +1,355 @@
+//! Responses to the requests the B2BUA sent on B legs, their timers, CANCEL, and 2xx that
+//! arrive for legs already given up.
+
+use std::net::SocketAddr;
+
+use super::calls::{BState, CallState};
+use super::out::{ack_for_non2xx, local_sdp, Dialog};
+use super::{LegSide, MediaCommand, Switchboard, TimerKind};
+use crate::core::acd::AgentState;
+use crate::core::sdp::Sdp;
+use crate::core::sip::msg::{self, Message, Method, OutMessage};
+use crate::core::sip::transaction::{ClientVerdict, Target, TxKey};
+use crate::core::time::Now;
+
+impl Switchboard {
+    /// Responses to our requests.
+    pub(super) fn handle_response(&mut self, now: Now, resp: &Message<'_>) {
+        let (Some(status), Ok(via), Ok(cseq)) = (resp.status(), resp.top_via(), resp.cseq()) else {
+            return;
+        };
+        let Some(branch) = via.branch().map(str::to_owned) else {
+            return;
+        };
+        let key = TxKey::new(&branch, &via.sent_by(), cseq.method.as_str());
+        let ruri = self.invite_uris.get(&branch).cloned();
+        let verdict = self.tx.on_response(now.mono, &key, status, || {
+            ruri.as_deref().and_then(|u| ack_for_non2xx(resp, u))
+        });
+        let is_invite = cseq.method == Method::Invite;
+        match verdict {
+            ClientVerdict::Absorb => return,
+            ClientVerdict::NoMatch if !(is_invite && (200..300).contains(&status)) => return,
+            _ => {}
+        }
+        let Ok(call_id) = resp.call_id() else {
+            return;
+        };
+        let found = self.legs.get(call_id.as_ref()).copied();
+        match found {
+            Some((id, LegSide::B)) if is_invite => self.on_b_invite_response(now, id, status, resp),
+            None if is_invite && (200..300).contains(&status) => {
+                // A 2xx for a leg we already gave up (CANCEL raced the answer, RFC 3261
+                // §9.1): acknowledge it and hang it up at once.
+                self.ack_and_bye_stray(now, resp);
+            }
+            _ => {}
+        }
+    }
+
+    pub(super) fn on_b_invite_response(
+        &mut self,
+        now: Now,
+        id: u64,
+        status: u16,
+        resp: &Message<'_>,
+    ) {
+        let Some(call) = self.calls.get_mut(&id) else {
+            return;
+        };
+        let Some(b) = call.b.as_mut() else {
+            return;
+        };
+        match status {
+            100 => {}
+            101..=199 => {
+                if b.state == BState::Calling {
+                    b.state = BState::Ringing;
+                }
+                if !call.a.answered && !call.a.ringing_sent {
+                    call.a.ringing_sent = true;
+                    self.provisional_a(now, id, 180, "Ringing");
+                }
+            }
+            200..=299 => {
+                if b.state == BState::Answered {
+                    // A retransmitted 2xx: our ACK was lost (RFC 3261 §13.2.2.4).
+                    if let Some(ack) = b.ack.clone() {
+                        let t = b.dialog.target.clone();
+                        self.send(t, ack);
+                    }
+                    return;
+                }
+                b.state = BState::Answered;
+                if let Some(tag) = resp.to().ok().and_then(|t| t.tag().map(str::to_owned)) {
+                    let to = resp
+                        .header("To")
+                        .map(|s| s.into_owned())
+                        .unwrap_or_default();
+                    b.dialog.remote = to;
+                    let _ = tag;
+                }
+                if let Ok(msg::Contacts::List(list)) = resp.contacts() {
+                    if let Some(c) = list.first() {
+                        b.dialog.remote_target = c.uri.to_string();
+                    }
+                }
+                // RFC 3261 §13.2.2.4: the ACK of a 2xx is a new transaction-less request.
+                let target = b.dialog.target.clone();
+                let mut ack = OutMessage::request(Method::Ack, b.dialog.remote_target.clone());
+                let branch = format!("z9hG4bK{}", self.rng.token(16));
+                ack.push_header(
+                    "Via",
+                    format!(
+                        "SIP/2.0/{} {};branch={};rport",
+                        Self::transport_name(&target),
+                        self.cfg.sip_addr,
+                        branch
+                    ),
+                );
+                ack.push_header("Max-Forwards", "70");
+                ack.push_header("From", b.dialog.local.clone());
+                ack.push_header("To", b.dialog.remote.clone());
+                ack.push_header("Call-ID", b.dialog.call_id.clone());
+                ack.push_header("CSeq", format!("{} ACK", b.invite_cseq));
+                let bytes = ack.to_bytes();
+                b.ack = Some(bytes.clone());
+                self.send(target, bytes);
+                self.b_answered(now, id, resp);
+            }
+            _ => self.b_failed(now, id, status),
+        }
+    }
+
+    /// The B leg answered: connect the legs.
+    pub(super) fn b_answered(&mut self, now: Now, id: u64, resp: &Message<'_>) {
+        let answer = Sdp::parse(resp.body).ok();
+        let Some(call) = self.calls.get_mut(&id) else {
+            return;
+        };
+        call.answered = Some(now);
+        call.state = CallState::Talking;
+        let media = call.media;
+        let call_codec = call.codec;
+        let agent = call.b.as_ref().and_then(|b| b.agent.clone());
+        let a_answered = call.a.answered;
+        let record = call.record.clone();
+        let group = call.group.clone();
+        let wait = call
+            .queued_at
+            .map(|q| now.wall.0.saturating_sub(q.wall.0) as f64 / 1000.0)
+            .unwrap_or(0.0);
+        if let Some(addr) = answer.as_ref().and_then(|s| s.audio_rtp_addr()) {
+            self.media_cmd(MediaCommand::Remote {
+                id: media.id,
+                side: LegSide::B,
+                addr,
+            });
+        }
+        let (codec, pt) = answer
+            .as_ref()
+            .and_then(crate::core::sdp::negotiate)
+            .map(|(c, p, _)| (c, p))
+            .unwrap_or((call_codec.0, call_codec.1));
+        self.media_cmd(MediaCommand::Codec {
+            id: media.id,
+            side: LegSide::B,
+            codec,
+            pt,
+        });
+        if !a_answered {
+            let sdp = match &answer {
+                Some(s) => s.rewrite_for_relay(self.cfg.media_ip, media.port_a, true),
+                None => {
+                    let (c, p, t) = self
+                        .calls
+                        .get(&id)
+                        .map(|c| c.codec)
+                        .unwrap_or((codec, pt, None));
+                    local_sdp(self.cfg.media_ip, media.port_a, c, p, t, 1)
+                }
+            };
+            self.answer_a(now, id, sdp);
+        }
+        self.media_cmd(MediaCommand::Relay { id: media.id });
+        if let Some(path) = record {
+            self.media_cmd(MediaCommand::Record { id: media.id, path });
+        }
+        if let Some(agent) = &agent {
+            self.acd.answered_by(id, agent);
+            if let Some(call) = self.calls.get_mut(&id) {
+                call.agent = Some(agent.clone());
+            }
+            self.ext_enter(now, agent);
+        }
+        self.bump_gen(id);
+        self.call_event(
+            now,
+            id,
+            "call.answered",
+            serde_json::json!({ "agent": agent, "group": group, "wait_secs": wait }),
+        );
+    }
+
+    /// The B leg failed with a final non-2xx (or Timer B).
+    pub(super) fn b_failed(&mut self, now: Now, id: u64, status: u16) {
+        let Some(call) = self.calls.get_mut(&id) else {
+            return;
+        };
+        let Some(b) = call.b.take() else {
+            return;
+        };
+        self.legs.remove(&b.dialog.call_id);
+        if let Some(agent) = b.agent {
+            // A queue call: the agent missed it; the call waits for the next offer.
+            let state = if self.registrar.is_registered(&agent, now.mono) {
+                AgentState::Idle
+            } else {
+                AgentState::Offline
+            };
+            self.acd.missed(now.mono, id, &agent, state);
+            self.emit_agent_state(now, &agent, state);
+            self.bump_gen(id);
+            self.call_event(
+                now,
+                id,
+                "agent.missed",
+                serde_json::json!({ "agent": agent, "sip_code": status }),
+            );
+            return;
+        }
+        let (cause, code) = match status {
+            486 | 600 => ("busy", 486),
+            408 => ("unreachable", 480),
+            480 => ("no_answer", 480),
+            404 | 484 | 604 => ("unreachable", 404),
+            487 => ("cancelled", 487),
+            603 => ("rejected", 603),
+            401 | 407 | 481 | 491 => ("failed", 500),
+            c if (400..700).contains(&c) => ("failed", c),
+            _ => ("failed", 500),
+        };
+        self.end_call(now, id, cause, "callee", Some(code));
+    }
+
+    pub(super) fn client_invite_failed_by_branch(&mut self, now: Now, branch: &str, status: u16) {
+        let id = self
+            .calls
+            .values()
+            .find(|c| c.b.as_ref().is_some_and(|b| b.branch == branch))
+            .map(|c| c.id);
+        if let Some(id) = id {
+            self.b_failed(now, id, status);
+        }
+    }
+
+    pub(super) fn timer_fired(&mut self, now: Now, id: u64, gen: u32, kind: TimerKind) {
+        let Some(call) = self.calls.get(&id) else {
+            return;
+        };
+        if call.timer_gen != gen {
+            return;
+        }
+        match kind {
+            TimerKind::AgentRing => {
+                let agent = call.b.as_ref().and_then(|b| b.agent.clone());
+                self.cancel_b(now, id);
+                if let Some(agent) = agent {
+                    let state = if self.registrar.is_registered(&agent, now.mono) {
+                        AgentState::Idle
+                    } else {
+                        AgentState::Offline
+                    };
+                    self.acd.missed(now.mono, id, &agent, state);
+                    self.emit_agent_state(now, &agent, state);
+                    self.call_event(
+                        now,
+                        id,
+                        "agent.missed",
+                        serde_json::json!({ "agent": agent, "reason": "no_answer" }),
+                    );
+                }
+            }
+            TimerKind::DirectRing => {
+                self.end_call(now, id, "no_answer", "system", Some(480));
+            }
+        }
+    }
+
+    /// CANCEL a B leg that has not answered (RFC 3261 §9.1); forget it.
+    pub(super) fn cancel_b(&mut self, now: Now, id: u64) {
+        let Some(b) = self.calls.get_mut(&id).and_then(|c| c.b.take()) else {
+            return;
+        };
+        self.legs.remove(&b.dialog.call_id);
+        let mut m = OutMessage::request(Method::Cancel, b.request_uri.clone());
+        m.push_header("Via", b.via.clone());
+        m.push_header("Max-Forwards", "70");
+        m.push_header("From", b.dialog.local.clone());
+        m.push_header("To", b.dialog.remote.clone());
+        m.push_header("Call-ID", b.dialog.call_id.clone());
+        m.push_header("CSeq", format!("{} CANCEL", b.invite_cseq));
+        self.send_request(now, b.dialog.target.clone(), &b.branch, "CANCEL", m);
+        // RFC 3261 §9.1: if the INVITE never gets its 487, give up after 64*T1.
+        let key = TxKey::new(&b.branch, &self.sent_by(), "INVITE");
+        let _ = self.tx.cancel_sent(now.mono, &key);
+    }
+
+    pub(super) fn ack_and_bye_stray(&mut self, now: Now, resp: &Message<'_>) {
+        let (Ok(via), Ok(cid), Ok(cseq)) = (resp.top_via(), resp.call_id(), resp.cseq()) else {
+            return;
+        };
+        let Some(target) = self.stray_target(&via.sent_by(), resp) else {
+            return;
+        };
+        let contact = match resp.contacts() {
+            Ok(msg::Contacts::List(l)) => l.first().map(|c| c.uri.to_string()),
+            _ => None,
+        };
+        let Some(contact) = contact else {
+            return;
+        };
+        let (Some(from), Some(to)) = (resp.header("From"), resp.header("To")) else {
+            return;
+        };
+        let mut dialog = Dialog {
+            call_id: cid.into_owned(),
+            local: from.into_owned(),
+            remote: to.into_owned(),
+            remote_target: contact.clone(),
+            target: target.clone(),
+            cseq: cseq.seq,
+        };
+        let mut ack = OutMessage::request(Method::Ack, contact);
+        let (_, v) = self.new_via(&target);
+        ack.push_header("Via", v);
+        ack.push_header("Max-Forwards", "70");
+        ack.push_header("From", dialog.local.clone());
+        ack.push_header("To", dialog.remote.clone());
+        ack.push_header("Call-ID", dialog.call_id.clone());
+        ack.push_header("CSeq", format!("{} ACK", cseq.seq));
+        self.send(target, ack.to_bytes());
+        self.send_in_dialog(now, &mut dialog, Method::Bye);
+    }
+
+    /// Where a stray response came from: we only know our own request's target via the
+    /// invite_uris map, so answer to the host in the response's Contact when it is an IP.
+    pub(super) fn stray_target(&self, _sent_by: &str, resp: &Message<'_>) -> Option<Target> {
+        let contact = match resp.contacts().ok()? {
+            msg::Contacts::List(l) => l.into_iter().next()?,
+            msg::Contacts::Star => return None,
+        };
+        let host = contact
+            .uri
+            .host
+            .trim_start_matches('[')
+            .trim_end_matches(']');
+        let ip: std::net::IpAddr = host.parse().ok()?;
+        let port = contact.uri.port.unwrap_or(5060);
+        Some(Target {
+            transport: crate::core::sip::transaction::Transport::Udp,
+            addr: SocketAddr::new(ip, port),
+            conn: None,
+        })
+    }
+}
