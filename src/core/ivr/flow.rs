@@ -361,13 +361,13 @@ pub enum FlowError {
     #[error("the flow has no name")]
     EmptyName,
     /// The entry node does not exist.
-    #[error("entry node {entry:?} does not exist")]
+    #[error("entry node \"{entry}\" does not exist")]
     MissingEntry {
         /// The entry id given.
         entry: NodeId,
     },
     /// A node's id differs from its key in the map.
-    #[error("node stored under key {key:?} says its id is {id:?}")]
+    #[error("node stored under key \"{key}\" says its id is \"{id}\"")]
     IdMismatch {
         /// The map key.
         key: NodeId,
@@ -375,7 +375,7 @@ pub enum FlowError {
         id: NodeId,
     },
     /// An edge points to a node that does not exist.
-    #[error("node {node:?}: edge {edge} points to missing node {target:?}")]
+    #[error("node \"{node}\": edge {edge} points to missing node \"{target}\"")]
     DanglingEdge {
         /// The node holding the edge.
         node: NodeId,
@@ -385,19 +385,19 @@ pub enum FlowError {
         target: NodeId,
     },
     /// No path from the entry reaches the node.
-    #[error("node {node:?} cannot be reached from the entry")]
+    #[error("node \"{node}\" cannot be reached from the entry")]
     UnreachableNode {
         /// The unreachable node.
         node: NodeId,
     },
     /// A cycle in which no node waits for the caller: the call would spin forever.
-    #[error("loop without caller input through {nodes:?}")]
+    #[error("loop without caller input: {}", cycle_text(.nodes))]
     LoopWithoutInput {
         /// The nodes of the cycle, in edge order.
         nodes: Vec<NodeId>,
     },
     /// A node uses a prompt that is not approved (审核) in the voice library.
-    #[error("node {node:?} uses prompt {prompt:?}, which is not approved")]
+    #[error("node \"{node}\" uses prompt \"{prompt}\", which is not approved")]
     UnapprovedPrompt {
         /// The node.
         node: NodeId,
@@ -405,13 +405,22 @@ pub enum FlowError {
         prompt: PromptId,
     },
     /// A parameter is out of range.
-    #[error("node {node:?}: {why}")]
+    #[error("node \"{node}\": {why}")]
     BadParam {
         /// The node.
         node: NodeId,
         /// What is wrong.
         why: String,
     },
+}
+
+/// "a → b → a" for a cycle's error message.
+fn cycle_text(nodes: &[NodeId]) -> String {
+    let mut parts: Vec<&str> = nodes.iter().map(|n| n.0.as_str()).collect();
+    if let Some(first) = parts.first().copied() {
+        parts.push(first);
+    }
+    parts.join(" → ")
 }
 
 impl Flow {
@@ -784,6 +793,18 @@ mod tests {
                 nodes: vec![NodeId::new("a")]
             }]
         );
+    }
+
+    #[test]
+    fn error_messages_quote_the_node_and_spell_out_cycles() {
+        let e = FlowError::LoopWithoutInput {
+            nodes: vec![NodeId::new("a"), NodeId::new("b")],
+        };
+        assert_eq!(e.to_string(), "loop without caller input: a → b → a");
+        let e = FlowError::UnreachableNode {
+            node: NodeId::new("x"),
+        };
+        assert_eq!(e.to_string(), "node \"x\" cannot be reached from the entry");
     }
 
     #[test]

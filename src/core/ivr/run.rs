@@ -474,6 +474,10 @@ impl IvrRun {
         else {
             return;
         };
+        // Type-ahead: with keys already buffered there is nothing to announce, just listen.
+        if !self.pending.is_empty() {
+            queue.clear();
+        }
         match queue.pop_front() {
             Some(prompt) => {
                 self.next_play += 1;
