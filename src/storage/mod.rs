@@ -9,6 +9,7 @@
 mod cdr;
 mod config;
 mod events;
+pub mod prompts;
 mod seed;
 mod users;
 mod writer;
@@ -38,6 +39,7 @@ const MIGRATIONS: &[(&str, &str)] = &[
         "operational_config",
         include_str!("migrations/0002_operational_config.sql"),
     ),
+    ("prompts", include_str!("migrations/0004_prompts.sql")),
 ];
 
 /// The schema version this binary migrates to.
