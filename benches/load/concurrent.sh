@@ -1,0 +1,65 @@
+#!/usr/bin/env bash
+# Concurrent relayed G.711a calls: sipp UAC as extension 1001 dials 9<n> -> branchline -> sipp UAS
+# on the trunk address 127.0.0.1:5080, which echoes RTP (-rtp_echo). Each call plays g711a.pcap
+# three times (21 s of PCMA at 30 ms, 33.3 packets/s each way on each leg).
+# Daemon pinned to CPU $DAEMON_CPU, both sipp instances to CPU $LOADGEN_CPU.
+#
+# usage: benches/load/concurrent.sh N [RATE]
+# prints one line:
+#   RESULT concurrent n=N peak_active=.. ok=.. failed=.. daemon_cpu=..% sipp_uac_cpu=..% sipp_uas_cpu=..%
+#          rss_mb=.. lost=.. roundtrip_loss=..% load=.. pass=yes|no
+source "$(dirname "$0")/lib.sh"
+N="${1:?usage: concurrent.sh N [RATE]}"
+RATE="${2:-$(( N / 10 > 20 ? N / 10 : 20 ))}"   # ramp in ~10 s so every call overlaps >= 10 s
+RAMP=$(( (N + RATE - 1) / RATE ))
+SAMPLE_SECS="${SAMPLE_SECS:-5}"
+
+start_daemon
+prepare_cwd
+cp "$HERE"/uas_echo.xml "$HERE"/uac_media.xml "$WORK/"
+cd "$WORK"
+
+taskset -c "$LOADGEN_CPU" sipp -sf uas_echo.xml -i 127.0.0.1 -p 5080 -mi 127.0.0.1 -mp 16000 -rtp_echo \
+    -nostdin -timeout $(( RAMP + 60 ))s -max_socket 65000 -trace_err -error_file uas_err.log \
+    >uas.out 2>&1 &
+UAS=$!; PIDS+=("$UAS")
+sleep 0.5
+
+taskset -c "$LOADGEN_CPU" sipp 127.0.0.1:"$SIP_PORT" -sf uac_media.xml -i 127.0.0.1 -p 5070 \
+    -mi 127.0.0.1 -mp 26000 -s 1001 -au 1001 -ap pass1001 -l "$N" -r "$RATE" -m "$N" \
+    -nostdin -timeout $(( RAMP + 50 ))s -trace_stat -stf uac_stat.csv -fd 1 \
+    -trace_err -error_file uac_err.log >uac.out 2>&1 &
+UAC=$!; PIDS+=("$UAC")
+
+# Wait until all N calls are up (or the ramp plus slack is over), then sample.
+peak=0
+deadline=$(( SECONDS + RAMP + 8 ))
+while [ $SECONDS -lt $deadline ]; do
+    a=$(metric branchline_active_calls); a=${a:-0}
+    [ "$a" -gt "$peak" ] && peak=$a
+    [ "$a" -ge "$N" ] && break
+    sleep 0.5
+done
+# Sample the three processes over the same window.
+t_d0=$(cpu_ticks "$DPID"); t_c0=$(cpu_ticks "$UAC"); t_s0=$(cpu_ticks "$UAS"); w0=$(date +%s.%N)
+sleep "$SAMPLE_SECS"
+t_d1=$(cpu_ticks "$DPID"); t_c1=$(cpu_ticks "$UAC"); t_s1=$(cpu_ticks "$UAS"); w1=$(date +%s.%N)
+a=$(metric branchline_active_calls); a=${a:-0}; [ "$a" -gt "$peak" ] && peak=$a
+pct() { awk -v a="$1" -v b="$2" -v w0="$w0" -v w1="$w1" -v hz="$CLK_TCK" 'BEGIN { printf "%.1f", (b-a)/hz/(w1-w0)*100 }'; }
+dcpu=$(pct "$t_d0" "$t_d1"); ccpu=$(pct "$t_c0" "$t_c1"); scpu=$(pct "$t_s0" "$t_s1")
+rss=$(( $(rss_kb "$DPID") / 1024 ))
+load=$(loadavg)
+if [ -n "${THREADS:-}" ]; then top -H -b -n 1 -p "$DPID" | head -20 > "$THREADS"; fi
+
+wait "$UAC"; rc=$?
+ok=$(stat_col uac_stat.csv 'SuccessfulCall(C)'); failed=$(stat_col uac_stat.csv 'FailedCall(C)')
+sleep 1.5   # let the daemon write the last CDRs
+read -r cdrs a_in a_out b_in b_out lost rt < <(python3 "$HERE/cdr_loss.py" "$HTTP_PORT")
+pass=no
+if [ "$rc" = 0 ] && [ "$failed" = 0 ] && [ "$ok" = "$N" ] && [ "$peak" -ge "$N" ] \
+   && awk -v r="$rt" 'BEGIN { exit !(r < 0.1) }'; then pass=yes; fi
+echo "RESULT concurrent n=$N rate=$RATE peak_active=$peak ok=$ok failed=$failed sipp_rc=$rc" \
+     "daemon_cpu=${dcpu}% sipp_uac_cpu=${ccpu}% sipp_uas_cpu=${scpu}% rss_mb=$rss cdrs=$cdrs" \
+     "a_in=$a_in a_out=$a_out b_in=$b_in b_out=$b_out lost=$lost roundtrip_loss=${rt}% load=$load pass=$pass"
+[ "$pass" = yes ] || { tail -3 uac_err.log 2>/dev/null | cut -c1-300; }
+[ "$pass" = yes ]

@@ -1,0 +1,85 @@
+# Shared helpers for the load benchmarks (sourced, not run).
+# Every process is started by us, remembered by PID, and killed by PID in cleanup.
+set -u
+HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+ROOT="$(cd "$HERE/../.." && pwd)"
+BIN="${BRANCHLINE_BIN:-$ROOT/target/x86_64-unknown-linux-gnu/release/branchline}"
+SIP_PORT="${SIP_PORT:-25060}"
+HTTP_PORT="${HTTP_PORT:-28080}"
+DAEMON_CPU="${DAEMON_CPU:-0}"
+LOADGEN_CPU="${LOADGEN_CPU:-1}"
+CLK_TCK="$(getconf CLK_TCK)"
+PIDS=()
+WORK="$(mktemp -d /tmp/branchline-load.XXXXXX)"
+
+cleanup() {
+    local p
+    for p in "${PIDS[@]:-}"; do
+        [ -n "$p" ] && kill "$p" 2>/dev/null
+    done
+    sleep 0.5
+    for p in "${PIDS[@]:-}"; do
+        [ -n "$p" ] && kill -9 "$p" 2>/dev/null
+    done
+    PIDS=()
+    [ -z "${KEEP_WORK:-}" ] && rm -rf "$WORK"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+# start_daemon: daemon pinned to DAEMON_CPU with a fresh demo database; sets DPID.
+start_daemon() {
+    [ -x "$BIN" ] || { echo "build first: cargo build --release ($BIN missing)" >&2; exit 2; }
+    mkdir -p "$WORK/data"
+    cat > "$WORK/branchline.toml" <<TOML
+[sip]
+listen = ["udp:127.0.0.1:$SIP_PORT"]
+[rtp]
+ports = "40000-49999"
+shards = ${RTP_SHARDS:-1}
+[http]
+listen = "127.0.0.1:$HTTP_PORT"
+[log]
+level = "warn"
+[shutdown]
+grace_secs = 1
+TOML
+    taskset -c "$DAEMON_CPU" "$BIN" serve --config "$WORK/branchline.toml" --data "$WORK/data" --demo \
+        >"$WORK/daemon.out" 2>"$WORK/daemon.err" &
+    DPID=$!
+    PIDS+=("$DPID")
+    local i
+    for i in $(seq 1 100); do
+        curl -fs "http://127.0.0.1:$HTTP_PORT/metrics" >/dev/null 2>&1 && return 0
+        kill -0 "$DPID" 2>/dev/null || { echo "daemon died:"; cat "$WORK/daemon.err" >&2; exit 2; }
+        sleep 0.1
+    done
+    echo "daemon did not come up" >&2; exit 2
+}
+
+# cpu_ticks PID: utime+stime in clock ticks (fields 14,15 of /proc/PID/stat, after the comm).
+cpu_ticks() { awk '{ sub(/^.*\) /, ""); print $12 + $13 }' "/proc/$1/stat"; }
+rss_kb() { awk '/^VmRSS:/ { print $2 }' "/proc/$1/status"; }
+metric() { curl -fs "http://127.0.0.1:$HTTP_PORT/metrics" | awk -v m="$1" '$1 == m { print $2 }'; }
+loadavg() { cut -d' ' -f1 /proc/loadavg; }
+
+# cpu_pct PID SECONDS: CPU% of one core used by PID over SECONDS (100 = one full core).
+cpu_pct() {
+    local t0 t1 w0 w1
+    t0=$(cpu_ticks "$1"); w0=$(date +%s.%N)
+    sleep "$2"
+    t1=$(cpu_ticks "$1"); w1=$(date +%s.%N)
+    awk -v a="$t0" -v b="$t1" -v w0="$w0" -v w1="$w1" -v hz="$CLK_TCK" \
+        'BEGIN { printf "%.1f", (b - a) / hz / (w1 - w0) * 100 }'
+}
+
+# stat_col FILE COLUMN: last value of a column of a sipp -trace_stat CSV (';' separated).
+stat_col() {
+    awk -F';' -v c="$2" 'NR == 1 { for (i = 1; i <= NF; i++) if ($i == c) k = i; next }
+        { v = $k } END { print (v == "" ? 0 : v) }' "$1"
+}
+
+# sipp needs pcap/g711a.pcap relative to its cwd.
+prepare_cwd() {
+    ln -sfn /usr/share/sip-tester "$WORK/pcap"
+}
