@@ -1,10 +1,13 @@
 #!/usr/bin/env python3
 """Sum per-leg RTP counters over all CDRs of the daemon (GET /api/calls, Basic admin:admin).
 
-Prints: calls a_in a_out b_in b_out lost_reported roundtrip_loss_pct
+Prints: calls a_in a_out b_in b_out lost_reported roundtrip_loss_pct lost_pct excess_pct
   a = the extension leg (sipp UAC), b = the trunk leg (sipp UAS with -rtp_echo).
   round trip: packets the UAC sent (a_in) should come back to it (a_out) after
   daemon -> UAS echo -> daemon; roundtrip_loss_pct = 100 * (1 - a_out / a_in).
+  The packet the UAC sends just before its BYE is still in flight when the session closes, so
+  excess_pct counts only the round-trip shortfall beyond one packet per call.
+  lost_pct = 100 * lost / (a_in + b_in): sequence gaps the daemon saw on its inbound legs.
 """
 import base64, json, sys, urllib.request
 
@@ -34,4 +37,8 @@ while True:
         break
     page += 1
 rt = 100.0 * (1 - tot["a_out"] / tot["a_in"]) if tot["a_in"] else float("nan")
-print(tot["calls"], tot["a_in"], tot["a_out"], tot["b_in"], tot["b_out"], tot["lost"], f"{rt:.3f}")
+short = tot["a_in"] - tot["a_out"]
+excess = 100.0 * max(0, short - tot["calls"]) / tot["a_in"] if tot["a_in"] else float("nan")
+lost = 100.0 * tot["lost"] / (tot["a_in"] + tot["b_in"]) if tot["a_in"] else float("nan")
+print(tot["calls"], tot["a_in"], tot["a_out"], tot["b_in"], tot["b_out"], tot["lost"], f"{rt:.3f}",
+      f"{lost:.3f}", f"{excess:.3f}")

@@ -101,6 +101,17 @@ stat_col() {
         { v = $k } END { print (v == "" ? 0 : v) }' "$1"
 }
 
+# udp_drops LO HI: kernel receive-queue drops summed over loopback UDP sockets bound to ports LO..HI
+# (last column of /proc/net/udp; sockets already closed are not counted).
+udp_drops() {
+    python3 -c 'import sys
+lo, hi = int(sys.argv[1]), int(sys.argv[2]); d = 0
+for line in list(open("/proc/net/udp"))[1:]:
+    f = line.split(); p = int(f[1].split(":")[1], 16)
+    if lo <= p <= hi: d += int(f[-1])
+print(d)' "$1" "$2"
+}
+
 # sipp needs pcap/g711a.pcap relative to its cwd.
 prepare_cwd() {
     ln -sfn /usr/share/sip-tester "$WORK/pcap"
