@@ -29,11 +29,11 @@ UAC=$!; PIDS+=("$UAC")
 
 # Sample the steady middle of the run.
 sleep $(( DUR / 4 ))
-t_d0=$(cpu_ticks "$DPID"); t_c0=$(cpu_ticks "$UAC"); t_s0=$(cpu_ticks "$UAS"); w0=$(date +%s.%N)
+q0=$(run_wait_ns "$DPID"); t_d0=$(cpu_ticks "$DPID"); t_c0=$(cpu_ticks "$UAC"); t_s0=$(cpu_ticks "$UAS"); w0=$(date +%s.%N)
 sleep $(( DUR / 2 ))
-t_d1=$(cpu_ticks "$DPID"); t_c1=$(cpu_ticks "$UAC"); t_s1=$(cpu_ticks "$UAS"); w1=$(date +%s.%N)
+q1=$(run_wait_ns "$DPID"); t_d1=$(cpu_ticks "$DPID"); t_c1=$(cpu_ticks "$UAC"); t_s1=$(cpu_ticks "$UAS"); w1=$(date +%s.%N)
 pct() { awk -v a="$1" -v b="$2" -v w0="$w0" -v w1="$w1" -v hz="$CLK_TCK" 'BEGIN { printf "%.1f", (b-a)/hz/(w1-w0)*100 }'; }
-dcpu=$(pct "$t_d0" "$t_d1"); ccpu=$(pct "$t_c0" "$t_c1"); scpu=$(pct "$t_s0" "$t_s1")
+dcpu=$(pct "$t_d0" "$t_d1"); dwait=$(awk -v a="$q0" -v b="$q1" -v w0="$w0" -v w1="$w1" 'BEGIN { printf "%.1f", (b-a)/1e9/(w1-w0)*100 }'); ccpu=$(pct "$t_c0" "$t_c1"); scpu=$(pct "$t_s0" "$t_s1")
 rss=$(( $(rss_kb "$DPID") / 1024 ))
 load=$(loadavg)
 if [ -n "${THREADS:-}" ]; then top -H -b -n 1 -p "$DPID" | head -20 > "$THREADS"; fi
@@ -52,7 +52,7 @@ if [ "$rc" = 0 ] || [ "$rc" = 1 ]; then
     awk -v f="$failed" -v u="$unfinished" -v t="$TOTAL" 'BEGIN { exit !((f + u) / t < 0.001) }' && pass=yes
 fi
 echo "RESULT cps rate=$RATE secs=$DUR calls=$TOTAL ok=$ok failed=$failed unfinished=$unfinished fail_pct=$fail_pct" \
-     "sipp_elapsed=${secs}s achieved_cps=$achieved sipp_rc=$rc daemon_cpu=${dcpu}% sipp_uac_cpu=${ccpu}%" \
+     "sipp_elapsed=${secs}s achieved_cps=$achieved sipp_rc=$rc daemon_cpu=${dcpu}% daemon_runq_wait=${dwait}% sipp_uac_cpu=${ccpu}%" \
      "sipp_uas_cpu=${scpu}% rss_mb=$rss load=$load pass=$pass"
 [ "$pass" = yes ] || { tail -3 uac_err.log 2>/dev/null | cut -c1-300; }
 [ "$pass" = yes ]

@@ -81,6 +81,9 @@ TOML
 
 # cpu_ticks PID: utime+stime in clock ticks (fields 14,15 of /proc/PID/stat, after the comm).
 cpu_ticks() { awk '{ sub(/^.*\) /, ""); print $12 + $13 }' "/proc/$1/stat"; }
+# run_wait_ns PID: nanoseconds all threads of PID spent runnable but waiting for a CPU
+# (second field of /proc/PID/task/*/schedstat): how much other load on the core starved it.
+run_wait_ns() { cat /proc/"$1"/task/*/schedstat 2>/dev/null | awk '{ s += $2 } END { printf "%d", s }'; }
 rss_kb() { awk '/^VmRSS:/ { print $2 }' "/proc/$1/status"; }
 metric() { curl -fs "http://127.0.0.1:$HTTP_PORT/metrics" | awk -v m="$1" '$1 == m { print $2 }'; }
 loadavg() { cut -d' ' -f1 /proc/loadavg; }
@@ -110,6 +113,16 @@ for line in list(open("/proc/net/udp"))[1:]:
     f = line.split(); p = int(f[1].split(":")[1], 16)
     if lo <= p <= hi: d += int(f[-1])
 print(d)' "$1" "$2"
+}
+
+# udp_rxq LO HI: bytes waiting unread in the receive queues of those sockets (a backlog).
+udp_rxq() {
+    python3 -c 'import sys
+lo, hi = int(sys.argv[1]), int(sys.argv[2]); q = 0
+for line in list(open("/proc/net/udp"))[1:]:
+    f = line.split(); p = int(f[1].split(":")[1], 16)
+    if lo <= p <= hi: q += int(f[4].split(":")[1], 16)
+print(q)' "$1" "$2"
 }
 
 # sipp needs pcap/g711a.pcap relative to its cwd.
