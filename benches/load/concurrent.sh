@@ -29,18 +29,18 @@ ECHO="${ECHO:-c}"
 if [ "$ECHO" = c ]; then
     cc -O2 -o rtp_echo "$HERE/rtp_echo.c" || exit 2
     sed -i 's/m=audio \[media_port\]/m=audio 17000/' uas_echo.xml
-    taskset -c "$LOADGEN_CPU" ./rtp_echo 17000 $(( RAMP + 70 )) >echo.out 2>&1 &
+    nice -n "$NICE" taskset -c "$LOADGEN_CPU" ./rtp_echo 17000 $(( RAMP + 70 )) >echo.out 2>&1 &
     ECHO_PID=$!; PIDS+=("$ECHO_PID"); echo_flag=""; echo_ports="17000 17000"
 else
     ECHO_PID=""; echo_flag="-rtp_echo"; echo_ports="16000 16003"
 fi
-taskset -c "$LOADGEN_CPU" sipp -sf uas_echo.xml -i 127.0.0.1 -p 5080 -mi 127.0.0.1 -mp 16000 $echo_flag \
+nice -n "$NICE" taskset -c "$LOADGEN_CPU" sipp -sf uas_echo.xml -i 127.0.0.1 -p 5080 -mi 127.0.0.1 -mp 16000 $echo_flag \
     -nostdin -timeout $(( RAMP + 60 ))s -max_socket 65000 -trace_err -error_file uas_err.log \
     >uas.out 2>&1 &
 UAS=$!; PIDS+=("$UAS")
 sleep 0.5
 
-taskset -c "$LOADGEN_CPU" sipp 127.0.0.1:"$SIP_PORT" -sf uac_media.xml -i 127.0.0.1 -p 5070 \
+nice -n "$NICE" taskset -c "$LOADGEN_CPU" sipp 127.0.0.1:"$SIP_PORT" -sf uac_media.xml -i 127.0.0.1 -p 5070 \
     -mi 127.0.0.1 -mp 26000 -s 1001 -au 1001 -ap pass1001 -l "$N" -r "$RATE" -m "$N" \
     -nostdin -timeout $(( RAMP + 50 ))s -trace_stat -stf uac_stat.csv -fd 1 \
     -trace_err -error_file uac_err.log >uac.out 2>&1 &
@@ -79,6 +79,6 @@ if [ "$rc" = 0 ] && [ "$failed" = 0 ] && [ "$ok" = "$N" ] && [ "$peak" -ge "$N" 
    && [ "$drops_daemon" = 0 ] && awk -v l="$lost_pct" 'BEGIN { exit !(l < 0.1) }'; then pass=yes; fi
 echo "RESULT concurrent n=$N rate=$RATE peak_active=$peak ok=$ok failed=$failed sipp_rc=$rc" \
      "daemon_cpu=${dcpu}% daemon_runq_wait=${dwait}% sipp_uac_cpu=${ccpu}% sipp_uas_cpu=${scpu}% echo=$ECHO echo_cpu=${ecpu}% rss_mb=$rss cdrs=$cdrs" \
-     "a_in=$a_in a_out=$a_out b_in=$b_in b_out=$b_out lost=$lost roundtrip_loss=${rt}% lost_pct=${lost_pct}% excess_loss=${excess}% drops_daemon=$drops_daemon rxq_daemon_bytes=$rxq_daemon drops_uas=$drops_uas drops_uac=$drops_uac load=$load pass=$pass"
+     "a_in=$a_in a_out=$a_out b_in=$b_in b_out=$b_out lost=$lost roundtrip_loss=${rt}% lost_pct=${lost_pct}% excess_loss=${excess}% drops_daemon=$drops_daemon rxq_daemon_bytes=$rxq_daemon drops_uas=$drops_uas drops_uac=$drops_uac load=$load nice=$NICE pass=$pass"
 [ "$pass" = yes ] || { tail -3 uac_err.log 2>/dev/null | cut -c1-300; }
 [ "$pass" = yes ]

@@ -15,13 +15,13 @@ prepare_cwd
 cp "$HERE"/uas_echo.xml "$HERE"/uac_short.xml "$WORK/"
 cd "$WORK"
 
-taskset -c "$LOADGEN_CPU" sipp -sf uas_echo.xml -i 127.0.0.1 -p 5080 -mi 127.0.0.1 -mp 16000 \
+nice -n "$NICE" taskset -c "$LOADGEN_CPU" sipp -sf uas_echo.xml -i 127.0.0.1 -p 5080 -mi 127.0.0.1 -mp 16000 \
     -nostdin -timeout $(( DUR + 40 ))s -max_socket 65000 >uas.out 2>&1 &
 UAS=$!; PIDS+=("$UAS")
 sleep 0.5
 
 # -l caps concurrency so an overloaded daemon shows up as failures, not as an unbounded backlog.
-taskset -c "$LOADGEN_CPU" sipp 127.0.0.1:"$SIP_PORT" -sf uac_short.xml -i 127.0.0.1 -p 5070 \
+nice -n "$NICE" taskset -c "$LOADGEN_CPU" sipp 127.0.0.1:"$SIP_PORT" -sf uac_short.xml -i 127.0.0.1 -p 5070 \
     -s 1001 -au 1001 -ap pass1001 -r "$RATE" -m "$TOTAL" -l $(( RATE * 10 )) \
     -nostdin -timeout $(( DUR + 30 ))s -trace_stat -stf uac_stat.csv -fd 1 \
     -trace_err -error_file uac_err.log >uac.out 2>&1 &
@@ -53,6 +53,6 @@ if [ "$rc" = 0 ] || [ "$rc" = 1 ]; then
 fi
 echo "RESULT cps rate=$RATE secs=$DUR calls=$TOTAL ok=$ok failed=$failed unfinished=$unfinished fail_pct=$fail_pct" \
      "sipp_elapsed=${secs}s achieved_cps=$achieved sipp_rc=$rc daemon_cpu=${dcpu}% daemon_runq_wait=${dwait}% sipp_uac_cpu=${ccpu}%" \
-     "sipp_uas_cpu=${scpu}% rss_mb=$rss load=$load pass=$pass"
+     "sipp_uas_cpu=${scpu}% rss_mb=$rss load=$load nice=$NICE pass=$pass"
 [ "$pass" = yes ] || { tail -3 uac_err.log 2>/dev/null | cut -c1-300; }
 [ "$pass" = yes ]
