@@ -20,7 +20,14 @@ cleanup() {
     for p in "${PIDS[@]:-}"; do
         [ -n "$p" ] && kill "$p" 2>/dev/null
     done
-    sleep 0.5
+    # the daemon drains for up to grace_secs (1 s) on SIGTERM
+    local i
+    for i in 1 2 3 4 5 6 7 8 9 10; do
+        local alive=0
+        for p in "${PIDS[@]:-}"; do [ -n "$p" ] && kill -0 "$p" 2>/dev/null && alive=1; done
+        [ "$alive" = 0 ] && break
+        sleep 0.3
+    done
     for p in "${PIDS[@]:-}"; do
         [ -n "$p" ] && kill -9 "$p" 2>/dev/null
     done
