@@ -126,7 +126,7 @@ const MENU_WITH_RETRY: &str = r#"{"name":"m","entry":"menu","nodes":{
 
 #[test]
 fn demo_welcome_menu_key_2_transfers_to_the_support_group() {
-    let mut call = Call::start(demo_flow());
+    let mut call = Call::start(demo_flow("welcome"));
     call.hear("welcome");
     assert_eq!(
         call.run.poll_timeout(),
@@ -145,7 +145,7 @@ fn demo_welcome_menu_key_2_transfers_to_the_support_group() {
 
 #[test]
 fn demo_key_0_reaches_extension_1001_even_while_the_prompt_plays() {
-    let mut call = Call::start(demo_flow());
+    let mut call = Call::start(demo_flow("welcome"));
     let id = call.expect_play("welcome");
     call.press("0");
     assert_eq!(
@@ -410,7 +410,7 @@ fn survey_spent_retries_give_no_rating() {
 
 #[test]
 fn events_name_the_node_they_concern() {
-    let mut call = Call::start(demo_flow());
+    let mut call = Call::start(demo_flow("welcome"));
     call.hear("welcome");
     call.press("#");
     let evs: Vec<IvrEvent> = std::iter::from_fn(|| call.run.poll_event()).collect();
@@ -648,11 +648,11 @@ fn saving_an_invalid_flow_leaves_the_database_unchanged() {
     let path = dir.path().join("branchline.db");
     let db = Db::open(&path).unwrap();
     let ok = approved(&["welcome"]);
-    assert_eq!(save_flow(db.conn(), &demo_flow(), &ok).unwrap(), 1);
+    assert_eq!(save_flow(db.conn(), &demo_flow("welcome"), &ok).unwrap(), 1);
     let before = list_flows(db.conn()).unwrap();
 
     // Same name, but a dangling edge and an unapproved prompt.
-    let mut broken = demo_flow();
+    let mut broken = demo_flow("welcome");
     broken.entry = NodeId::new("nowhere");
     let err = save_flow(db.conn(), &broken, &BTreeSet::new()).unwrap_err();
     match &err {
@@ -677,6 +677,6 @@ fn saving_an_invalid_flow_leaves_the_database_unchanged() {
     // Reopen the file: the stored flow and its version are exactly as before.
     let db = Db::open(&path).unwrap();
     assert_eq!(list_flows(db.conn()).unwrap(), before);
-    assert_eq!(load_flow(db.conn(), "main").unwrap(), Some(demo_flow()));
+    assert_eq!(load_flow(db.conn(), "main").unwrap(), Some(demo_flow("welcome")));
     assert_eq!(load_flow(db.conn(), "other").unwrap(), None);
 }

@@ -267,10 +267,10 @@ impl Config {
                 ));
             }
         }
-        if self.time_zone.trim().is_empty() {
+        if let Err(e) = jiff::tz::TimeZone::get(&self.time_zone) {
             return Err(invalid(
                 "time_zone",
-                "must name a zone such as Asia/Shanghai".into(),
+                format!("{:?}: {e} (use an IANA name such as Asia/Shanghai)", self.time_zone),
             ));
         }
         Ok(Resolved {
@@ -374,6 +374,7 @@ mod tests {
                 "[sip]\ndigest_algorithms = [\"SHA-1\"]",
                 "sip.digest_algorithms",
             ),
+            ("time_zone = \"Mars/Olympus\"", "time_zone"),
         ] {
             let err = parse(text).unwrap_err().to_string();
             assert!(err.contains(key), "{text}: {err}");

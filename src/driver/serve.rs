@@ -12,6 +12,7 @@ use tokio::sync::{mpsc, oneshot};
 
 use crate::config::Resolved;
 use crate::core::switchboard::{
+    IvrPlan,
     Destination, Dialplan, GroupConfig, Switchboard, SwitchboardConfig, TrunkSpec,
 };
 use crate::driver::clock::Clock;
@@ -70,15 +71,22 @@ async fn run(
 
     // Database first: migrations must have run before READY (SPEC §1).
     let mut db = Db::open(&db_path).with_context(|| format!("opening {}", db_path.display()))?;
+    let prompts_dir = data_dir.join("prompts");
+    std::fs::create_dir_all(&prompts_dir)
+        .with_context(|| format!("creating {}", prompts_dir.display()))?;
     if opts.demo {
         if storage::seed_demo(db.conn_mut())? {
             print_demo_profile();
         }
+        seed_demo_ivr(&mut db, &prompts_dir)?;
     } else if let Some(password) = storage::seed_initial_admin(db.conn_mut())? {
         write_initial_password(&data_dir, &password)?;
     }
     let interrupted = storage::recover_interrupted(db.conn_mut(), clock.wall().0)?;
     let pbx = storage::load_pbx_config(db.conn())?;
+    let tz = jiff::tz::TimeZone::get(&cfg.config.time_zone)
+        .with_context(|| format!("time_zone {:?}", cfg.config.time_zone))?;
+    let ivr = load_ivr_plan(&db, tz.clone())?;
     drop(db);
     // Seeding hashes passwords with argon2 (19 MiB each); hand that memory back to the OS
     // so the idle daemon stays small.
@@ -136,7 +144,8 @@ async fn run(
 
     let mut secret = [0u8; 32];
     getrandom::getrandom(&mut secret).map_err(|e| anyhow::anyhow!("reading random bytes: {e}"))?;
-    let plan = dialplan(&pbx, opts.demo);
+    let mut plan = dialplan(&pbx, opts.demo);
+    plan.ivr = ivr;
     let sb = Switchboard::new(
         clock.now(),
         SwitchboardConfig {
@@ -176,6 +185,10 @@ async fn run(
         shared,
         clock,
         grace: Duration::from_secs(cfg.config.shutdown.grace_secs),
+        prompts_dir,
+        prompts: Default::default(),
+        db_path: db_path.clone(),
+        tz,
     };
     engine.run(rx, stop.unwrap_or(never_rx)).await;
     web.stop();
@@ -238,6 +251,7 @@ fn dialplan(pbx: &storage::PbxConfig, demo: bool) -> Dialplan {
         .map(|r| (r.prefix.clone(), r.strip as usize, r.trunk.clone()))
         .collect();
     Dialplan {
+        ivr: Default::default(),
         extensions,
         groups,
         trunks,
@@ -285,4 +299,70 @@ fn print_demo_profile() {
          \x20 skill groups: support (6000; 1001, 1002), sales (6001; 1003, 1004), longest idle, recorded\n\
          \x20 trunk pstn 127.0.0.1:5080: DID 4001 -> support, DID 4000 -> IVR main; dial 9<number> out"
     );
+}
+
+/// The IVR flows and schedule from the database, for the switchboard.
+pub fn load_ivr_plan(db: &Db, tz: jiff::tz::TimeZone) -> Result<IvrPlan> {
+    let conn = db.conn();
+    let mut flows = BTreeMap::new();
+    for summary in storage::ivr::list_flows(conn)? {
+        if let Some(flow) = storage::ivr::load_flow(conn, &summary.name)? {
+            flows.insert(summary.name.clone(), Arc::new(flow));
+        }
+    }
+    let schedule = storage::ivr::load_schedule(conn)?;
+    Ok(IvrPlan {
+        flows,
+        schedule,
+        tz,
+    })
+}
+
+/// The demo IVR `main` (SPEC §14) with its welcome prompt, spoken by espeak-ng when it is
+/// installed; without it the demo still runs, with a short chime as the prompt.
+fn seed_demo_ivr(db: &mut Db, prompts_dir: &Path) -> Result<()> {
+    if storage::ivr::load_flow(db.conn(), "main")?.is_some() {
+        return Ok(());
+    }
+    const TEXT: &str = "Welcome to Branchline. For sales, press 1. For support, press 2. For the operator, press 0.";
+    let engine = crate::driver::voice::EspeakNg::default();
+    let prompt = match crate::driver::voice::create_tts_prompt(
+        db.conn_mut(),
+        prompts_dir,
+        &engine,
+        "welcome",
+        TEXT,
+        crate::driver::voice::Lang::En,
+        "demo",
+    ) {
+        Ok(p) => p,
+        Err(e) => {
+            tracing::warn!(%e, "espeak-ng unavailable: the demo welcome prompt is a chime");
+            let audio = chime();
+            let new = storage::prompts::NewPrompt {
+                name: "welcome",
+                source: storage::prompts::PromptSource::Tts,
+                text: Some(TEXT),
+                lang: Some("en"),
+                uploaded_by: "demo",
+            };
+            storage::prompts::create_prompt(db.conn_mut(), prompts_dir, &new, &audio)?
+        }
+    };
+    storage::ivr::seed_demo_ivr(db.conn_mut(), &prompt.id)?;
+    Ok(())
+}
+
+/// Two short tones (a stand-in prompt when no TTS engine is installed).
+fn chime() -> crate::core::media::prompt::PromptAudio {
+    let tone = |hz: f64, ms: usize| {
+        (0..ms * 8).map(move |i| {
+            (6000.0 * (2.0 * std::f64::consts::PI * hz * i as f64 / 8000.0).sin()) as i16
+        })
+    };
+    let samples: Vec<i16> = tone(660.0, 300)
+        .chain(std::iter::repeat_n(0, 800))
+        .chain(tone(880.0, 400))
+        .collect();
+    crate::core::media::prompt::PromptAudio::new(samples)
 }

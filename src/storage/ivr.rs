@@ -390,7 +390,7 @@ pub fn load_settings(conn: &Connection) -> Result<IvrSettings, IvrStorageError> 
 
 /// The demo IVR `main` (SPEC §14): the `welcome` prompt as a menu, 1 → sales, 2 → support,
 /// 0 → extension 1001; no key or wrong keys twice more → support.
-pub fn demo_flow() -> Flow {
+pub fn demo_flow(welcome_prompt: &str) -> Flow {
     let transfer = |id: &str, target: Target| Node {
         id: NodeId::new(id),
         kind: NodeKind::Transfer { target },
@@ -398,7 +398,7 @@ pub fn demo_flow() -> Flow {
     let menu = Node {
         id: NodeId::new("welcome"),
         kind: NodeKind::Menu {
-            prompt: PromptId::new("welcome"),
+            prompt: PromptId::new(welcome_prompt),
             choices: [
                 ('1', NodeId::new("to_sales")),
                 ('2', NodeId::new("to_support")),
@@ -431,8 +431,8 @@ pub fn demo_flow() -> Flow {
 /// checked with every prompt it uses counted as approved: the demo's `welcome` prompt is created
 /// (and approved) by the voice library seed, which may run after this one.
 /// Returns whether anything was seeded.
-pub fn seed_demo_ivr(conn: &mut Connection) -> Result<bool, IvrStorageError> {
-    let flow = demo_flow();
+pub fn seed_demo_ivr(conn: &mut Connection, welcome_prompt: &str) -> Result<bool, IvrStorageError> {
+    let flow = demo_flow(welcome_prompt);
     let prompts: BTreeSet<PromptId> = flow
         .nodes
         .values()
@@ -487,9 +487,9 @@ mod tests {
     #[test]
     fn demo_seed_stores_main_once_with_a_daily_rule_and_working_hours() {
         let (_d, mut db) = db();
-        assert!(seed_demo_ivr(db.conn_mut()).unwrap());
-        assert!(!seed_demo_ivr(db.conn_mut()).unwrap());
-        assert_eq!(load_flow(db.conn(), "main").unwrap(), Some(demo_flow()));
+        assert!(seed_demo_ivr(db.conn_mut(), "welcome").unwrap());
+        assert!(!seed_demo_ivr(db.conn_mut(), "welcome").unwrap());
+        assert_eq!(load_flow(db.conn(), "main").unwrap(), Some(demo_flow("welcome")));
         let sched = load_schedule(db.conn()).unwrap();
         assert_eq!(sched.daily.len(), 1);
         assert_eq!(sched.daily[0].flow, "main");
@@ -500,8 +500,8 @@ mod tests {
     fn saving_again_bumps_the_version() {
         let (_d, db) = db();
         let approved: BTreeSet<PromptId> = [PromptId::new("welcome")].into();
-        assert_eq!(save_flow(db.conn(), &demo_flow(), &approved).unwrap(), 1);
-        assert_eq!(save_flow(db.conn(), &demo_flow(), &approved).unwrap(), 2);
+        assert_eq!(save_flow(db.conn(), &demo_flow("welcome"), &approved).unwrap(), 1);
+        assert_eq!(save_flow(db.conn(), &demo_flow("welcome"), &approved).unwrap(), 2);
         assert_eq!(list_flows(db.conn()).unwrap()[0].version, 2);
     }
 
@@ -525,7 +525,7 @@ mod tests {
     #[test]
     fn a_scheduled_flow_cannot_be_deleted_and_unknown_flows_cannot_be_scheduled() {
         let (_d, mut db) = db();
-        seed_demo_ivr(db.conn_mut()).unwrap();
+        seed_demo_ivr(db.conn_mut(), "welcome").unwrap();
         assert!(matches!(
             delete_flow(db.conn(), "main"),
             Err(IvrStorageError::FlowInUse { .. })

@@ -85,7 +85,7 @@ pub fn seed_demo(conn: &mut Connection) -> Result<bool, StorageError> {
         [],
     )?;
     tx.execute(
-        "INSERT INTO dids (number, target_kind, target) VALUES ('4000', 'ivr', 'main'), ('4001', 'group', 'support')",
+        "INSERT INTO dids (number, target_kind, target) VALUES ('4000', 'ivr', 'main'), ('4001', 'group', 'support'), ('7000', 'ivr', 'main')",
         [],
     )?;
     tx.execute(

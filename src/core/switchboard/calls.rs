@@ -26,6 +26,8 @@ pub enum CallState {
     Queued,
     /// Both legs connected.
     Talking,
+    /// In an IVR flow (answered by Branchline).
+    Ivr,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -96,6 +98,7 @@ pub(super) struct Call {
     pub(super) answered: Option<Now>,
     pub(super) timer_gen: u32,
     pub(super) events: usize,
+    pub(super) ivr: Option<Box<super::ivr::IvrState>>,
 }
 
 impl Call {
@@ -105,7 +108,10 @@ impl Call {
 
     /// Whether the caller's media is flowing through us (queued with music, or talking).
     pub(super) fn is_connected(&self) -> bool {
-        matches!(self.state, CallState::Queued | CallState::Talking)
+        matches!(
+            self.state,
+            CallState::Queued | CallState::Talking | CallState::Ivr
+        )
     }
 
     pub(super) fn view(&self) -> LiveCallView {
@@ -117,6 +123,7 @@ impl Call {
                 CallState::Ringing => "ringing",
                 CallState::Queued => "queued",
                 CallState::Talking => "talking",
+                CallState::Ivr => "ivr",
             },
             skill_group: self.group.clone(),
             agent: self.agent.clone(),
@@ -316,6 +323,7 @@ impl Switchboard {
             answered: None,
             timer_gen: 0,
             events: 0,
+            ivr: None,
         };
         self.legs.insert(call.a.call_id.clone(), (id, LegSide::A));
         self.calls.insert(id, call);
@@ -345,14 +353,12 @@ impl Switchboard {
             serde_json::json!({ "caller": caller, "dialled": dialled, "trunk": trunk }),
         );
         match dest {
-            Destination::Extension(ext) => self.call_extension(now, id, &ext, &offer),
+            Destination::Extension(ext) => self.call_extension(now, id, &ext, Some(&offer)),
             Destination::Group(group) => self.queue_call(now, id, &group),
             Destination::Trunk { trunk, number } => {
-                self.call_trunk(now, id, &trunk, &number, &offer)
+                self.call_trunk(now, id, &trunk, &number, Some(&offer))
             }
-            Destination::Ivr(_) => {
-                self.end_call(now, id, "failed", "system", Some(480));
-            }
+            Destination::Ivr(entry) => self.start_ivr(now, id, &entry),
         }
     }
 
@@ -363,6 +369,10 @@ impl Switchboard {
         }
         if let Some(g) = self.plan.groups.iter().find(|g| g.number == dialled) {
             return Some(Destination::Group(g.name.clone()));
+        }
+        // IVR entry numbers (SPEC §14: 7000) are reachable from extensions as well.
+        if let Some(dest @ Destination::Ivr(_)) = self.plan.dids.get(dialled) {
+            return Some(dest.clone());
         }
         for (prefix, strip, trunk) in &self.plan.routes {
             if dialled.len() > prefix.len() && dialled.starts_with(prefix.as_str()) {
@@ -378,7 +388,9 @@ impl Switchboard {
         None
     }
 
-    pub(super) fn call_extension(&mut self, now: Now, id: u64, ext: &str, offer: &Sdp) {
+    /// Rings an extension. `offer` is the caller's SDP to relay; None when Branchline already
+    /// answered the caller (after an IVR), so the extension is offered the codec in use.
+    pub(super) fn call_extension(&mut self, now: Now, id: u64, ext: &str, offer: Option<&Sdp>) {
         let binding = self
             .registrar
             .bindings(ext, now.mono)
@@ -394,9 +406,8 @@ impl Switchboard {
             return;
         };
         call.callee_ext = Some(ext.to_owned());
-        let port_b = call.media.port_b;
         let caller = call.caller.clone();
-        let sdp = offer.rewrite_for_relay(self.cfg.media_ip, port_b, true);
+        let sdp = self.b_offer(now, id, offer);
         self.ext_enter(now, ext);
         self.invite_b(now, id, target, contact, ext, &caller, sdp, None);
         let gen = self.bump_gen(id);
@@ -404,7 +415,15 @@ impl Switchboard {
         self.arm(at, id, gen, TimerKind::DirectRing);
     }
 
-    pub(super) fn call_trunk(&mut self, now: Now, id: u64, trunk: &str, number: &str, offer: &Sdp) {
+    /// Calls out through a trunk (`offer` as for [`Self::call_extension`]).
+    pub(super) fn call_trunk(
+        &mut self,
+        now: Now,
+        id: u64,
+        trunk: &str,
+        number: &str,
+        offer: Option<&Sdp>,
+    ) {
         let Some(spec) = self.plan.trunks.iter().find(|t| t.name == trunk).cloned() else {
             return self.end_call(now, id, "failed", "system", Some(503));
         };
@@ -412,7 +431,7 @@ impl Switchboard {
             return;
         };
         let caller = call.caller.clone();
-        let sdp = offer.rewrite_for_relay(self.cfg.media_ip, call.media.port_b, true);
+        let sdp = self.b_offer(now, id, offer);
         let target = Target {
             transport: crate::core::sip::transaction::Transport::Udp,
             addr: spec.addr,
@@ -420,6 +439,35 @@ impl Switchboard {
         };
         let ruri = format!("sip:{}@{}", number, super::out::host_of(spec.addr));
         self.invite_b(now, id, target, ruri, number, &caller, sdp, None);
+    }
+
+    /// The SDP offered to a B leg: the caller's offer pointed at our B-side port, or — when we
+    /// answered the caller ourselves — our own offer of the codec in use, with ringback played
+    /// to the caller meanwhile.
+    fn b_offer(&mut self, now: Now, id: u64, offer: Option<&Sdp>) -> Vec<u8> {
+        let Some(call) = self.calls.get(&id) else {
+            return Vec::new();
+        };
+        let media = call.media;
+        match offer {
+            Some(o) => o.rewrite_for_relay(self.cfg.media_ip, media.port_b, true),
+            None => {
+                let (codec, pt, te) = call.codec;
+                self.media_cmd(MediaCommand::Play {
+                    id: media.id,
+                    to: LegSide::A,
+                    source: PlaySource::Ringback,
+                });
+                local_sdp(
+                    self.cfg.media_ip,
+                    media.port_b,
+                    codec,
+                    pt,
+                    te,
+                    now.wall.as_secs().unsigned_abs(),
+                )
+            }
+        }
     }
 
     /// A skill-group call: answered at once, music while waiting, then the ACD offers it.

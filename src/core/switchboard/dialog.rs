@@ -121,16 +121,31 @@ impl Switchboard {
     }
 
     pub(super) fn on_in_dialog_misc(&mut self, now: Now, src: &Target, req: &Message<'_>) {
-        let known = req
+        let leg = req
             .call_id()
             .ok()
-            .is_some_and(|cid| self.legs.contains_key(cid.as_ref()));
-        let r = if known {
+            .and_then(|cid| self.legs.get(cid.as_ref()).copied());
+        let r = if leg.is_some() {
             msg::response_to(req, 200, "OK", None)
         } else {
             msg::response_to(req, 481, "Call/Transaction Does Not Exist", None)
         };
         self.respond(now, req, src, r);
+        // SIP INFO carrying a key press (application/dtmf-relay): one of the three DTMF forms.
+        if let (Some((id, super::LegSide::A)), Some(crate::core::sip::msg::Method::Info)) =
+            (leg, req.method())
+        {
+            let ct = req.content_type().unwrap_or_default();
+            let body = String::from_utf8_lossy(req.body);
+            if let Some((digit, _)) = crate::core::media::dtmf::parse_sip_info(&ct, &body) {
+                let ev = crate::core::media::dtmf::DigitEvent {
+                    digit,
+                    at: now.mono,
+                    source: crate::core::media::dtmf::DtmfSource::SipInfo,
+                };
+                self.ivr_digit(now, id, ev);
+            }
+        }
     }
 
     /// Sends a provisional response on A's INVITE.

@@ -5,6 +5,7 @@
 mod calls;
 mod dialog;
 mod end;
+mod ivr;
 mod out;
 mod register;
 mod responses;
@@ -26,6 +27,7 @@ use crate::core::time::{Instant, Now};
 use crate::storage::{Cdr, Event};
 
 pub use calls::CallState;
+pub use ivr::IvrPlan;
 
 /// Settings the switchboard needs from the bootstrap config.
 #[derive(Debug, Clone)]
@@ -105,6 +107,8 @@ pub struct Dialplan {
     pub routes: Vec<(String, usize, String)>,
     /// Extensions whose agents are logged in at start (demo profile).
     pub logged_in: BTreeSet<String>,
+    /// IVR flows, schedule and time zone.
+    pub ivr: IvrPlan,
 }
 
 /// Local RTP ports of one media session.
@@ -186,6 +190,35 @@ pub enum MediaCommand {
         id: u64,
         /// File path.
         path: String,
+    },
+    /// Play a prompt of the voice library to one leg; the media plane reports its end.
+    PlayPrompt {
+        /// Session.
+        id: u64,
+        /// Leg that hears it.
+        to: LegSide,
+        /// Prompt id in the voice library.
+        prompt: String,
+        /// Returned with the end-of-playback report.
+        play_id: u64,
+    },
+    /// Stop a prompt early (a key was pressed during a barge-in prompt).
+    StopPrompt {
+        /// Session.
+        id: u64,
+        /// The playback to stop.
+        play_id: u64,
+    },
+    /// Detect key presses on a leg (RFC 4733 on `telephone_event_pt`, in-band if asked).
+    DetectDtmf {
+        /// Session.
+        id: u64,
+        /// Leg whose packets are inspected.
+        side: LegSide,
+        /// Negotiated telephone-event payload type, if any.
+        telephone_event_pt: Option<u8>,
+        /// Goertzel detection on the decoded audio.
+        inband: bool,
     },
     /// Close the session; its stats go into the CDR (see [`Effect::CallFinished`]).
     Release {
@@ -278,6 +311,10 @@ enum TimerKind {
     AgentRing,
     /// A direct call rang too long.
     DirectRing,
+    /// An IVR menu or collect timeout (stale ones are ignored by the run itself).
+    Ivr,
+    /// A voicemail message reached its maximum length.
+    MessageLimit,
 }
 
 /// The B2BUA and everything it composes.
@@ -290,6 +327,7 @@ pub struct Switchboard {
     auth: DigestAuth,
     guard: AuthGuard,
     acd: Acd,
+    ivr: IvrPlan,
     media: Box<dyn MediaAlloc>,
     calls: BTreeMap<u64, calls::Call>,
     /// SIP Call-ID of a leg → (call, side).
@@ -333,6 +371,7 @@ impl Switchboard {
             auth,
             guard: AuthGuard::new(20, Duration::from_secs(60), Duration::from_secs(300)),
             rng: Rng::seeded(seed),
+            ivr: plan.ivr.clone(),
             cfg,
             plan,
             media,

@@ -247,10 +247,15 @@ impl Switchboard {
         let Some(call) = self.calls.get(&id) else {
             return;
         };
+        if kind == TimerKind::Ivr {
+            return self.ivr_timeout(now, id);
+        }
         if call.timer_gen != gen {
             return;
         }
         match kind {
+            TimerKind::Ivr => {}
+            TimerKind::MessageLimit => self.end_call(now, id, "normal", "system", None),
             TimerKind::AgentRing => {
                 let agent = call.b.as_ref().and_then(|b| b.agent.clone());
                 self.cancel_b(now, id);

@@ -69,9 +69,21 @@ impl Sim {
                 name: "pstn".into(),
                 addr: addr(5080),
             }],
-            dids: [("4001".to_string(), Destination::Group("support".into()))].into(),
+            dids: [
+                ("4001".to_string(), Destination::Group("support".into())),
+                ("4000".to_string(), Destination::Ivr("main".into())),
+            ]
+            .into(),
             routes: vec![("9".into(), 1, "pstn".into())],
             logged_in: ["1001".to_string(), "1002".to_string()].into(),
+            ivr: IvrPlan {
+                flows: [(
+                    "main".to_string(),
+                    std::sync::Arc::new(crate::storage::ivr::demo_flow("welcome")),
+                )]
+                .into(),
+                ..IvrPlan::default()
+            },
         };
         let now = Now {
             mono: Instant::from_millis(1),
@@ -512,4 +524,100 @@ fn a_call_whose_media_went_silent_is_ended_and_its_agent_freed() {
         sim.sb.agent_state("1001"),
         Some(crate::core::acd::AgentState::Idle)
     );
+}
+
+fn prompts_played(sim: &Sim) -> Vec<(String, u64)> {
+    sim.effects
+        .iter()
+        .filter_map(|e| match e {
+            Effect::Media(MediaCommand::PlayPrompt { prompt, play_id, .. }) => {
+                Some((prompt.clone(), *play_id))
+            }
+            _ => None,
+        })
+        .collect()
+}
+
+fn queued_in(sim: &Sim) -> Vec<String> {
+    sim.effects
+        .iter()
+        .filter_map(|e| match e {
+            Effect::Event(ev) if ev.kind == "queue.entered" => ev.group.clone(),
+            _ => None,
+        })
+        .collect()
+}
+
+fn digit(d: char, ms: u64, source: crate::core::media::dtmf::DtmfSource) -> crate::core::media::dtmf::DigitEvent {
+    crate::core::media::dtmf::DigitEvent {
+        digit: d,
+        at: Instant::from_millis(ms),
+        source,
+    }
+}
+
+#[test]
+fn ivr_call_hears_the_welcome_prompt_and_key_2_reaches_support_once() {
+    use crate::core::media::dtmf::DtmfSource;
+    let mut sim = Sim::new();
+    let inv = sim.trunk_invite("i1", "4000");
+    sim.deliver(5080, &inv);
+    let got = sim.take(5080);
+    assert_eq!(Sim::statuses(&got), vec![100, 200], "the IVR answers");
+    sim.trunk_ack("i1", &got[1]);
+    assert!(sim.effects.iter().any(|e| matches!(
+        e,
+        Effect::Media(MediaCommand::DetectDtmf { side: LegSide::A, inband: true, telephone_event_pt: Some(101), .. })
+    )));
+    assert_eq!(prompts_played(&sim).len(), 1);
+    assert_eq!(prompts_played(&sim)[0].0, "welcome");
+    assert_eq!(sim.sb.live_calls()[0].state, "ivr");
+    let t = sim.now.mono.as_micros() / 1000;
+    sim.sb.media_digit(sim.now, 1, digit('2', t, DtmfSource::Rfc4733));
+    // The same key press seen in-band a moment later is not a second key.
+    sim.sb.media_digit(sim.now, 1, digit('2', t + 30, DtmfSource::Inband));
+    sim.drain();
+    assert_eq!(queued_in(&sim), vec!["support".to_string()]);
+    assert_eq!(sim.sb.live_calls()[0].state, "queued");
+    let kinds = sim.event_kinds();
+    assert_eq!(kinds.iter().filter(|k| *k == "ivr.digit").count(), 1, "{kinds:?}");
+}
+
+#[test]
+fn ivr_takes_a_sip_info_digit_and_falls_back_after_silence() {
+    let mut sim = Sim::new();
+    // SIP INFO (application/dtmf-relay) with key 1 → sales.
+    let inv = sim.trunk_invite("i2", "4000");
+    sim.deliver(5080, &inv);
+    let got = sim.take(5080);
+    sim.trunk_ack("i2", &got[1]);
+    let resp = Message::parse(&got[1]).unwrap();
+    let mut info = OutMessage::request(Method::Info, "sip:branchline@127.0.0.1:5060");
+    info.push_header("Via", "SIP/2.0/UDP 127.0.0.1:5080;branch=z9hG4bKinfo2");
+    info.push_header("From", resp.header("From").unwrap().into_owned());
+    info.push_header("To", resp.header("To").unwrap().into_owned());
+    info.push_header("Call-ID", "i2");
+    info.push_header("CSeq", "2 INFO");
+    info.set_body(Some("application/dtmf-relay"), b"Signal=1\r\nDuration=160\r\n".to_vec());
+    let info = info.to_bytes();
+    sim.deliver(5080, &info);
+    assert_eq!(Sim::statuses(&sim.take(5080)), vec![200]);
+    assert_eq!(queued_in(&sim), vec!["sales".to_string()]);
+
+    // No key at all: the prompt ends, the menu times out twice more, then the fallback.
+    let mut sim = Sim::new();
+    let inv = sim.trunk_invite("i3", "4000");
+    sim.deliver(5080, &inv);
+    let got = sim.take(5080);
+    sim.trunk_ack("i3", &got[1]);
+    for round in 0..3 {
+        let (_, play_id) = *prompts_played(&sim).last().expect("a prompt");
+        sim.sb.playback_done(sim.now, 1, play_id);
+        sim.drain();
+        sim.advance(Duration::from_secs(6));
+        if round < 2 {
+            assert_eq!(prompts_played(&sim).len(), round + 2, "menu replayed after a timeout");
+        }
+    }
+    assert_eq!(queued_in(&sim), vec!["support".to_string()], "fallback to support");
 }

@@ -1,0 +1,272 @@
+//! IVR calls (IVR语音导航): the caller is answered, a flow chosen by the schedule (daily or
+//! special-date flow) runs on the call, prompts are played by the media plane and key presses
+//! arrive by RFC 4733, SIP INFO or in-band tones — each press counted once — until the flow
+//! transfers, takes a message, or hangs up.
+
+use std::sync::Arc;
+
+use super::calls::CallState;
+use super::out::local_sdp;
+use super::{LegSide, MediaCommand, Switchboard, TimerKind};
+use crate::core::ivr::flow::{Flow, Target};
+use crate::core::ivr::run::{CallContext, IvrAction, IvrEvent, IvrRun, PlayId};
+use crate::core::ivr::schedule::{IvrSchedule, TimeWindow};
+use crate::core::media::dtmf::{DigitEvent, DtmfMerger};
+use crate::core::time::Now;
+
+/// The IVR configuration the switchboard runs flows from.
+#[derive(Debug, Clone)]
+pub struct IvrPlan {
+    /// Flows by name.
+    pub flows: std::collections::BTreeMap<String, Arc<Flow>>,
+    /// Daily and special-date rules, working hours.
+    pub schedule: IvrSchedule,
+    /// The box's time zone.
+    pub tz: jiff::tz::TimeZone,
+}
+
+impl Default for IvrPlan {
+    fn default() -> Self {
+        IvrPlan {
+            flows: Default::default(),
+            schedule: IvrSchedule {
+                daily: Vec::new(),
+                special: Vec::new(),
+                working_hours: Vec::new(),
+            },
+            tz: jiff::tz::TimeZone::UTC,
+        }
+    }
+}
+
+/// An IVR running on a call.
+#[derive(Debug)]
+pub(super) struct IvrState {
+    run: IvrRun,
+    merger: DtmfMerger,
+    flow: String,
+}
+
+impl Switchboard {
+    /// Replaces the IVR flows and schedule (after an edit in the panel); calls already in a
+    /// flow finish on the version they started with.
+    pub fn set_ivr_plan(&mut self, plan: IvrPlan) {
+        self.ivr = plan;
+    }
+
+    /// Answers the call and starts the flow the schedule picks for now (or `entry` when no
+    /// rule applies).
+    pub(super) fn start_ivr(&mut self, now: Now, id: u64, entry: &str) {
+        let name = self
+            .ivr
+            .schedule
+            .flow_for(now.wall, &self.ivr.tz)
+            .unwrap_or(entry)
+            .to_owned();
+        let Some(flow) = self.ivr.flows.get(&name).cloned() else {
+            tracing::warn!(flow = %name, "IVR flow not found");
+            return self.end_call(now, id, "failed", "system", Some(480));
+        };
+        let working_hours: Vec<TimeWindow> = self.ivr.schedule.working_hours.clone();
+        let Some(call) = self.calls.get_mut(&id) else {
+            return;
+        };
+        let (codec, pt, te) = call.codec;
+        let media = call.media;
+        let ctx = CallContext {
+            caller: call.caller.clone(),
+            dialled: call.callee.clone(),
+            tz: self.ivr.tz.clone(),
+            working_hours,
+        };
+        call.state = CallState::Ivr;
+        call.ivr = Some(Box::new(IvrState {
+            run: IvrRun::start(now, flow, ctx),
+            merger: DtmfMerger::new(),
+            flow: name.clone(),
+        }));
+        let sdp = local_sdp(
+            self.cfg.media_ip,
+            media.port_a,
+            codec,
+            pt,
+            te,
+            now.wall.as_secs().unsigned_abs(),
+        );
+        self.answer_a(now, id, sdp);
+        self.media_cmd(MediaCommand::DetectDtmf {
+            id: media.id,
+            side: LegSide::A,
+            telephone_event_pt: te,
+            inband: true,
+        });
+        self.call_event(now, id, "ivr.started", serde_json::json!({ "flow": name }));
+        self.drive_ivr(now, id);
+    }
+
+    /// A key press the media plane detected on a call's caller leg.
+    pub fn media_digit(&mut self, now: Now, media_id: u64, event: DigitEvent) {
+        if let Some(id) = self.call_by_media(media_id) {
+            self.ivr_digit(now, id, event);
+        }
+        self.pump(now);
+    }
+
+    /// A prompt finished playing.
+    pub fn playback_done(&mut self, now: Now, media_id: u64, play_id: u64) {
+        if let Some(id) = self.call_by_media(media_id) {
+            if let Some(ivr) = self.calls.get_mut(&id).and_then(|c| c.ivr.as_mut()) {
+                ivr.run.on_playback_done(now, PlayId(play_id));
+            }
+            self.drive_ivr(now, id);
+        }
+        self.pump(now);
+    }
+
+    /// A digit from any source: merged (one press, one digit), then given to the flow.
+    pub(super) fn ivr_digit(&mut self, now: Now, id: u64, event: DigitEvent) {
+        let Some(ivr) = self.calls.get_mut(&id).and_then(|c| c.ivr.as_mut()) else {
+            return;
+        };
+        if let Some(d) = ivr.merger.push(event) {
+            ivr.run.on_digit(now, d.digit);
+            self.drive_ivr(now, id);
+        }
+    }
+
+    /// An IVR timer fired (menu or collect timeout); stale ones are ignored by the run.
+    pub(super) fn ivr_timeout(&mut self, now: Now, id: u64) {
+        if let Some(ivr) = self.calls.get_mut(&id).and_then(|c| c.ivr.as_mut()) {
+            ivr.run.handle_timeout(now);
+            self.drive_ivr(now, id);
+        }
+    }
+
+    fn call_by_media(&self, media_id: u64) -> Option<u64> {
+        self.calls
+            .iter()
+            .find(|(_, c)| c.media.id == media_id)
+            .map(|(id, _)| *id)
+    }
+
+    /// Carries out what the flow asks for until it waits for the caller or the media.
+    fn drive_ivr(&mut self, now: Now, id: u64) {
+        for _ in 0..1000 {
+            let Some(call) = self.calls.get_mut(&id) else {
+                return;
+            };
+            let media = call.media.id;
+            let Some(ivr) = call.ivr.as_mut() else {
+                return;
+            };
+            let flow = ivr.flow.clone();
+            if let Some(ev) = ivr.run.poll_event() {
+                let data = ivr_event_data(&flow, &ev);
+                self.call_event(now, id, ev.name(), data);
+                continue;
+            }
+            let Some(action) = ivr.run.poll_action() else {
+                if let Some(at) = ivr.run.poll_timeout() {
+                    self.arm(at, id, 0, TimerKind::Ivr);
+                }
+                return;
+            };
+            match action {
+                IvrAction::Play {
+                    play_id, prompt, ..
+                } => self.media_cmd(MediaCommand::PlayPrompt {
+                    id: media,
+                    to: LegSide::A,
+                    prompt: prompt.0,
+                    play_id: play_id.0,
+                }),
+                IvrAction::StopPlayback { play_id } => self.media_cmd(MediaCommand::StopPrompt {
+                    id: media,
+                    play_id: play_id.0,
+                }),
+                IvrAction::SetVar { .. } => {}
+                IvrAction::Rating { value } => {
+                    // SPEC §11: a rating belongs to the interaction; reports read this event.
+                    self.call_event(now, id, "rating.given", serde_json::json!({ "value": value }));
+                }
+                IvrAction::Transfer(target) => return self.leave_ivr(now, id, target),
+                IvrAction::Voicemail { mailbox } => return self.voicemail(now, id, &mailbox),
+                IvrAction::Hangup { reason } => {
+                    let cause = format!("{reason:?}");
+                    self.call_event(now, id, "ivr.hangup", serde_json::json!({ "reason": cause }));
+                    return self.end_call(now, id, "normal", "system", None);
+                }
+            }
+        }
+    }
+
+    /// The flow hands the call on: detection stops, the call continues like a dialled one.
+    fn leave_ivr(&mut self, now: Now, id: u64, target: Target) {
+        let Some(call) = self.calls.get_mut(&id) else {
+            return;
+        };
+        call.ivr = None;
+        call.state = CallState::Ringing;
+        let media = call.media.id;
+        self.media_cmd(MediaCommand::DetectDtmf {
+            id: media,
+            side: LegSide::A,
+            telephone_event_pt: None,
+            inband: false,
+        });
+        self.call_event(now, id, "ivr.transfer", serde_json::json!({ "target": format!("{target:?}") }));
+        match target {
+            Target::Group(g) => self.queue_call(now, id, &g),
+            Target::Extension(e) => self.call_extension(now, id, &e, None),
+            Target::External(number) => {
+                let trunk = self.plan.trunks.first().map(|t| t.name.clone());
+                match trunk {
+                    Some(t) => self.call_trunk(now, id, &t, &number, None),
+                    None => self.end_call(now, id, "failed", "system", None),
+                }
+            }
+        }
+    }
+
+    /// Leave a message (留言): the caller's audio is recorded to the mailbox until they hang up
+    /// or the maximum message length passes.
+    fn voicemail(&mut self, now: Now, id: u64, mailbox: &str) {
+        let Some(call) = self.calls.get_mut(&id) else {
+            return;
+        };
+        call.ivr = None;
+        call.state = CallState::Talking;
+        let media = call.media.id;
+        let path = format!("{}/voicemail/{}/{}.wav", self.cfg.recordings_dir, mailbox, call.cid);
+        call.record = Some(path.clone());
+        self.media_cmd(MediaCommand::Record { id: media, path: path.clone() });
+        self.call_event(
+            now,
+            id,
+            "voicemail.left",
+            serde_json::json!({ "mailbox": mailbox, "path": path }),
+        );
+        let gen = self.bump_gen(id);
+        self.arm(now.mono + MAX_MESSAGE, id, gen, TimerKind::MessageLimit);
+    }
+}
+
+/// The longest voicemail message.
+const MAX_MESSAGE: std::time::Duration = std::time::Duration::from_secs(180);
+
+fn ivr_event_data(flow: &str, ev: &IvrEvent) -> serde_json::Value {
+    match ev {
+        IvrEvent::NodeEntered { node, kind } => {
+            serde_json::json!({ "flow": flow, "node": node.0, "kind": kind })
+        }
+        IvrEvent::Digit { node, digit } | IvrEvent::DigitIgnored { node, digit } => {
+            serde_json::json!({ "flow": flow, "node": node.0, "digit": digit.to_string() })
+        }
+        IvrEvent::Invalid { node, digit } => {
+            serde_json::json!({ "flow": flow, "node": node.0, "digit": digit.map(|d| d.to_string()) })
+        }
+        IvrEvent::Timeout { node } | IvrEvent::Fallback { node } | IvrEvent::StepLimit { node } => {
+            serde_json::json!({ "flow": flow, "node": node.0 })
+        }
+    }
+}
