@@ -210,6 +210,9 @@ fn good_wav(secs: usize) -> Vec<u8> {
     })
 }
 
+/// Whether an error is the one expected.
+type ErrorCheck = fn(&UploadError) -> bool;
+
 #[test]
 fn bad_uploads_are_refused_with_their_reason_and_store_nothing() {
     let mut lib = library();
@@ -223,7 +226,7 @@ fn bad_uploads_are_refused_with_their_reason_and_store_nothing() {
         .copied()
         .chain(std::iter::repeat_n(0u8, 200))
         .collect();
-    let cases: Vec<(&str, Vec<u8>, fn(&UploadError) -> bool)> = vec![
+    let cases: Vec<(&str, Vec<u8>, ErrorCheck)> = vec![
         ("truncated", good[..good.len() / 2].to_vec(), |e| {
             matches!(e, UploadError::Corrupt(_))
         }),
