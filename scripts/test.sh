@@ -2,7 +2,7 @@
 # The whole Branchline test suite, as CI runs it: `bash scripts/test.sh` from anywhere.
 #
 # 1. installs the tools the interop and packaging tests drive, only those that are missing
-#    (sipp, baresip, sox, dpkg-dev, systemd-analyze), so a prepared machine starts at once;
+#    (sipp, baresip, sox, espeak-ng, dpkg-dev, systemd-analyze), so a prepared machine starts at once;
 # 2. cargo fmt --check;
 # 3. cargo clippy --all-targets --release -- -D warnings;
 # 4. cargo test --release. Release, so clippy, the tests (which also build the .deb from the
@@ -21,7 +21,7 @@ fi
 export DEBIAN_FRONTEND=noninteractive
 
 # tool on PATH -> Debian package that provides it.
-TOOLS="sipp:sip-tester baresip:baresip-core sox:sox dpkg-architecture:dpkg-dev systemd-analyze:systemd"
+TOOLS="sipp:sip-tester baresip:baresip-core sox:sox espeak-ng:espeak-ng dpkg-architecture:dpkg-dev systemd-analyze:systemd"
 
 install_missing_tools() {
     local missing=() entry tool package
@@ -33,7 +33,7 @@ install_missing_tools() {
         fi
     done
     if [ "${#missing[@]}" -eq 0 ]; then
-        echo "test.sh: test tools present (sipp, baresip, sox, dpkg-dev, systemd-analyze)"
+        echo "test.sh: test tools present (sipp, baresip, sox, espeak-ng, dpkg-dev, systemd-analyze)"
         return 0
     fi
     local sudo=()
