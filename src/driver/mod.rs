@@ -5,3 +5,4 @@ pub mod engine;
 pub mod media;
 pub mod serve;
 pub mod sip;
+pub mod voice;

@@ -10,6 +10,7 @@ mod cdr;
 mod config;
 mod events;
 pub mod ivr;
+pub mod prompts;
 mod seed;
 mod users;
 mod writer;
@@ -40,6 +41,7 @@ const MIGRATIONS: &[(&str, &str)] = &[
         include_str!("migrations/0002_operational_config.sql"),
     ),
     ("ivr", include_str!("migrations/0003_ivr.sql")),
+    ("prompts", include_str!("migrations/0004_prompts.sql")),
 ];
 
 /// The schema version this binary migrates to.
