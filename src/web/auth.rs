@@ -10,7 +10,7 @@ use std::time::Duration;
 use sha2::{Digest, Sha256};
 
 use crate::core::time::Instant;
-use crate::storage::User;
+use crate::storage::{Role, User};
 
 /// The session cookie's name.
 pub const SESSION_COOKIE: &str = "bl_session";
@@ -31,6 +31,12 @@ const THROTTLE_SWEEP_AT: usize = 10_000;
 /// How long a verified Basic credential is trusted without re-running argon2.
 pub const BASIC_CACHE_TTL: Duration = Duration::from_secs(60);
 const MAX_BASIC_CACHE: usize = 1_000;
+
+/// Whether `user` may change IVR flows, settings and the voice library (SPEC §3, §12: the
+/// administrator role only; supervisors and agents may not).
+pub fn may_administer(user: &User) -> bool {
+    user.role == Role::Admin
+}
 
 /// A logged-in session.
 #[derive(Debug, Clone)]

@@ -1,6 +1,6 @@
 //! Live state the call engine publishes for the web tier: the engine writes, the web reads.
 
-use std::sync::atomic::{AtomicBool, AtomicU64};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::RwLock;
 
 use serde::{Deserialize, Serialize};
@@ -66,9 +66,24 @@ pub struct Shared {
     pub metrics: Metrics,
     /// True once a graceful shutdown has begun (no new calls are accepted).
     pub draining: AtomicBool,
+    /// IVR configuration generation: the web tier adds one after every committed change to
+    /// flows, the schedule, the basic settings or the voice library. The call engine remembers
+    /// the value it loaded and reloads from SQLite when it differs; the bump follows the commit
+    /// (release/acquire), so a reload that sees the new value also sees the new rows.
+    pub config_version: AtomicU64,
 }
 
 impl Shared {
+    /// Records a committed IVR configuration change; returns the new generation.
+    pub fn bump_config_version(&self) -> u64 {
+        self.config_version.fetch_add(1, Ordering::Release) + 1
+    }
+
+    /// The current IVR configuration generation (see [`Shared::config_version`]).
+    pub fn current_config_version(&self) -> u64 {
+        self.config_version.load(Ordering::Acquire)
+    }
+
     /// A snapshot of the live calls; a poisoned lock still yields the last list written.
     pub fn live_calls_snapshot(&self) -> Vec<LiveCall> {
         match self.live_calls.read() {

@@ -3,18 +3,23 @@
 //! Files: `http.rs` (server-neutral request/response values), `routes.rs` (routing and
 //! handlers: `handle(&WebState, &RequestParts) -> ResponseParts`), `auth.rs` (sessions,
 //! throttling, Basic credentials), `live.rs` (state the engine publishes), `metrics.rs`
-//! (Prometheus text), `assets.rs` (embedded pages), `server.rs` (the tiny_http worker pool).
+//! (Prometheus text), `assets.rs` (embedded pages), `server.rs` (the tiny_http worker pool),
+//! `api_ivr.rs` (IVR flows, schedule and basic settings), `api_prompts.rs` (the voice library:
+//! uploads, TTS, review, playback), `multipart.rs` (the upload body parser).
 
+mod api_ivr;
+mod api_prompts;
 mod assets;
 pub mod auth;
 mod http;
 mod live;
 mod metrics;
+pub mod multipart;
 mod routes;
 mod server;
 
 pub use http::{percent_decode, RequestParts, ResponseParts, JSON};
 pub use live::{LiveCall, Metrics, Shared};
 pub use metrics::{render as render_metrics, CONTENT_TYPE as METRICS_CONTENT_TYPE};
-pub use routes::{handle, WebState, DEFAULT_PER_PAGE, MAX_PER_PAGE};
+pub use routes::{handle, WebOptions, WebState, DEFAULT_PER_PAGE, MAX_PER_PAGE};
 pub use server::{WebConfig, WebServer, MAX_BODY};

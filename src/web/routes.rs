@@ -8,11 +8,12 @@ use serde::Deserialize;
 use serde_json::json;
 
 use super::auth::{self, BasicCache, Sessions, Throttle, SESSION_COOKIE};
-use super::http::{RequestParts, ResponseParts};
+use super::http::{percent_decode, RequestParts, ResponseParts};
 use super::live::Shared;
-use super::{assets, metrics};
+use super::{api_ivr, api_prompts, assets, metrics};
 use crate::core::time::Instant;
 use crate::driver::clock::Clock;
+use crate::driver::voice::{EspeakNg, TtsEngine, UploadLimits};
 use crate::storage::{self, Db, StorageError, User};
 
 /// Default page size of `/api/calls`.
@@ -22,10 +23,47 @@ pub const MAX_PER_PAGE: u32 = 500;
 /// Longest accepted username or password in a login (argon2 cost grows with input).
 const MAX_CREDENTIAL_LEN: usize = 256;
 
+/// Room for multipart framing (boundaries, part headers, the `name` field) around an upload.
+const MULTIPART_OVERHEAD: usize = 64 * 1024;
+
+/// Settings of the IVR and voice-library API beyond [`super::WebConfig`].
+#[derive(Clone)]
+pub struct WebOptions {
+    /// Where prompt files live (`<data_dir>/prompts/`); `None`: the database file's directory
+    /// (the daemon keeps `branchline.db` directly in its data dir).
+    pub data_dir: Option<PathBuf>,
+    /// Bounds on uploaded prompts; the upload route's body limit follows `max_bytes`.
+    pub upload_limits: UploadLimits,
+    /// The text-to-speech engine (espeak-ng by default).
+    pub tts: Arc<dyn TtsEngine + Send + Sync>,
+}
+
+impl Default for WebOptions {
+    fn default() -> Self {
+        WebOptions {
+            data_dir: None,
+            upload_limits: UploadLimits::default(),
+            tts: Arc::new(EspeakNg::default()),
+        }
+    }
+}
+
+impl std::fmt::Debug for WebOptions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("WebOptions")
+            .field("data_dir", &self.data_dir)
+            .field("upload_limits", &self.upload_limits)
+            .finish_non_exhaustive()
+    }
+}
+
 /// Everything the handlers need: live engine state, the database and authentication state.
 pub struct WebState {
-    shared: Arc<Shared>,
+    pub(super) shared: Arc<Shared>,
     db_path: PathBuf,
+    data_dir: PathBuf,
+    pub(super) upload_limits: UploadLimits,
+    pub(super) tts: Arc<dyn TtsEngine + Send + Sync>,
     pool: Mutex<Vec<Db>>,
     pool_max: usize,
     sessions: Mutex<Sessions>,
@@ -55,11 +93,29 @@ impl WebState {
         shared: Arc<Shared>,
         pool_max: usize,
     ) -> Result<WebState, getrandom::Error> {
+        WebState::with_options(db_path, shared, pool_max, WebOptions::default())
+    }
+
+    /// Like [`WebState::new`], with the IVR and voice-library settings given.
+    pub fn with_options(
+        db_path: PathBuf,
+        shared: Arc<Shared>,
+        pool_max: usize,
+        options: WebOptions,
+    ) -> Result<WebState, getrandom::Error> {
         let mut key = [0u8; 32];
         getrandom::getrandom(&mut key)?;
+        // A bare file name has an empty parent: the data dir is then the working directory.
+        let data_dir = options.data_dir.unwrap_or_else(|| match db_path.parent() {
+            Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+            _ => PathBuf::from("."),
+        });
         Ok(WebState {
             shared,
             db_path,
+            data_dir,
+            upload_limits: options.upload_limits,
+            tts: options.tts,
             pool: Mutex::new(Vec::new()),
             pool_max: pool_max.max(1),
             sessions: Mutex::new(Sessions::default()),
@@ -70,10 +126,10 @@ impl WebState {
     }
 
     /// Runs `f` on a pooled read-only connection (opened on demand).
-    fn with_db<T>(
+    pub(super) fn with_db<T, E: From<StorageError>>(
         &self,
-        f: impl FnOnce(&Db) -> Result<T, StorageError>,
-    ) -> Result<T, StorageError> {
+        f: impl FnOnce(&Db) -> Result<T, E>,
+    ) -> Result<T, E> {
         let pooled = lock(&self.pool).pop();
         let db = match pooled {
             Some(db) => db,
@@ -93,6 +149,145 @@ impl WebState {
     fn now(&self) -> Instant {
         self.clock.mono()
     }
+
+    /// A writable connection for one write request. The pool stays read-only; a short-lived
+    /// writer beside the daemon's writer thread is safe under WAL, and the 5 s busy timeout
+    /// (storage `configure`) waits out the other writer's commits.
+    pub(super) fn write_db(&self) -> Result<Db, StorageError> {
+        Db::open(&self.db_path)
+    }
+
+    /// The voice library's directory, `<data_dir>/prompts`.
+    pub(super) fn prompts_dir(&self) -> PathBuf {
+        self.data_dir.join("prompts")
+    }
+
+    /// The largest body read for a request: uploads get the voice library's size limit plus
+    /// multipart framing, everything else [`super::MAX_BODY`].
+    pub fn body_limit(&self, method: &str, path: &str) -> usize {
+        if method.eq_ignore_ascii_case("POST") && path == "/api/prompts" {
+            self.upload_limits
+                .max_bytes
+                .saturating_add(MULTIPART_OVERHEAD)
+        } else {
+            super::MAX_BODY
+        }
+    }
+}
+
+/// The IVR and voice-library endpoints (all admin-only), with their path parameters decoded.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum AdminRoute {
+    Flows,
+    Flow(String),
+    Schedule,
+    Settings,
+    Prompts,
+    PromptTts,
+    PromptReview(String),
+    PromptAudio(String),
+}
+
+/// Decodes one path segment: `%XX` escapes only (`+` is literal in paths, RFC 3986 §3.3).
+fn segment(s: &str) -> Option<String> {
+    let decoded = percent_decode(&s.replace('+', "%2B"));
+    (!decoded.is_empty() && !decoded.chars().any(char::is_control)).then_some(decoded)
+}
+
+fn admin_route(path: &str) -> Option<(AdminRoute, &'static [&'static str])> {
+    let rest = path.strip_prefix("/api/")?;
+    let segs: Vec<&str> = rest.split('/').collect();
+    Some(match segs.as_slice() {
+        ["ivr-flows"] => (AdminRoute::Flows, &["GET"]),
+        ["ivr-flows", name] => (AdminRoute::Flow(segment(name)?), &["GET", "PUT", "DELETE"]),
+        ["ivr-schedule"] => (AdminRoute::Schedule, &["GET", "PUT"]),
+        ["ivr-settings"] => (AdminRoute::Settings, &["GET", "PUT"]),
+        ["prompts"] => (AdminRoute::Prompts, &["GET", "POST"]),
+        ["prompts", "tts"] => (AdminRoute::PromptTts, &["POST"]),
+        ["prompts", id, "review"] => (AdminRoute::PromptReview(segment(id)?), &["POST"]),
+        ["prompts", id, "audio"] => (AdminRoute::PromptAudio(segment(id)?), &["GET"]),
+        _ => return None,
+    })
+}
+
+/// Serves the admin API: method check, then authentication, then the admin role (SPEC §12:
+/// every API checks the role), then the handler.
+fn admin_api(
+    state: &WebState,
+    req: &RequestParts,
+    method: &str,
+    route: AdminRoute,
+    allowed: &[&str],
+) -> ResponseParts {
+    if !allowed.contains(&method) {
+        return method_not_allowed(req, allowed);
+    }
+    let user = match authenticate(state, req) {
+        Ok(u) => u,
+        Err(denied) => return denied,
+    };
+    if !auth::may_administer(&user) {
+        return ResponseParts::error(
+            403,
+            "forbidden",
+            &format!(
+                "{} needs the admin role; {} is {}",
+                req.path,
+                user.username,
+                user.role.as_str()
+            ),
+            None,
+        );
+    }
+    match (route, method) {
+        (AdminRoute::Flows, _) => api_ivr::list_flows(state),
+        (AdminRoute::Flow(name), "GET") => api_ivr::get_flow(state, &name),
+        (AdminRoute::Flow(name), "PUT") => api_ivr::put_flow(state, req, &name),
+        (AdminRoute::Flow(name), _) => api_ivr::delete_flow(state, &name),
+        (AdminRoute::Schedule, "GET") => api_ivr::get_schedule(state),
+        (AdminRoute::Schedule, _) => api_ivr::put_schedule(state, req),
+        (AdminRoute::Settings, "GET") => api_ivr::get_settings(state),
+        (AdminRoute::Settings, _) => api_ivr::put_settings(state, req),
+        (AdminRoute::Prompts, "GET") => api_prompts::list(state),
+        (AdminRoute::Prompts, _) => api_prompts::upload(state, req, &user),
+        (AdminRoute::PromptTts, _) => api_prompts::tts(state, req, &user),
+        (AdminRoute::PromptReview(id), _) => api_prompts::review(state, req, &user, &id),
+        (AdminRoute::PromptAudio(id), _) => api_prompts::audio(state, &id),
+    }
+}
+
+fn method_not_allowed(req: &RequestParts, allowed: &[&str]) -> ResponseParts {
+    ResponseParts::error(
+        405,
+        "method_not_allowed",
+        &format!("{} does not accept {}", req.path, req.method),
+        None,
+    )
+    .with_header("Allow", &allowed.join(", "))
+}
+
+/// Parses a JSON request body, answering 400 `bad_json` with serde's account of the problem
+/// (line, column, the field) when it does not fit `what`.
+pub(super) fn json_body<T: serde::de::DeserializeOwned>(
+    req: &RequestParts,
+    what: &str,
+) -> Result<T, ResponseParts> {
+    if req.body.iter().all(u8::is_ascii_whitespace) {
+        return Err(ResponseParts::error(
+            400,
+            "bad_json",
+            &format!("the body is empty; expected {what}"),
+            None,
+        ));
+    }
+    serde_json::from_slice(&req.body).map_err(|e| {
+        ResponseParts::error(
+            400,
+            "bad_json",
+            &format!("the body is not a valid {what}: {e}"),
+            None,
+        )
+    })
 }
 
 /// Routes one request. Never panics on request content; every error is a JSON answer.
@@ -108,6 +303,9 @@ fn route(state: &WebState, req: &RequestParts) -> ResponseParts {
     } else {
         req.method.as_str()
     };
+    if let Some((route, allowed)) = admin_route(&req.path) {
+        return admin_api(state, req, method, route, allowed);
+    }
     let allowed: &[&str] = match req.path.as_str() {
         "/" | "/index.html" => &["GET"],
         "/api/health" => &["GET"],
@@ -126,13 +324,7 @@ fn route(state: &WebState, req: &RequestParts) -> ResponseParts {
         }
     };
     if !allowed.contains(&method) {
-        return ResponseParts::error(
-            405,
-            "method_not_allowed",
-            &format!("{} does not accept {}", req.path, req.method),
-            None,
-        )
-        .with_header("Allow", &allowed.join(", "));
+        return method_not_allowed(req, allowed);
     }
     match req.path.as_str() {
         "/" | "/index.html" => assets::index(),
@@ -317,7 +509,8 @@ fn unauthorized(message: &str) -> ResponseParts {
     )
 }
 
-fn internal() -> ResponseParts {
+/// 500 with details kept in the log, not sent to the client.
+pub(super) fn internal() -> ResponseParts {
     ResponseParts::error(500, "internal", "internal error; see the server log", None)
 }
 

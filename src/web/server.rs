@@ -12,9 +12,10 @@ use std::time::Duration;
 
 use super::http::{RequestParts, ResponseParts};
 use super::live::Shared;
-use super::routes::{handle, WebState};
+use super::routes::{handle, WebOptions, WebState};
 
-/// Largest request body read; the API takes small JSON documents only (uploads come later).
+/// Largest request body read for JSON requests; only `POST /api/prompts` (uploads) reads more,
+/// up to [`WebState::body_limit`].
 pub const MAX_BODY: usize = 64 * 1024;
 /// How often an idle worker checks whether the server is stopping.
 const POLL: Duration = Duration::from_millis(100);
@@ -46,15 +47,24 @@ impl std::fmt::Debug for WebServer {
 }
 
 impl WebServer {
-    /// Binds the listener and starts the workers.
+    /// Binds the listener and starts the workers, with default [`WebOptions`].
     pub fn start(cfg: WebConfig, shared: Arc<Shared>) -> std::io::Result<WebServer> {
+        WebServer::start_with(cfg, shared, WebOptions::default())
+    }
+
+    /// Binds the listener and starts the workers with the given IVR / voice-library options.
+    pub fn start_with(
+        cfg: WebConfig,
+        shared: Arc<Shared>,
+        options: WebOptions,
+    ) -> std::io::Result<WebServer> {
         let threads = cfg.threads.clamp(1, 64);
         let server = tiny_http::Server::http(cfg.listen).map_err(std::io::Error::other)?;
         let addr = server
             .server_addr()
             .to_ip()
             .ok_or_else(|| std::io::Error::other("listener has no IP address"))?;
-        let state = WebState::new(cfg.db_path, shared, threads)
+        let state = WebState::with_options(cfg.db_path, shared, threads, options)
             .map_err(|e| std::io::Error::other(e.to_string()))?;
         let server = Arc::new(server);
         let state = Arc::new(state);
@@ -115,7 +125,11 @@ fn work(server: &tiny_http::Server, state: &WebState, stop: &AtomicBool) {
 }
 
 fn serve(state: &WebState, mut rq: tiny_http::Request) {
-    let parts = match read_request(&mut rq) {
+    let limit = {
+        let path = rq.url().split('?').next().unwrap_or_default();
+        state.body_limit(rq.method().as_str(), path)
+    };
+    let parts = match read_request(&mut rq, limit) {
         Ok(p) => p,
         Err(resp) => return respond(rq, resp),
     };
@@ -126,16 +140,16 @@ fn serve(state: &WebState, mut rq: tiny_http::Request) {
     respond(rq, resp);
 }
 
-fn read_request(rq: &mut tiny_http::Request) -> Result<RequestParts, ResponseParts> {
+fn read_request(rq: &mut tiny_http::Request, limit: usize) -> Result<RequestParts, ResponseParts> {
     let too_large = || {
         ResponseParts::error(
             413,
             "body_too_large",
-            &format!("request bodies are limited to {MAX_BODY} bytes"),
+            &format!("request bodies are limited to {limit} bytes here"),
             None,
         )
     };
-    if rq.body_length().is_some_and(|n| n > MAX_BODY) {
+    if rq.body_length().is_some_and(|n| n > limit) {
         return Err(too_large());
     }
     let mut parts = RequestParts::new(rq.method().as_str(), rq.url());
@@ -152,11 +166,7 @@ fn read_request(rq: &mut tiny_http::Request) -> Result<RequestParts, ResponsePar
         .collect();
     let mut body = Vec::new();
     // Read one byte past the limit to tell "exactly at the limit" from "over it".
-    if let Err(e) = rq
-        .as_reader()
-        .take(MAX_BODY as u64 + 1)
-        .read_to_end(&mut body)
-    {
+    if let Err(e) = rq.as_reader().take(limit as u64 + 1).read_to_end(&mut body) {
         return Err(ResponseParts::error(
             400,
             "bad_body",
@@ -164,7 +174,7 @@ fn read_request(rq: &mut tiny_http::Request) -> Result<RequestParts, ResponsePar
             None,
         ));
     }
-    if body.len() > MAX_BODY {
+    if body.len() > limit {
         return Err(too_large());
     }
     parts.body = body;
