@@ -161,11 +161,13 @@ pub fn list_flows(conn: &Connection) -> Result<Vec<FlowSummary>, IvrStorageError
     Ok(out)
 }
 
-/// Deletes a flow; refuses while the schedule uses it. Returns whether a flow was deleted.
+/// Deletes a flow; refuses while the schedule or a DID (number) uses it. Returns whether a flow
+/// was deleted.
 pub fn delete_flow(conn: &Connection, name: &str) -> Result<bool, IvrStorageError> {
     let used: i64 = conn.query_row(
         "SELECT (SELECT count(*) FROM ivr_daily_rules WHERE flow = ?1)
-              + (SELECT count(*) FROM ivr_special_rules WHERE flow = ?1)",
+              + (SELECT count(*) FROM ivr_special_rules WHERE flow = ?1)
+              + (SELECT count(*) FROM dids WHERE target_kind = 'ivr' AND target = ?1)",
         params![name],
         |r| r.get(0),
     )?;
