@@ -91,7 +91,7 @@ impl DtmfDetect {
             if let Some(d) = det.push(at, self.pcm.get(..n).unwrap_or(&[])) {
                 emit(&self.events, self.session, self.side, d);
             }
-            at = at + Duration::from_micros(n as u64 * SAMPLE_US);
+            at += Duration::from_micros(n as u64 * SAMPLE_US);
         }
     }
 }

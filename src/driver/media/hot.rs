@@ -431,6 +431,68 @@ mod tests {
     }
 
     #[test]
+    fn a_prompt_silences_its_leg_whatever_the_mode_and_the_mode_returns_after() {
+        let mut s = HotSession::new();
+        let a: SocketAddr = "127.0.0.1:5000".parse().unwrap();
+        let b: SocketAddr = "127.0.0.1:6000".parse().unwrap();
+        s.set_remote(Side::A, a);
+        s.set_remote(Side::B, b);
+        s.set_prompt(Side::A, true);
+        assert!(
+            !s.on_rtp(Side::B, at(0), b, &pkt(1, 0)),
+            "A hears the prompt"
+        );
+        assert!(s.on_rtp(Side::A, at(0), a, &pkt(1, 0)), "B still hears A");
+        s.set_mode(&Mode::Relay);
+        assert!(
+            !s.on_rtp(Side::B, at(20), b, &pkt(2, 0)),
+            "a mode change keeps it"
+        );
+        s.set_prompt(Side::A, false);
+        assert!(s.on_rtp(Side::B, at(40), b, &pkt(3, 0)));
+        s.set_mode(&Mode::Hold { held: Side::A });
+        s.set_prompt(Side::A, true);
+        s.set_prompt(Side::A, false);
+        assert!(
+            !s.on_rtp(Side::B, at(60), b, &pkt(4, 0)),
+            "hold applies again"
+        );
+    }
+
+    #[test]
+    fn rfc4733_events_are_detected_once_and_detection_can_be_turned_off() {
+        let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+        let mut s = HotSession::new();
+        let a: SocketAddr = "127.0.0.1:5000".parse().unwrap();
+        s.set_remote(Side::B, "127.0.0.1:6000".parse().unwrap());
+        s.detect_dtmf(Side::A, 42, Some(101), false, &tx);
+        let ev = |seq: u16, end: bool| {
+            let mut p = pkt(seq, 101);
+            p[4..8].copy_from_slice(&8000u32.to_be_bytes());
+            p[12..16].copy_from_slice(&[7, if end { 0x8a } else { 0x0a }, 0, 160]);
+            p.truncate(16);
+            p
+        };
+        for (seq, end) in [(1, false), (2, true), (3, true)] {
+            assert!(s.on_rtp(Side::A, at(seq as u64 * 20), a, &ev(seq, end)));
+        }
+        match rx.try_recv() {
+            Ok(MediaEvent::Digit {
+                session: 42,
+                side: Side::A,
+                event,
+            }) => assert_eq!(event.digit, '7'),
+            other => panic!("expected digit 7, got {other:?}"),
+        }
+        assert!(rx.try_recv().is_err(), "reported once");
+        s.detect_dtmf(Side::A, 42, None, false, &tx);
+        let mut p = ev(4, false);
+        p[4..8].copy_from_slice(&9600u32.to_be_bytes());
+        assert!(s.on_rtp(Side::A, at(100), a, &p));
+        assert!(rx.try_recv().is_err(), "detection off");
+    }
+
+    #[test]
     fn stats_count_bytes_and_loss() {
         let mut s = HotSession::new();
         let a: SocketAddr = "127.0.0.1:5000".parse().unwrap();

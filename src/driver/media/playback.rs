@@ -123,7 +123,7 @@ mod tests {
                 Codec::Pcma.decode(Codec::Pcma.encode(1000))
             );
             heads.push(h);
-            t = t + std::time::Duration::from_millis(20);
+            t += std::time::Duration::from_millis(20);
         }
         assert_eq!(
             heads.len(),
