@@ -1,6 +1,7 @@
 //! Per-packet cost of the media plane's user-space work (no system calls):
 //! the relay step (parse + latch + stats + forward-list entry), the same with recording
-//! (G.711 decode into the stereo buffer), the recorder alone, and generating a ringback packet.
+//! (G.711 decode into the stereo buffer), the recorder alone, generating a ringback packet,
+//! and the relay step with in-band DTMF detection on (G.711 decode + Goertzel) against off.
 //!
 //! Run: `cargo bench --bench rtp_relay`. Criterion reports time per element = per packet.
 
@@ -13,7 +14,7 @@ use branchline::core::rng::Rng;
 use branchline::core::time::Instant;
 use branchline::driver::media::hot::HotSession;
 use branchline::driver::media::sys::{SendBatch, BATCH};
-use branchline::driver::media::Side;
+use branchline::driver::media::{MediaEvent, Side};
 use criterion::{black_box, criterion_group, criterion_main, Criterion, Throughput};
 use std::net::SocketAddr;
 
@@ -92,6 +93,52 @@ fn bench_relay(c: &mut Criterion) {
     relay_step(c, true);
 }
 
+/// A 20 ms µ-law frame of speech-like noise (no DTMF), so the detector does its full work
+/// on every block and never short-cuts on silence.
+fn noisy_packet() -> [u8; 172] {
+    let mut p = rtp_packet();
+    let mut x = 0x1234_5678u32;
+    for b in p[12..].iter_mut() {
+        // xorshift32: deterministic, cheap.
+        x ^= x << 13;
+        x ^= x >> 17;
+        x ^= x << 5;
+        *b = Codec::Pcmu.encode(((x >> 16) as i16) / 4);
+    }
+    p
+}
+
+fn relay_with_dtmf(c: &mut Criterion, inband: bool) {
+    let name = if inband {
+        "relay_step_inband_dtmf_on"
+    } else {
+        "relay_step_dtmf_off"
+    };
+    let (mut s, src) = session();
+    let (tx, _rx) = tokio::sync::mpsc::unbounded_channel::<MediaEvent>();
+    if inband {
+        s.detect_dtmf(Side::A, 1, Some(101), true, &tx);
+    }
+    let mut p = noisy_packet();
+    let mut k = 0u32;
+    let mut g = c.benchmark_group("media");
+    g.throughput(Throughput::Elements(1));
+    g.bench_function(name, |b| {
+        b.iter(|| {
+            k = k.wrapping_add(1);
+            next(&mut p, k);
+            let now = Instant::from_micros(k as u64 * 20_000);
+            black_box(s.on_rtp(Side::A, now, src, black_box(&p)))
+        })
+    });
+    g.finish();
+}
+
+fn bench_dtmf(c: &mut Criterion) {
+    relay_with_dtmf(c, false);
+    relay_with_dtmf(c, true);
+}
+
 fn bench_recorder(c: &mut Criterion) {
     let payload = rtp_packet();
     let payload = &payload[12..];
@@ -130,5 +177,11 @@ fn bench_player(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, bench_relay, bench_recorder, bench_player);
+criterion_group!(
+    benches,
+    bench_relay,
+    bench_dtmf,
+    bench_recorder,
+    bench_player
+);
 criterion_main!(benches);

@@ -1,9 +1,11 @@
 //! The per-packet part of the relay, free of system calls so it can be measured alone
 //! (`benches/rtp_relay.rs`): symmetric-RTP latching, RTP parsing, reception statistics,
-//! recording decode and the forwarding decision. No allocation, no lock.
+//! recording decode, DTMF detection (when turned on) and the forwarding decision. No
+//! allocation, no lock.
 
+use super::detect::DtmfDetect;
 use super::sys::RawAddr;
-use super::{LegStats, Mode, Side};
+use super::{LegStats, MediaEvent, Mode, Side};
 use crate::core::media::g711::Codec;
 use crate::core::media::recorder::{Channel, StereoRecorder};
 use crate::core::media::rtp;
@@ -11,6 +13,7 @@ use crate::core::media::stats::ReceptionStats;
 use crate::core::time::Instant;
 use std::net::SocketAddr;
 use std::time::Duration;
+use tokio::sync::mpsc::UnboundedSender;
 
 /// A latched peer that goes quiet this long may be replaced by a new source (NAT rebinding,
 /// re-INVITE without new SDP); before that, other sources are ignored so nobody can inject
@@ -86,6 +89,8 @@ pub struct Leg {
     packets_out: u64,
     /// Datagrams ignored: not RTP, or from a source other than the latched one.
     pub rejected: u64,
+    /// DTMF detection on this leg's packets; `None` keeps the relay path at one branch.
+    dtmf: Option<Box<DtmfDetect>>,
 }
 
 impl Leg {
@@ -99,6 +104,7 @@ impl Leg {
             bytes_in: 0,
             packets_out: 0,
             rejected: 0,
+            dtmf: None,
         }
     }
 
@@ -145,8 +151,12 @@ pub struct HotSession {
     legs: [Leg; 2],
     /// When either leg last sent RTP or RTCP (ZERO until the first packet or check).
     last_activity: Instant,
-    /// Indexed by destination leg: forward packets toward it?
+    /// Indexed by destination leg: forward packets toward it? (mode and prompts combined)
     forward_to: [bool; 2],
+    /// Indexed by destination leg: what the mode alone says.
+    mode_forward: [bool; 2],
+    /// Indexed by destination leg: a prompt is playing to it, so nothing else reaches it.
+    prompt_to: [bool; 2],
     recorder: Option<StereoRecorder>,
 }
 
@@ -163,6 +173,8 @@ impl HotSession {
             last_activity: Instant::ZERO,
             legs: [Leg::new(), Leg::new()],
             forward_to: [true, true],
+            mode_forward: [true, true],
+            prompt_to: [false, false],
             recorder: None,
         }
     }
@@ -202,7 +214,7 @@ impl HotSession {
 
     /// Applies a mode: which directions are forwarded.
     pub fn set_mode(&mut self, mode: &Mode) {
-        self.forward_to = match *mode {
+        self.mode_forward = match *mode {
             Mode::Relay => [true, true],
             // The played-to leg hears the local source instead of the other party.
             Mode::Play { to, .. } => {
@@ -212,6 +224,51 @@ impl HotSession {
             }
             Mode::Hold { .. } => [false, false],
         };
+        self.update_forwarding();
+    }
+
+    /// Marks whether a prompt is playing to `side`: while it is, the prompt wins over the mode
+    /// and nothing from the other leg is forwarded to it (RTP or RTCP).
+    pub fn set_prompt(&mut self, side: Side, playing: bool) {
+        self.prompt_to[idx(side)] = playing;
+        self.update_forwarding();
+    }
+
+    fn update_forwarding(&mut self) {
+        for k in 0..2 {
+            self.forward_to[k] = self.mode_forward[k] && !self.prompt_to[k];
+        }
+    }
+
+    /// Turns DTMF detection for packets arriving from `side` on (RFC 4733 with payload type
+    /// `telephone_event_pt`, in-band Goertzel on decoded G.711 if `inband`) or, with neither,
+    /// off. Digits go to `events` as [`MediaEvent::Digit`] for `session`. Allocates once, when
+    /// detection is first turned on; reconfiguring keeps the detectors' state.
+    pub fn detect_dtmf(
+        &mut self,
+        side: Side,
+        session: u64,
+        telephone_event_pt: Option<u8>,
+        inband: bool,
+        events: &UnboundedSender<MediaEvent>,
+    ) {
+        let leg = self.leg_mut(side);
+        if telephone_event_pt.is_none() && !inband {
+            leg.dtmf = None;
+            return;
+        }
+        match leg.dtmf.as_mut() {
+            Some(d) => d.configure(telephone_event_pt, inband),
+            None => {
+                leg.dtmf = Some(Box::new(DtmfDetect::new(
+                    session,
+                    side,
+                    telephone_event_pt,
+                    inband,
+                    events.clone(),
+                )))
+            }
+        }
     }
 
     /// Starts decoding both legs into a stereo buffer whose frame 0 is `now`.
@@ -257,6 +314,10 @@ impl HotSession {
         let arrival = (now.as_micros() / 125) as u32;
         leg.reception
             .on_packet(h.ssrc, h.seq, h.timestamp, arrival, audio.is_some());
+        // Detection off: this one check is all it costs.
+        if let Some(d) = leg.dtmf.as_deref_mut() {
+            d.inspect(now, h.payload_type, h.timestamp, payload, audio);
+        }
         if let (Some(rec), Some(codec)) = (self.recorder.as_mut(), audio) {
             let ch = if i == 0 {
                 Channel::Left
@@ -367,6 +428,68 @@ mod tests {
             "the event was not decoded as audio"
         );
         assert!(!s.on_rtp(Side::A, at(80), a, b"not rtp at all"));
+    }
+
+    #[test]
+    fn a_prompt_silences_its_leg_whatever_the_mode_and_the_mode_returns_after() {
+        let mut s = HotSession::new();
+        let a: SocketAddr = "127.0.0.1:5000".parse().unwrap();
+        let b: SocketAddr = "127.0.0.1:6000".parse().unwrap();
+        s.set_remote(Side::A, a);
+        s.set_remote(Side::B, b);
+        s.set_prompt(Side::A, true);
+        assert!(
+            !s.on_rtp(Side::B, at(0), b, &pkt(1, 0)),
+            "A hears the prompt"
+        );
+        assert!(s.on_rtp(Side::A, at(0), a, &pkt(1, 0)), "B still hears A");
+        s.set_mode(&Mode::Relay);
+        assert!(
+            !s.on_rtp(Side::B, at(20), b, &pkt(2, 0)),
+            "a mode change keeps it"
+        );
+        s.set_prompt(Side::A, false);
+        assert!(s.on_rtp(Side::B, at(40), b, &pkt(3, 0)));
+        s.set_mode(&Mode::Hold { held: Side::A });
+        s.set_prompt(Side::A, true);
+        s.set_prompt(Side::A, false);
+        assert!(
+            !s.on_rtp(Side::B, at(60), b, &pkt(4, 0)),
+            "hold applies again"
+        );
+    }
+
+    #[test]
+    fn rfc4733_events_are_detected_once_and_detection_can_be_turned_off() {
+        let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+        let mut s = HotSession::new();
+        let a: SocketAddr = "127.0.0.1:5000".parse().unwrap();
+        s.set_remote(Side::B, "127.0.0.1:6000".parse().unwrap());
+        s.detect_dtmf(Side::A, 42, Some(101), false, &tx);
+        let ev = |seq: u16, end: bool| {
+            let mut p = pkt(seq, 101);
+            p[4..8].copy_from_slice(&8000u32.to_be_bytes());
+            p[12..16].copy_from_slice(&[7, if end { 0x8a } else { 0x0a }, 0, 160]);
+            p.truncate(16);
+            p
+        };
+        for (seq, end) in [(1, false), (2, true), (3, true)] {
+            assert!(s.on_rtp(Side::A, at(seq as u64 * 20), a, &ev(seq, end)));
+        }
+        match rx.try_recv() {
+            Ok(MediaEvent::Digit {
+                session: 42,
+                side: Side::A,
+                event,
+            }) => assert_eq!(event.digit, '7'),
+            other => panic!("expected digit 7, got {other:?}"),
+        }
+        assert!(rx.try_recv().is_err(), "reported once");
+        s.detect_dtmf(Side::A, 42, None, false, &tx);
+        let mut p = ev(4, false);
+        p[4..8].copy_from_slice(&9600u32.to_be_bytes());
+        assert!(s.on_rtp(Side::A, at(100), a, &p));
+        assert!(rx.try_recv().is_err(), "detection off");
     }
 
     #[test]

@@ -6,14 +6,29 @@
 //! unchanged with `sendmmsg`. The call engine talks to the shards through a command channel
 //! and an eventfd; results come back on oneshot channels. Recording decodes G.711 into a
 //! per-session buffer and a writer thread does the file I/O in one-second chunks.
+//!
+//! For the IVR the shards also play prompts ([`MediaEngine::play_prompt`]) and detect DTMF
+//! ([`MediaEngine::detect_dtmf`]); what they notice comes back as [`MediaEvent`]s on an
+//! unbounded channel ([`MediaEngine::take_events`]) so a slow consumer never stalls a shard.
+//!
+//! Prompts and modes: a prompt always wins for the leg it plays to, whatever the mode
+//! (Relay, Play or Hold). While it plays, nothing else is sent to that leg (no relayed RTP or
+//! RTCP, no ringback or music); the other direction keeps doing what the mode says. When the
+//! prompt ends or is stopped, the mode applies again at once (a paused tone resumes with its
+//! clock moved on). `set_mode` does not stop a prompt: the call engine calls `stop_playback`
+//! when, say, an agent answers. Releasing a session drops its prompts without `PlaybackDone`.
 
+mod detect;
 pub mod hot;
+mod playback;
 mod ports;
 mod shard;
 pub mod sys;
 mod writer;
 
+use crate::core::media::dtmf::DigitEvent;
 use crate::core::media::g711::Codec;
+use crate::core::media::prompt::PromptAudio;
 use ports::PortPool;
 use shard::{Command, ShardCounters, ShardCtx, Sockets};
 use std::collections::HashMap;
@@ -24,6 +39,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc::Sender;
 use std::sync::{Arc, Mutex};
 use sys::EventFd;
+use tokio::sync::mpsc::{unbounded_channel, UnboundedReceiver, UnboundedSender};
 use tokio::sync::oneshot;
 use writer::WriterMsg;
 
@@ -78,6 +94,29 @@ pub enum Mode {
     Hold {
         /// The leg on hold.
         held: Side,
+    },
+}
+
+/// Something the media plane noticed, for the call engine.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MediaEvent {
+    /// A prompt started with `play_prompt` has been sent completely (not sent when stopped or
+    /// replaced).
+    PlaybackDone {
+        /// Session id.
+        session: u64,
+        /// The id given to `play_prompt`.
+        play_id: u64,
+    },
+    /// A key press detected on a leg (RFC 4733 packets or in-band tones), one event per
+    /// source: a key sent both ways is reported twice and merged by the caller.
+    Digit {
+        /// Session id.
+        session: u64,
+        /// The leg the key was pressed on.
+        side: Side,
+        /// The digit, when it began and how it arrived.
+        event: DigitEvent,
     },
 }
 
@@ -152,6 +191,7 @@ struct Inner {
     idle: Arc<Mutex<Vec<u64>>>,
     next_id: AtomicU64,
     writer: Mutex<Sender<WriterMsg>>,
+    events: Mutex<Option<UnboundedReceiver<MediaEvent>>>,
 }
 
 impl Drop for Inner {
@@ -187,6 +227,7 @@ impl MediaEngine {
         let writer = writer::spawn()?;
         let mut shards = Vec::new();
         let idle = Arc::new(Mutex::new(Vec::new()));
+        let (events_tx, events_rx): (UnboundedSender<MediaEvent>, _) = unbounded_channel();
         for n in 0..cfg.shards.max(1) {
             let (tx, rx) = std::sync::mpsc::channel();
             let wake = Arc::new(EventFd::new()?);
@@ -200,6 +241,7 @@ impl MediaEngine {
                 seed: seed(n),
                 rtp_timeout: cfg.rtp_timeout,
                 idle: idle.clone(),
+                events: events_tx.clone(),
             };
             std::thread::Builder::new()
                 .name(format!("media-shard-{n}"))
@@ -215,6 +257,7 @@ impl MediaEngine {
                 idle,
                 next_id: AtomicU64::new(1),
                 writer: Mutex::new(writer),
+                events: Mutex::new(Some(events_rx)),
             }),
         })
     }
@@ -234,6 +277,56 @@ impl MediaEngine {
     /// reported once).
     pub fn take_idle(&self) -> Vec<u64> {
         std::mem::take(&mut *lock(&self.inner.idle))
+    }
+
+    /// The receiver of media events; the first call takes it (later calls get None). The
+    /// shards send without blocking; events sent while nobody holds the receiver are dropped.
+    pub fn take_events(&self) -> Option<UnboundedReceiver<MediaEvent>> {
+        lock(&self.inner.events).take()
+    }
+
+    /// Plays a prompt to one leg, paced at 20 ms like the tone sources, in that leg's codec
+    /// (PCMU if none was set); replaces any prompt playing to that leg (which then gets no
+    /// `PlaybackDone`) and silences everything else toward that leg meanwhile, whatever the
+    /// mode. When the last frame is sent: [`MediaEvent::PlaybackDone`].
+    pub fn play_prompt(&self, id: u64, to: Side, audio: PromptAudio, play_id: u64) {
+        if let Some(shard) = self.shard_of(id) {
+            self.send(
+                shard,
+                Command::PlayPrompt {
+                    id,
+                    to,
+                    audio,
+                    play_id,
+                },
+            );
+        }
+    }
+
+    /// Stops the prompt `play_id` if it is still playing (no `PlaybackDone`); the leg then
+    /// gets whatever the mode says (relayed audio, a tone, or nothing).
+    pub fn stop_playback(&self, id: u64, play_id: u64) {
+        if let Some(shard) = self.shard_of(id) {
+            self.send(shard, Command::StopPlayback { id, play_id });
+        }
+    }
+
+    /// Turns DTMF detection on or off for packets arriving from `side`: RFC 4733 (payload
+    /// type `telephone_event_pt`, if Some) and, if `inband`, Goertzel detection on the decoded
+    /// G.711 audio of that leg. Works in every mode; detected keys arrive as
+    /// [`MediaEvent::Digit`]. Packets are relayed as before either way.
+    pub fn detect_dtmf(&self, id: u64, side: Side, telephone_event_pt: Option<u8>, inband: bool) {
+        if let Some(shard) = self.shard_of(id) {
+            self.send(
+                shard,
+                Command::DetectDtmf {
+                    id,
+                    side,
+                    telephone_event_pt,
+                    inband,
+                },
+            );
+        }
     }
 
     /// Binds RTP and RTCP sockets for both legs from the port range and starts relaying.

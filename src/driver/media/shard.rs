@@ -1,14 +1,16 @@
 //! One media shard: a thread with an epoll loop that owns its sessions outright (no locks on
 //! the packet path), receives in batches, forwards in batches, paces generated audio and
-//! ships recording chunks to the writer thread.
+//! plays prompts, ships recording chunks to the writer thread and reports media events.
 
 use super::hot::{other, HotSession};
+use super::playback::{Prompt, PromptStream};
 use super::ports::PortPool;
 use super::sys::{send_to, Epoll, EventFd, RecvBatch, SendBatch};
 use super::writer::WriterMsg;
-use super::{Mode, SessionStats, Side, Source};
+use super::{MediaEvent, Mode, SessionStats, Side, Source};
 use crate::core::media::g711::Codec;
 use crate::core::media::player::{RtpPlayer, PACKET_LEN};
+use crate::core::media::prompt::PromptAudio;
 use crate::core::media::tone::{MusicOnHold, Ringback, Silence, ToneSource};
 use crate::core::rng::Rng;
 use crate::core::time::Instant;
@@ -20,6 +22,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc::{Receiver, Sender};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
+use tokio::sync::mpsc::UnboundedSender;
 use tokio::sync::oneshot;
 
 /// Packetisation interval of generated audio.
@@ -75,6 +78,35 @@ pub enum Command {
         /// New mode.
         mode: Mode,
     },
+    /// See [`super::MediaEngine::play_prompt`].
+    PlayPrompt {
+        /// Session id.
+        id: u64,
+        /// Leg that hears it.
+        to: Side,
+        /// The audio.
+        audio: PromptAudio,
+        /// Caller's handle.
+        play_id: u64,
+    },
+    /// See [`super::MediaEngine::stop_playback`].
+    StopPlayback {
+        /// Session id.
+        id: u64,
+        /// Which prompt.
+        play_id: u64,
+    },
+    /// See [`super::MediaEngine::detect_dtmf`].
+    DetectDtmf {
+        /// Session id.
+        id: u64,
+        /// Leg whose packets are inspected.
+        side: Side,
+        /// RFC 4733 payload type to watch.
+        telephone_event_pt: Option<u8>,
+        /// Run the in-band detector.
+        inband: bool,
+    },
     /// Begin recording (the writer already has the file).
     StartRecording {
         /// Session id.
@@ -105,6 +137,17 @@ struct Session {
     ports: [u16; 2],
     hot: HotSession,
     player: Option<Player>,
+    /// Prompts playing, indexed by leg (A, B).
+    prompts: [Option<Prompt>; 2],
+    /// Each leg's generated prompt stream, kept across prompts for SSRC continuity.
+    streams: [Option<PromptStream>; 2],
+}
+
+fn leg_index(side: Side) -> usize {
+    match side {
+        Side::A => 0,
+        Side::B => 1,
+    }
 }
 
 /// Shared counters a shard publishes (one cache line each, so shards do not contend).
@@ -133,6 +176,8 @@ pub struct ShardCtx {
     pub rtp_timeout: Option<Duration>,
     /// Sessions reported idle, drained by [`super::MediaEngine::take_idle`].
     pub idle: Arc<Mutex<Vec<u64>>>,
+    /// Where media events go (never blocks; a dropped receiver is ignored).
+    pub events: UnboundedSender<MediaEvent>,
 }
 
 struct Shard {
@@ -294,6 +339,37 @@ impl Shard {
                     }
                 }
                 Command::SetMode { id, mode } => self.set_mode(id, mode, now),
+                Command::PlayPrompt {
+                    id,
+                    to,
+                    audio,
+                    play_id,
+                } => self.play_prompt(id, to, audio, play_id, now),
+                Command::StopPlayback { id, play_id } => {
+                    if let Some(s) = self.session(id) {
+                        for k in 0..2 {
+                            let hit = s.prompts[k].as_ref().map(|p| (p.play_id, p.to));
+                            if let Some((pid, to)) = hit {
+                                if pid == play_id {
+                                    s.prompts[k] = None;
+                                    s.hot.set_prompt(to, false);
+                                }
+                            }
+                        }
+                    }
+                }
+                Command::DetectDtmf {
+                    id,
+                    side,
+                    telephone_event_pt,
+                    inband,
+                } => {
+                    let events = self.ctx.events.clone();
+                    if let Some(s) = self.session(id) {
+                        s.hot
+                            .detect_dtmf(side, id, telephone_event_pt, inband, &events);
+                    }
+                }
                 Command::StartRecording { id } => match self.session(id) {
                     Some(s) => s.hot.start_recording(now),
                     None => {
@@ -340,6 +416,8 @@ impl Shard {
                 ports: sockets.ports,
                 hot: HotSession::new(),
                 player: None,
+                prompts: [None, None],
+                streams: [None, None],
             });
         }
         self.by_id.insert(id, slot);
@@ -381,6 +459,26 @@ impl Shard {
                 });
             }
         }
+    }
+
+    fn play_prompt(&mut self, id: u64, to: Side, audio: PromptAudio, play_id: u64, now: Instant) {
+        let ssrc_seed = self.rng.next_u64();
+        let Some(s) = self.session(id) else {
+            return;
+        };
+        let k = leg_index(to);
+        // Replacing a prompt on the same leg keeps its pacing, so packets stay 20 ms apart.
+        let due = s.prompts[k].as_ref().map_or(now, |p| p.due.max(now));
+        s.streams[k]
+            .get_or_insert_with(|| PromptStream::new(&mut Rng::seeded(ssrc_seed)))
+            .restart(due);
+        s.prompts[k] = Some(Prompt {
+            to,
+            play_id,
+            player: audio.player(),
+            due,
+        });
+        s.hot.set_prompt(to, true);
     }
 
     fn release(&mut self, id: u64, reply: oneshot::Sender<SessionStats>, now: Instant) {
@@ -428,7 +526,13 @@ impl Shard {
         self.slots
             .iter()
             .flatten()
-            .filter_map(|s| s.player.as_ref().map(|p| p.due))
+            .flat_map(|s| {
+                s.player
+                    .as_ref()
+                    .map(|p| p.due)
+                    .into_iter()
+                    .chain(s.prompts.iter().flatten().map(|p| p.due))
+            })
             .min()
     }
 
@@ -445,7 +549,49 @@ impl Shard {
                     }
                 }
             }
-            if let Some(p) = s.player.as_mut() {
+            for k in 0..2 {
+                let (Some(pr), Some(stream)) = (s.prompts[k].as_mut(), s.streams[k].as_mut())
+                else {
+                    continue;
+                };
+                if now.saturating_since(pr.due) > MAX_BEHIND {
+                    // Late wake-up: keep every word of the prompt, move only the RTP clock.
+                    let behind = now.saturating_since(pr.due).as_millis() / FRAME.as_millis();
+                    stream.skip(behind as u32);
+                    pr.due = now;
+                }
+                let mut finished = pr.player.is_finished();
+                while !finished && pr.due <= now {
+                    pr.due += FRAME;
+                    let (codec, pt) = s
+                        .hot
+                        .leg(pr.to)
+                        .codec()
+                        .unwrap_or((Codec::Pcmu, Codec::Pcmu.payload_type()));
+                    let len = stream.next_packet(now, &mut pr.player, codec, pt, &mut pkt);
+                    let sock = &s.socks[2 * k];
+                    let leg = s.hot.leg_mut(pr.to);
+                    if let (Some(dest), Some(data)) = (leg.rtp.raw().copied(), pkt.get(..len)) {
+                        if send_to(sock.as_raw_fd(), data, &dest) {
+                            leg.count_out(1);
+                        }
+                    }
+                    finished = pr.player.is_finished();
+                }
+                if finished {
+                    let (to, play_id) = (pr.to, pr.play_id);
+                    s.prompts[k] = None;
+                    s.hot.set_prompt(to, false);
+                    // Unbounded: never blocks the shard; nobody listening is fine.
+                    let _ = self.ctx.events.send(MediaEvent::PlaybackDone {
+                        session: s.id,
+                        play_id,
+                    });
+                }
+            }
+            let prompted = [s.prompts[0].is_some(), s.prompts[1].is_some()];
+            // A prompt to the mode's leg wins: the tone waits (and skips ahead afterwards).
+            if let Some(p) = s.player.as_mut().filter(|p| !prompted[leg_index(p.to)]) {
                 if now.saturating_since(p.due) > MAX_BEHIND {
                     let behind = now.saturating_since(p.due).as_millis() / FRAME.as_millis();
                     p.rtp.skip(behind as u32);
