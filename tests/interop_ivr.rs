@@ -24,9 +24,7 @@ fn inband_pcap(path: &Path, digit: char) {
     };
     let mut out = Vec::new();
     // pcap global header: magic, v2.4, tz 0, sigfigs 0, snaplen, LINKTYPE_ETHERNET.
-    for v in [0xa1b2_c3d4u32] {
-        out.extend_from_slice(&v.to_le_bytes());
-    }
+    out.extend_from_slice(&0xa1b2_c3d4u32.to_le_bytes());
     out.extend_from_slice(&2u16.to_le_bytes());
     out.extend_from_slice(&4u16.to_le_bytes());
     out.extend_from_slice(&0i32.to_le_bytes());
@@ -40,8 +38,9 @@ fn inband_pcap(path: &Path, digit: char) {
         for (i, b) in payload.iter_mut().enumerate() {
             let t = (f * 160 + i) as f64 / 8000.0;
             let s = if tone {
-                8000.0 * ((2.0 * std::f64::consts::PI * low * t).sin()
-                    + (2.0 * std::f64::consts::PI * high * t).sin())
+                8000.0
+                    * ((2.0 * std::f64::consts::PI * low * t).sin()
+                        + (2.0 * std::f64::consts::PI * high * t).sin())
             } else {
                 0.0
             };
@@ -90,7 +89,18 @@ fn ivr_call(w: &Workdir, d: &Daemon, pcap: &str) -> (serde_json::Value, Vec<(Str
     let o = sipp(
         copy.to_str().expect("utf-8 path"),
         &[
-            "-inf", &inf, "-s", "13900139000", "-d", "4000", "-m", "1", "-p", "5080", "-mp", &mp,
+            "-inf",
+            &inf,
+            "-s",
+            "13900139000",
+            "-d",
+            "4000",
+            "-m",
+            "1",
+            "-p",
+            "5080",
+            "-mp",
+            &mp,
         ],
         Some(&d.sip()),
         Duration::from_secs(30),
@@ -130,7 +140,10 @@ fn assert_reached_support(cdr: &serde_json::Value, events: &[(String, String)]) 
     }
     // The caller heard the prompt: the box sent it audio before the key press.
     let a = leg_rtp(cdr, "a");
-    assert!(num(&a, "packets_out") > 60.0, "audio to the caller: {cdr:#}");
+    assert!(
+        num(&a, "packets_out") > 60.0,
+        "audio to the caller: {cdr:#}"
+    );
 }
 
 #[test]

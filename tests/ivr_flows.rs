@@ -677,6 +677,9 @@ fn saving_an_invalid_flow_leaves_the_database_unchanged() {
     // Reopen the file: the stored flow and its version are exactly as before.
     let db = Db::open(&path).unwrap();
     assert_eq!(list_flows(db.conn()).unwrap(), before);
-    assert_eq!(load_flow(db.conn(), "main").unwrap(), Some(demo_flow("welcome")));
+    assert_eq!(
+        load_flow(db.conn(), "main").unwrap(),
+        Some(demo_flow("welcome"))
+    );
     assert_eq!(load_flow(db.conn(), "other").unwrap(), None);
 }

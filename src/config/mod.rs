@@ -270,7 +270,10 @@ impl Config {
         if let Err(e) = jiff::tz::TimeZone::get(&self.time_zone) {
             return Err(invalid(
                 "time_zone",
-                format!("{:?}: {e} (use an IANA name such as Asia/Shanghai)", self.time_zone),
+                format!(
+                    "{:?}: {e} (use an IANA name such as Asia/Shanghai)",
+                    self.time_zone
+                ),
             ));
         }
         Ok(Resolved {

@@ -12,8 +12,7 @@ use tokio::sync::{mpsc, oneshot};
 
 use crate::config::Resolved;
 use crate::core::switchboard::{
-    IvrPlan,
-    Destination, Dialplan, GroupConfig, Switchboard, SwitchboardConfig, TrunkSpec,
+    Destination, Dialplan, GroupConfig, IvrPlan, Switchboard, SwitchboardConfig, TrunkSpec,
 };
 use crate::driver::clock::Clock;
 use crate::driver::engine::{Engine, EngineMedia};

@@ -491,7 +491,10 @@ mod tests {
         let (_d, mut db) = db();
         assert!(seed_demo_ivr(db.conn_mut(), "welcome").unwrap());
         assert!(!seed_demo_ivr(db.conn_mut(), "welcome").unwrap());
-        assert_eq!(load_flow(db.conn(), "main").unwrap(), Some(demo_flow("welcome")));
+        assert_eq!(
+            load_flow(db.conn(), "main").unwrap(),
+            Some(demo_flow("welcome"))
+        );
         let sched = load_schedule(db.conn()).unwrap();
         assert_eq!(sched.daily.len(), 1);
         assert_eq!(sched.daily[0].flow, "main");
@@ -502,8 +505,14 @@ mod tests {
     fn saving_again_bumps_the_version() {
         let (_d, db) = db();
         let approved: BTreeSet<PromptId> = [PromptId::new("welcome")].into();
-        assert_eq!(save_flow(db.conn(), &demo_flow("welcome"), &approved).unwrap(), 1);
-        assert_eq!(save_flow(db.conn(), &demo_flow("welcome"), &approved).unwrap(), 2);
+        assert_eq!(
+            save_flow(db.conn(), &demo_flow("welcome"), &approved).unwrap(),
+            1
+        );
+        assert_eq!(
+            save_flow(db.conn(), &demo_flow("welcome"), &approved).unwrap(),
+            2
+        );
         assert_eq!(list_flows(db.conn()).unwrap()[0].version, 2);
     }
 

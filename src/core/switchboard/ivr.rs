@@ -187,13 +187,23 @@ impl Switchboard {
                 IvrAction::SetVar { .. } => {}
                 IvrAction::Rating { value } => {
                     // SPEC §11: a rating belongs to the interaction; reports read this event.
-                    self.call_event(now, id, "rating.given", serde_json::json!({ "value": value }));
+                    self.call_event(
+                        now,
+                        id,
+                        "rating.given",
+                        serde_json::json!({ "value": value }),
+                    );
                 }
                 IvrAction::Transfer(target) => return self.leave_ivr(now, id, target),
                 IvrAction::Voicemail { mailbox } => return self.voicemail(now, id, &mailbox),
                 IvrAction::Hangup { reason } => {
                     let cause = format!("{reason:?}");
-                    self.call_event(now, id, "ivr.hangup", serde_json::json!({ "reason": cause }));
+                    self.call_event(
+                        now,
+                        id,
+                        "ivr.hangup",
+                        serde_json::json!({ "reason": cause }),
+                    );
                     return self.end_call(now, id, "normal", "system", None);
                 }
             }
@@ -214,7 +224,12 @@ impl Switchboard {
             telephone_event_pt: None,
             inband: false,
         });
-        self.call_event(now, id, "ivr.transfer", serde_json::json!({ "target": format!("{target:?}") }));
+        self.call_event(
+            now,
+            id,
+            "ivr.transfer",
+            serde_json::json!({ "target": format!("{target:?}") }),
+        );
         match target {
             Target::Group(g) => self.queue_call(now, id, &g),
             Target::Extension(e) => self.call_extension(now, id, &e, None),
@@ -237,9 +252,15 @@ impl Switchboard {
         call.ivr = None;
         call.state = CallState::Talking;
         let media = call.media.id;
-        let path = format!("{}/voicemail/{}/{}.wav", self.cfg.recordings_dir, mailbox, call.cid);
+        let path = format!(
+            "{}/voicemail/{}/{}.wav",
+            self.cfg.recordings_dir, mailbox, call.cid
+        );
         call.record = Some(path.clone());
-        self.media_cmd(MediaCommand::Record { id: media, path: path.clone() });
+        self.media_cmd(MediaCommand::Record {
+            id: media,
+            path: path.clone(),
+        });
         self.call_event(
             now,
             id,

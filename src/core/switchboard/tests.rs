@@ -57,14 +57,24 @@ impl Sim {
         }
         let plan = Dialplan {
             extensions,
-            groups: vec![GroupConfig {
-                name: "support".into(),
-                number: "6000".into(),
-                members: vec!["1001".into(), "1002".into()],
-                ring_timeout: Duration::from_secs(15),
-                record: true,
-                strategy: "longest-idle".into(),
-            }],
+            groups: vec![
+                GroupConfig {
+                    name: "support".into(),
+                    number: "6000".into(),
+                    members: vec!["1001".into(), "1002".into()],
+                    ring_timeout: Duration::from_secs(15),
+                    record: true,
+                    strategy: "longest-idle".into(),
+                },
+                GroupConfig {
+                    name: "sales".into(),
+                    number: "6001".into(),
+                    members: vec!["1003".into(), "1004".into()],
+                    ring_timeout: Duration::from_secs(15),
+                    record: false,
+                    strategy: "longest-idle".into(),
+                },
+            ],
             trunks: vec![TrunkSpec {
                 name: "pstn".into(),
                 addr: addr(5080),
@@ -530,9 +540,9 @@ fn prompts_played(sim: &Sim) -> Vec<(String, u64)> {
     sim.effects
         .iter()
         .filter_map(|e| match e {
-            Effect::Media(MediaCommand::PlayPrompt { prompt, play_id, .. }) => {
-                Some((prompt.clone(), *play_id))
-            }
+            Effect::Media(MediaCommand::PlayPrompt {
+                prompt, play_id, ..
+            }) => Some((prompt.clone(), *play_id)),
             _ => None,
         })
         .collect()
@@ -548,7 +558,11 @@ fn queued_in(sim: &Sim) -> Vec<String> {
         .collect()
 }
 
-fn digit(d: char, ms: u64, source: crate::core::media::dtmf::DtmfSource) -> crate::core::media::dtmf::DigitEvent {
+fn digit(
+    d: char,
+    ms: u64,
+    source: crate::core::media::dtmf::DtmfSource,
+) -> crate::core::media::dtmf::DigitEvent {
     crate::core::media::dtmf::DigitEvent {
         digit: d,
         at: Instant::from_millis(ms),
@@ -567,20 +581,31 @@ fn ivr_call_hears_the_welcome_prompt_and_key_2_reaches_support_once() {
     sim.trunk_ack("i1", &got[1]);
     assert!(sim.effects.iter().any(|e| matches!(
         e,
-        Effect::Media(MediaCommand::DetectDtmf { side: LegSide::A, inband: true, telephone_event_pt: Some(101), .. })
+        Effect::Media(MediaCommand::DetectDtmf {
+            side: LegSide::A,
+            inband: true,
+            telephone_event_pt: Some(101),
+            ..
+        })
     )));
     assert_eq!(prompts_played(&sim).len(), 1);
     assert_eq!(prompts_played(&sim)[0].0, "welcome");
     assert_eq!(sim.sb.live_calls()[0].state, "ivr");
     let t = sim.now.mono.as_micros() / 1000;
-    sim.sb.media_digit(sim.now, 1, digit('2', t, DtmfSource::Rfc4733));
+    sim.sb
+        .media_digit(sim.now, 1, digit('2', t, DtmfSource::Rfc4733));
     // The same key press seen in-band a moment later is not a second key.
-    sim.sb.media_digit(sim.now, 1, digit('2', t + 30, DtmfSource::Inband));
+    sim.sb
+        .media_digit(sim.now, 1, digit('2', t + 30, DtmfSource::Inband));
     sim.drain();
     assert_eq!(queued_in(&sim), vec!["support".to_string()]);
     assert_eq!(sim.sb.live_calls()[0].state, "queued");
     let kinds = sim.event_kinds();
-    assert_eq!(kinds.iter().filter(|k| *k == "ivr.digit").count(), 1, "{kinds:?}");
+    assert_eq!(
+        kinds.iter().filter(|k| *k == "ivr.digit").count(),
+        1,
+        "{kinds:?}"
+    );
 }
 
 #[test]
@@ -598,7 +623,10 @@ fn ivr_takes_a_sip_info_digit_and_falls_back_after_silence() {
     info.push_header("To", resp.header("To").unwrap().into_owned());
     info.push_header("Call-ID", "i2");
     info.push_header("CSeq", "2 INFO");
-    info.set_body(Some("application/dtmf-relay"), b"Signal=1\r\nDuration=160\r\n".to_vec());
+    info.set_body(
+        Some("application/dtmf-relay"),
+        b"Signal=1\r\nDuration=160\r\n".to_vec(),
+    );
     let info = info.to_bytes();
     sim.deliver(5080, &info);
     assert_eq!(Sim::statuses(&sim.take(5080)), vec![200]);
@@ -616,8 +644,16 @@ fn ivr_takes_a_sip_info_digit_and_falls_back_after_silence() {
         sim.drain();
         sim.advance(Duration::from_secs(6));
         if round < 2 {
-            assert_eq!(prompts_played(&sim).len(), round + 2, "menu replayed after a timeout");
+            assert_eq!(
+                prompts_played(&sim).len(),
+                round + 2,
+                "menu replayed after a timeout"
+            );
         }
     }
-    assert_eq!(queued_in(&sim), vec!["support".to_string()], "fallback to support");
+    assert_eq!(
+        queued_in(&sim),
+        vec!["support".to_string()],
+        "fallback to support"
+    );
 }
