@@ -330,7 +330,12 @@ fn seed_demo_creates_exactly_the_spec_profile_once() {
                 number: "4001".into(),
                 target_kind: "group".into(),
                 target: "support".into()
-            }
+            },
+            DidRow {
+                number: "7000".into(),
+                target_kind: "ivr".into(),
+                target: "main".into(),
+            },
         ]
     );
     assert_eq!(
