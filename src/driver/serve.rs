@@ -310,10 +310,12 @@ pub fn load_ivr_plan(db: &Db, tz: jiff::tz::TimeZone) -> Result<IvrPlan> {
         }
     }
     let schedule = storage::ivr::load_schedule(conn)?;
+    let settings = storage::ivr::load_settings(conn)?;
     Ok(IvrPlan {
         flows,
         schedule,
         tz,
+        settings,
     })
 }
 

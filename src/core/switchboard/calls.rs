@@ -99,6 +99,11 @@ pub(super) struct Call {
     pub(super) timer_gen: u32,
     pub(super) events: usize,
     pub(super) ivr: Option<Box<super::ivr::IvrState>>,
+    /// The waiting-voice prompt playing while queued (客户等待语音).
+    pub(super) queue_play: Option<u64>,
+    /// Where the call goes once the overflow prompt has played (排队时长及语音); `Some(None)`
+    /// hangs up after it.
+    pub(super) overflow: Option<Option<crate::core::ivr::flow::Target>>,
 }
 
 impl Call {
@@ -324,6 +329,8 @@ impl Switchboard {
             timer_gen: 0,
             events: 0,
             ivr: None,
+            queue_play: None,
+            overflow: None,
         };
         self.legs.insert(call.a.call_id.clone(), (id, LegSide::A));
         self.calls.insert(id, call);
@@ -486,7 +493,8 @@ impl Switchboard {
         };
         call.state = CallState::Queued;
         call.group = Some(group.to_owned());
-        call.queued_at = Some(now);
+        // SPEC §11 rule 6: the wait runs from the first entry into any queue.
+        call.queued_at.get_or_insert(now);
         if record {
             call.record = Some(format!("{}/{}.wav", self.cfg.recordings_dir, call.cid));
         }
@@ -513,6 +521,7 @@ impl Switchboard {
             "queue.entered",
             serde_json::json!({ "position": pos }),
         );
+        self.start_waiting(now, id);
     }
 
     /// The ACD chose an agent for a queued call: ring the agent's phone.

@@ -11,6 +11,7 @@ use super::{LegSide, MediaCommand, Switchboard, TimerKind};
 use crate::core::ivr::flow::{Flow, Target};
 use crate::core::ivr::run::{CallContext, IvrAction, IvrEvent, IvrRun, PlayId};
 use crate::core::ivr::schedule::{IvrSchedule, TimeWindow};
+use crate::core::ivr::settings::IvrSettings;
 use crate::core::media::dtmf::{DigitEvent, DtmfMerger};
 use crate::core::time::Now;
 
@@ -23,6 +24,8 @@ pub struct IvrPlan {
     pub schedule: IvrSchedule,
     /// The box's time zone.
     pub tz: jiff::tz::TimeZone,
+    /// Basic settings (基础设置): waiting voice, maximum queue time and what follows it.
+    pub settings: IvrSettings,
 }
 
 impl Default for IvrPlan {
@@ -35,6 +38,7 @@ impl Default for IvrPlan {
                 working_hours: Vec::new(),
             },
             tz: jiff::tz::TimeZone::UTC,
+            settings: IvrSettings::default(),
         }
     }
 }
@@ -115,12 +119,138 @@ impl Switchboard {
     /// A prompt finished playing.
     pub fn playback_done(&mut self, now: Now, media_id: u64, play_id: u64) {
         if let Some(id) = self.call_by_media(media_id) {
-            if let Some(ivr) = self.calls.get_mut(&id).and_then(|c| c.ivr.as_mut()) {
-                ivr.run.on_playback_done(now, PlayId(play_id));
+            if play_id >= QUEUE_PLAY_IDS {
+                self.queue_prompt_done(now, id, play_id);
+            } else {
+                if let Some(ivr) = self.calls.get_mut(&id).and_then(|c| c.ivr.as_mut()) {
+                    ivr.run.on_playback_done(now, PlayId(play_id));
+                }
+                self.drive_ivr(now, id);
             }
-            self.drive_ivr(now, id);
         }
         self.pump(now);
+    }
+
+    /// A queued call starts hearing the waiting voice (or music), and its maximum queue time
+    /// starts (once, at the first queue it enters).
+    pub(super) fn start_waiting(&mut self, now: Now, id: u64) {
+        let settings = self.ivr.settings.clone();
+        if let Some(prompt) = &settings.waiting_prompt {
+            self.play_queue_prompt(id, &prompt.0);
+        }
+        let first = self
+            .calls
+            .get(&id)
+            .and_then(|c| c.queued_at)
+            .is_some_and(|q| q.mono == now.mono);
+        if settings.max_queue_secs > 0 && first {
+            let at = now.mono + std::time::Duration::from_secs(u64::from(settings.max_queue_secs));
+            self.arm(at, id, 0, TimerKind::MaxWait);
+        }
+    }
+
+    fn play_queue_prompt(&mut self, id: u64, prompt: &str) {
+        self.next_play += 1;
+        let play_id = QUEUE_PLAY_IDS + self.next_play;
+        let Some(call) = self.calls.get_mut(&id) else {
+            return;
+        };
+        call.queue_play = Some(play_id);
+        let media = call.media.id;
+        self.media_cmd(MediaCommand::PlayPrompt {
+            id: media,
+            to: LegSide::A,
+            prompt: prompt.to_owned(),
+            play_id,
+        });
+    }
+
+    /// Stops the waiting voice (an agent answered, or the call leaves the queue).
+    pub(super) fn stop_queue_prompt(&mut self, id: u64) {
+        let Some(call) = self.calls.get_mut(&id) else {
+            return;
+        };
+        if let Some(play_id) = call.queue_play.take() {
+            let media = call.media.id;
+            self.media_cmd(MediaCommand::StopPrompt { id: media, play_id });
+        }
+    }
+
+    fn queue_prompt_done(&mut self, now: Now, id: u64, play_id: u64) {
+        let Some(call) = self.calls.get_mut(&id) else {
+            return;
+        };
+        if call.queue_play != Some(play_id) {
+            return;
+        }
+        call.queue_play = None;
+        match call.overflow.take() {
+            Some(Some(target)) => return self.route_to(now, id, target),
+            Some(None) => return self.end_call(now, id, "queue_timeout", "system", None),
+            None => {}
+        }
+        if call.state == CallState::Queued {
+            // The waiting voice loops for as long as the caller waits.
+            if let Some(prompt) = self.ivr.settings.waiting_prompt.clone() {
+                self.play_queue_prompt(id, &prompt.0);
+            }
+        }
+    }
+
+    /// The maximum queue time passed (排队时长): the call leaves the queue, hears the
+    /// overflow prompt if one is set, then goes to the overflow target — or is ended.
+    pub(super) fn max_wait_reached(&mut self, now: Now, id: u64) {
+        let Some(call) = self.calls.get(&id) else {
+            return;
+        };
+        if call.state != CallState::Queued {
+            return;
+        }
+        let group = call.group.clone();
+        if let Some(agent) = self.acd.remove(id) {
+            self.cancel_b(now, id);
+            let state = if self.registrar.is_registered(&agent, now.mono) {
+                crate::core::acd::AgentState::Idle
+            } else {
+                crate::core::acd::AgentState::Offline
+            };
+            self.acd.set_agent_state(now.mono, &agent, state);
+            self.emit_agent_state(now, &agent, state);
+        }
+        let settings = self.ivr.settings.clone();
+        self.call_event(
+            now,
+            id,
+            "queue.overflowed",
+            serde_json::json!({
+                "group": group,
+                "reason": "max_wait",
+                "target": settings.overflow_target.as_ref().map(|t| format!("{t:?}")),
+            }),
+        );
+        self.stop_queue_prompt(id);
+        let Some(target) = settings.overflow_target.clone() else {
+            if let Some(prompt) = settings.overflow_prompt {
+                // Say goodbye, then hang up when it has played.
+                if let Some(call) = self.calls.get_mut(&id) {
+                    call.state = CallState::Ringing;
+                    call.overflow = Some(None);
+                }
+                self.play_queue_prompt(id, &prompt.0);
+                return;
+            }
+            return self.end_call(now, id, "queue_timeout", "system", None);
+        };
+        match settings.overflow_prompt {
+            Some(prompt) => {
+                if let Some(call) = self.calls.get_mut(&id) {
+                    call.overflow = Some(Some(target));
+                    call.state = CallState::Ringing;
+                }
+                self.play_queue_prompt(id, &prompt.0);
+            }
+            None => self.route_to(now, id, target),
+        }
     }
 
     /// A digit from any source: merged (one press, one digit), then given to the flow.
@@ -230,6 +360,11 @@ impl Switchboard {
             "ivr.transfer",
             serde_json::json!({ "target": format!("{target:?}") }),
         );
+        self.route_to(now, id, target);
+    }
+
+    /// Sends an answered call on to a group, an extension or an external number.
+    pub(super) fn route_to(&mut self, now: Now, id: u64, target: Target) {
         match target {
             Target::Group(g) => self.queue_call(now, id, &g),
             Target::Extension(e) => self.call_extension(now, id, &e, None),
@@ -271,6 +406,9 @@ impl Switchboard {
         self.arm(now.mono + MAX_MESSAGE, id, gen, TimerKind::MessageLimit);
     }
 }
+
+/// Play ids of queue prompts (waiting voice, overflow prompt); IVR play ids stay below.
+const QUEUE_PLAY_IDS: u64 = 1 << 48;
 
 /// The longest voicemail message.
 const MAX_MESSAGE: std::time::Duration = std::time::Duration::from_secs(180);

@@ -315,6 +315,8 @@ enum TimerKind {
     Ivr,
     /// A voicemail message reached its maximum length.
     MessageLimit,
+    /// A queued call reached the maximum queue time.
+    MaxWait,
 }
 
 /// The B2BUA and everything it composes.
@@ -340,6 +342,7 @@ pub struct Switchboard {
     transmits: VecDeque<Transmit>,
     effects: VecDeque<Effect>,
     next_call: u64,
+    next_play: u64,
     draining: bool,
     stats: SwitchStats,
 }
@@ -383,6 +386,7 @@ impl Switchboard {
             transmits: VecDeque::new(),
             effects: VecDeque::new(),
             next_call: 1,
+            next_play: 0,
             draining: false,
             stats: SwitchStats::default(),
         }

@@ -171,6 +171,7 @@ impl Switchboard {
             };
             self.answer_a(now, id, sdp);
         }
+        self.stop_queue_prompt(id);
         self.media_cmd(MediaCommand::Relay { id: media.id });
         if let Some(path) = record {
             self.media_cmd(MediaCommand::Record { id: media.id, path });
@@ -247,14 +248,16 @@ impl Switchboard {
         let Some(call) = self.calls.get(&id) else {
             return;
         };
-        if kind == TimerKind::Ivr {
-            return self.ivr_timeout(now, id);
+        match kind {
+            TimerKind::Ivr => return self.ivr_timeout(now, id),
+            TimerKind::MaxWait => return self.max_wait_reached(now, id),
+            _ => {}
         }
         if call.timer_gen != gen {
             return;
         }
         match kind {
-            TimerKind::Ivr => {}
+            TimerKind::Ivr | TimerKind::MaxWait => {}
             TimerKind::MessageLimit => self.end_call(now, id, "normal", "system", None),
             TimerKind::AgentRing => {
                 let agent = call.b.as_ref().and_then(|b| b.agent.clone());

@@ -657,3 +657,135 @@ fn ivr_takes_a_sip_info_digit_and_falls_back_after_silence() {
         "fallback to support"
     );
 }
+
+fn ivr_events(sim: &Sim, kind: &str) -> Vec<serde_json::Value> {
+    sim.effects
+        .iter()
+        .filter_map(|e| match e {
+            Effect::Event(ev) if ev.kind == kind => Some(ev.data.clone()),
+            _ => None,
+        })
+        .collect()
+}
+
+#[test]
+fn a_special_date_flow_overrides_the_daily_one_and_a_survey_key_is_a_rating() {
+    use crate::core::ivr::flow::{Flow, Node, NodeId, NodeKind};
+    use crate::core::ivr::schedule::{DailyRule, SpecialRule, WeekdaySet};
+    let mut sim = Sim::new();
+    let survey = Flow {
+        name: "holiday".into(),
+        entry: NodeId::new("rate"),
+        nodes: [
+            Node {
+                id: NodeId::new("rate"),
+                kind: serde_json::from_value(serde_json::json!({
+                    "type": "survey", "prompt": "how_did_we_do", "next": "bye", "fallback": "bye"
+                }))
+                .unwrap(),
+            },
+            Node {
+                id: NodeId::new("bye"),
+                kind: NodeKind::Hangup,
+            },
+        ]
+        .into_iter()
+        .map(|n| (n.id.clone(), n))
+        .collect(),
+    };
+    let mut plan = sim.sb.ivr.clone();
+    plan.flows
+        .insert("holiday".into(), std::sync::Arc::new(survey));
+    plan.schedule.daily.push(DailyRule {
+        weekdays: WeekdaySet::ALL,
+        flow: "main".into(),
+    });
+    // The simulation's wall clock is 2026-11-18 (UTC).
+    plan.schedule.special.push(SpecialRule {
+        name: "company day".into(),
+        from: jiff::civil::date(2026, 11, 17),
+        to: jiff::civil::date(2026, 11, 19),
+        flow: "holiday".into(),
+    });
+    sim.sb.set_ivr_plan(plan);
+    let inv = sim.trunk_invite("i4", "4000");
+    sim.deliver(5080, &inv);
+    let got = sim.take(5080);
+    sim.trunk_ack("i4", &got[1]);
+    assert_eq!(ivr_events(&sim, "ivr.started")[0]["flow"], "holiday");
+    assert_eq!(prompts_played(&sim)[0].0, "how_did_we_do");
+    let t = sim.now.mono.as_micros() / 1000;
+    sim.sb.media_digit(
+        sim.now,
+        1,
+        digit('4', t, crate::core::media::dtmf::DtmfSource::Rfc4733),
+    );
+    sim.drain();
+    assert_eq!(ivr_events(&sim, "rating.given")[0]["value"], 4);
+    assert_eq!(
+        sim.sb.active_calls(),
+        0,
+        "the flow hangs up after the rating"
+    );
+    assert_eq!(Sim::requests(&sim.take(5080), Method::Bye).len(), 1);
+}
+
+#[test]
+fn waiting_voice_loops_and_the_maximum_queue_time_overflows_to_another_group() {
+    use crate::core::ivr::flow::{PromptId, Target};
+    let mut sim = Sim::new();
+    let mut plan = sim.sb.ivr.clone();
+    plan.settings.waiting_prompt = Some(PromptId::new("please_wait"));
+    plan.settings.max_queue_secs = 60;
+    plan.settings.overflow_prompt = Some(PromptId::new("sorry"));
+    plan.settings.overflow_target = Some(Target::Group("sales".into()));
+    sim.sb.set_ivr_plan(plan);
+    let inv = sim.trunk_invite("q1", "4001");
+    sim.deliver(5080, &inv);
+    let got = sim.take(5080);
+    sim.trunk_ack("q1", &got[1]);
+    let first = prompts_played(&sim);
+    assert_eq!(first.len(), 1);
+    assert_eq!(first[0].0, "please_wait");
+    sim.advance(Duration::from_secs(10));
+    sim.sb.playback_done(sim.now, 1, first[0].1);
+    sim.drain();
+    let again = prompts_played(&sim);
+    assert_eq!(again.len(), 2, "the waiting voice starts over");
+    assert_eq!(again[1].0, "please_wait");
+    sim.advance(Duration::from_secs(51));
+    let overflowed = ivr_events(&sim, "queue.overflowed");
+    assert_eq!(overflowed.len(), 1, "at 60 s");
+    assert_eq!(overflowed[0]["group"], "support");
+    assert!(sim
+        .effects
+        .iter()
+        .any(|e| matches!(e, Effect::Media(MediaCommand::StopPrompt { .. }))));
+    let sorry = prompts_played(&sim);
+    assert_eq!(sorry.last().unwrap().0, "sorry");
+    assert_eq!(
+        queued_in(&sim),
+        vec!["support".to_string()],
+        "not yet in sales"
+    );
+    sim.sb.playback_done(sim.now, 1, sorry.last().unwrap().1);
+    sim.drain();
+    assert_eq!(
+        queued_in(&sim),
+        vec!["support".to_string(), "sales".to_string()]
+    );
+    // Hang up in sales: the wait is counted from the first queue (SPEC §11 rule 6).
+    sim.advance(Duration::from_secs(9));
+    let mut m = OutMessage::request(Method::Bye, "sip:branchline@127.0.0.1:5060");
+    m.push_header("Via", "SIP/2.0/UDP 127.0.0.1:5080;branch=z9hG4bKbyeq1");
+    m.push_header("From", "<sip:13800138002@127.0.0.1:5080>;tag=tq1");
+    m.push_header("To", "<sip:4001@127.0.0.1:5060>");
+    m.push_header("Call-ID", "q1");
+    m.push_header("CSeq", "2 BYE");
+    let bye = m.to_bytes();
+    sim.deliver(5080, &bye);
+    let cdr = &sim.cdrs()[0];
+    assert_eq!(cdr.skill_group.as_deref(), Some("sales"));
+    assert_eq!(cdr.hangup_cause, "abandoned");
+    assert!((cdr.wait_secs - 70.0).abs() < 1.0, "wait {}", cdr.wait_secs);
+}
