@@ -20,6 +20,7 @@ fn inband_pcap(path: &Path, digit: char) {
         '1' => (697.0, 1209.0),
         '2' => (697.0, 1336.0),
         '5' => (770.0, 1336.0),
+        '9' => (852.0, 1477.0),
         _ => panic!("digit not in the test table"),
     };
     let mut out = Vec::new();
@@ -163,4 +164,110 @@ fn ivr_welcome_prompt_then_inband_key_2_reaches_support() {
     let d = Daemon::start(&w);
     let (cdr, events) = ivr_call(&w, &d, "inband_2.pcap");
     assert_reached_support(&cdr, &events);
+}
+
+/// Voicemail (留言): a menu key leads to a voicemail node for mailbox 1001; the caller speaks
+/// and hangs up; the message is listed for agent1 (extension 1001) and not for agent3, and its
+/// WAV carries the caller's audio.
+#[test]
+fn ivr_voicemail_is_recorded_and_listed_for_the_mailbox_owner_only() {
+    let _lock = TrunkLock::acquire();
+    let w = Workdir::new();
+    inband_pcap(&w.path().join("inband_9.pcap"), '9');
+    let d = Daemon::start(&w);
+    // Add "9 → leave a message for 1001" to the demo menu through the admin API.
+    let mut flow = d.api("/api/ivr-flows/main");
+    flow["nodes"]["welcome"]["choices"]["9"] = "leave_msg".into();
+    flow["nodes"]["leave_msg"] =
+        serde_json::json!({"id": "leave_msg", "type": "voicemail", "mailbox": "1001"});
+    let body = serde_json::to_vec(&flow).expect("json");
+    let r = request(
+        d.http(),
+        "PUT",
+        "/api/ivr-flows/main",
+        &[
+            ("Authorization", "Basic YWRtaW46YWRtaW4="),
+            ("Content-Type", "application/json"),
+        ],
+        &body,
+    );
+    assert_eq!(r.status, 200, "{}", r.text());
+    std::thread::sleep(Duration::from_millis(800)); // the engine reloads on its next tick
+    let scenario = std::fs::read_to_string(scenario("trunk_ivr_call.xml"))
+        .expect("scenario")
+        .replace(
+            "KEYPRESS_PCAP\"/>",
+            "inband_9.pcap\"/>\n    </action>\n  </nop>\n  <pause milliseconds=\"1200\"/>\n  <nop>\n    <action>\n      <exec play_pcap_audio=\"pcap/g711a.pcap\"/>",
+        );
+    let copy = w.path().join("vm_call.xml");
+    std::fs::write(&copy, scenario).expect("scenario copy");
+    let inf = csv(w.path(), "vm.csv", &["4000"]);
+    let mp = free_ports(4).to_string();
+    let o = sipp(
+        copy.to_str().expect("utf-8 path"),
+        &[
+            "-inf",
+            &inf,
+            "-s",
+            "13700137000",
+            "-d",
+            "6000",
+            "-m",
+            "1",
+            "-p",
+            "5080",
+            "-mp",
+            &mp,
+        ],
+        Some(&d.sip()),
+        Duration::from_secs(30),
+    )
+    .wait();
+    assert_eq!(o.code, 0, "caller: {}", o.output());
+    let cdr = d.wait_cdr(CDR_WAIT, |c| c["caller"] == "13700137000");
+    let agent1 = "Basic YWdlbnQxOmFnZW50";
+    let mine = request(
+        d.http(),
+        "GET",
+        "/api/voicemails",
+        &[("Authorization", agent1)],
+        b"",
+    )
+    .json();
+    assert_eq!(mine["total"], 1, "{mine:#}");
+    let item = &mine["items"][0];
+    assert_eq!(item["mailbox"], "1001");
+    assert_eq!(item["call_id"], cdr["call_id"]);
+    assert!(
+        item["duration_secs"].as_f64().unwrap_or(0.0) > 3.0,
+        "{item:#}"
+    );
+    let other = request(
+        d.http(),
+        "GET",
+        "/api/voicemails",
+        &[("Authorization", "Basic YWdlbnQzOmFnZW50")],
+        b"",
+    )
+    .json();
+    assert_eq!(
+        other["total"], 0,
+        "agent3 does not own mailbox 1001: {other:#}"
+    );
+    let url = item["audio_url"].as_str().expect("audio url");
+    let wav = request(d.http(), "GET", url, &[("Authorization", agent1)], b"");
+    assert_eq!(wav.status, 200);
+    let path = w.path().join("vm.wav");
+    std::fs::write(&path, &wav.body).expect("write wav");
+    let (channels, rate, left, _right) = read_wav(&path);
+    assert_eq!((channels, rate), (2, 8000));
+    assert!(rms(&left) > 300.0, "the caller's speech is in the message");
+    let denied = request(
+        d.http(),
+        "GET",
+        url,
+        &[("Authorization", "Basic YWdlbnQzOmFnZW50")],
+        b"",
+    );
+    assert_eq!(denied.status, 404, "another agent cannot fetch it");
 }

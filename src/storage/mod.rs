@@ -13,6 +13,7 @@ pub mod ivr;
 pub mod prompts;
 mod seed;
 mod users;
+pub mod voicemail;
 mod writer;
 
 use std::path::Path;

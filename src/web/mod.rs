@@ -9,6 +9,7 @@
 
 mod api_ivr;
 mod api_prompts;
+mod api_voicemail;
 mod assets;
 pub mod auth;
 mod http;

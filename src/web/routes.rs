@@ -306,6 +306,29 @@ fn route(state: &WebState, req: &RequestParts) -> ResponseParts {
     if let Some((route, allowed)) = admin_route(&req.path) {
         return admin_api(state, req, method, route, allowed);
     }
+    if let Some(rest) = req.path.strip_prefix("/api/voicemails") {
+        if method != "GET" {
+            return method_not_allowed(req, &["GET"]);
+        }
+        let user = match authenticate(state, req) {
+            Ok(u) => u,
+            Err(denied) => return denied,
+        };
+        let audio = rest
+            .strip_prefix('/')
+            .and_then(|r| r.strip_suffix("/audio"))
+            .and_then(segment);
+        return match (rest, audio) {
+            ("", _) => super::api_voicemail::list(state, &user),
+            (_, Some(call_id)) => super::api_voicemail::audio(state, &user, &call_id, req),
+            _ => ResponseParts::error(
+                404,
+                "not_found",
+                &format!("no route for {}", req.path),
+                None,
+            ),
+        };
+    }
     let allowed: &[&str] = match req.path.as_str() {
         "/" | "/index.html" => &["GET"],
         "/api/health" => &["GET"],
