@@ -59,6 +59,28 @@ pub struct Engine {
     pub db_path: PathBuf,
     /// The configured time zone.
     pub tz: jiff::tz::TimeZone,
+    /// Spoken announcements being synthesised: prompt id → sessions waiting to hear it.
+    pub tts_pending: HashMap<String, Vec<(u64, Side, u64)>>,
+    /// Where synthesis threads report back.
+    pub tts_done: TtsChannel,
+}
+
+/// Results of text-to-speech jobs run off the engine thread: (prompt id, audio or error).
+pub type TtsResult = (String, Result<PromptAudio, String>);
+
+/// Both ends of the TTS result channel.
+pub struct TtsChannel {
+    /// Cloned into each synthesis job.
+    pub tx: mpsc::UnboundedSender<TtsResult>,
+    /// Drained by the engine loop.
+    pub rx: Option<mpsc::UnboundedReceiver<TtsResult>>,
+}
+
+impl Default for TtsChannel {
+    fn default() -> Self {
+        let (tx, rx) = mpsc::unbounded_channel();
+        TtsChannel { tx, rx: Some(rx) }
+    }
 }
 
 impl Engine {
@@ -78,6 +100,7 @@ impl Engine {
         let mut last_watchdog = self.clock.mono();
         let mut drain_until: Option<crate::core::time::Instant> = None;
         let mut media_events = self.media.take_events();
+        let mut tts_done = self.tts_done.rx.take();
         let mut config_version = self.shared.config_version.load(Ordering::Relaxed);
         loop {
             let deadline = self
@@ -109,6 +132,7 @@ impl Engine {
                         }
                     }
                 }
+                Some((prompt, result)) = recv_tts(&mut tts_done) => self.tts_ready(prompt, result),
                 _ = tokio::time::sleep_until(deadline) => {
                     let now = self.clock.now();
                     self.sb.handle_timeout(now);
@@ -263,6 +287,12 @@ impl Engine {
                 to,
                 prompt,
                 play_id,
+            } if prompt.starts_with("tts:") => self.play_tts(id, side(to), prompt, play_id),
+            MediaCommand::PlayPrompt {
+                id,
+                to,
+                prompt,
+                play_id,
             } => match self.prompt(&prompt) {
                 Some(audio) => self.media.play_prompt(id, side(to), audio, play_id),
                 None => {
@@ -312,6 +342,51 @@ impl Engine {
                 None
             }
         }
+    }
+
+    /// A spoken announcement (`tts:<lang>:<text>`): played from the cache, or synthesised on a
+    /// blocking thread and played when ready (the engine loop never waits for espeak-ng).
+    fn play_tts(&mut self, session: u64, to: Side, prompt: String, play_id: u64) {
+        if let Some(audio) = self.prompts.get(&prompt) {
+            self.media.play_prompt(session, to, audio.clone(), play_id);
+            return;
+        }
+        let waiters = self.tts_pending.entry(prompt.clone()).or_default();
+        waiters.push((session, to, play_id));
+        if waiters.len() > 1 {
+            return;
+        }
+        let tx = self.tts_done.tx.clone();
+        tokio::task::spawn_blocking(move || {
+            use crate::driver::voice::{EspeakNg, Lang, TtsEngine};
+            let mut parts = prompt.splitn(3, ':').skip(1);
+            let lang = parts.next().and_then(Lang::parse).unwrap_or(Lang::En);
+            let text = parts.next().unwrap_or_default();
+            let result = EspeakNg::default()
+                .synthesize(text, lang)
+                .map_err(|e| e.to_string());
+            let _ = tx.send((prompt, result));
+        });
+    }
+
+    fn tts_ready(&mut self, prompt: String, result: Result<PromptAudio, String>) {
+        let waiters = self.tts_pending.remove(&prompt).unwrap_or_default();
+        match result {
+            Ok(audio) => {
+                for (session, to, play_id) in waiters {
+                    self.media.play_prompt(session, to, audio.clone(), play_id);
+                }
+                self.prompts.insert(prompt, audio);
+            }
+            Err(e) => {
+                tracing::warn!(%e, "announcement could not be spoken");
+                let now = self.clock.now();
+                for (session, _, play_id) in waiters {
+                    self.sb.playback_done(now, session, play_id);
+                }
+            }
+        }
+        // The engine loop drains the switchboard's outputs after this returns.
     }
 
     /// Flows or prompts changed in the panel: new calls use the new versions.
@@ -412,6 +487,13 @@ async fn recv_signal(s: &mut Option<tokio::signal::unix::Signal>) {
 async fn recv_media(
     rx: &mut Option<tokio::sync::mpsc::UnboundedReceiver<MediaEvent>>,
 ) -> Option<MediaEvent> {
+    match rx {
+        Some(rx) => rx.recv().await,
+        None => std::future::pending().await,
+    }
+}
+
+async fn recv_tts(rx: &mut Option<mpsc::UnboundedReceiver<TtsResult>>) -> Option<TtsResult> {
     match rx {
         Some(rx) => rx.recv().await,
         None => std::future::pending().await,

@@ -188,6 +188,8 @@ async fn run(
         prompts: Default::default(),
         db_path: db_path.clone(),
         tz,
+        tts_pending: Default::default(),
+        tts_done: Default::default(),
     };
     engine.run(rx, stop.unwrap_or(never_rx)).await;
     web.stop();

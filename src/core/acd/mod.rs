@@ -197,6 +197,25 @@ impl Acd {
         self.groups.get(group).map_or(0, |g| g.queue.len())
     }
 
+    /// A waiting call's place in its queue (1 = next) and the number of its group's members
+    /// who are not offline.
+    pub fn position(&self, call: u64) -> Option<(usize, usize)> {
+        self.groups.values().find_map(|g| {
+            let pos = g.queue.iter().position(|q| q.call == call)?;
+            let staffed = g
+                .spec
+                .members
+                .iter()
+                .filter(|m| {
+                    self.agents
+                        .get(m.as_str())
+                        .is_some_and(|a| a.state != AgentState::Offline)
+                })
+                .count();
+            Some((pos + 1, staffed))
+        })
+    }
+
     /// When a queued call entered its queue.
     pub fn entered_at(&self, call: u64) -> Option<Instant> {
         self.groups

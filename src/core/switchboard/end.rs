@@ -91,6 +91,9 @@ impl Switchboard {
             serde_json::json!({ "cause": cause, "by": by, "sip_code": sip_code }),
         );
         let cdr = build_cdr(&call, now, cause, by, sip_code);
+        if let (Some(group), Some(_)) = (&cdr.skill_group, cdr.answered_at_ms) {
+            self.learn_handle_time(group, cdr.talk_secs);
+        }
         self.effects.push_back(Effect::CallFinished {
             cdr: Box::new(cdr),
             media: Some(call.media.id),

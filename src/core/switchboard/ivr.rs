@@ -135,7 +135,10 @@ impl Switchboard {
     /// starts (once, at the first queue it enters).
     pub(super) fn start_waiting(&mut self, now: Now, id: u64) {
         let settings = self.ivr.settings.clone();
-        if let Some(prompt) = &settings.waiting_prompt {
+        if settings.announce_position || settings.announce_wait {
+            // The announcement first; the waiting voice follows when it ends.
+            self.announce(now, id);
+        } else if let Some(prompt) = &settings.waiting_prompt {
             self.play_queue_prompt(id, &prompt.0);
         }
         let first = self
@@ -147,6 +150,69 @@ impl Switchboard {
             let at = now.mono + std::time::Duration::from_secs(u64::from(settings.max_queue_secs));
             self.arm(at, id, 0, TimerKind::MaxWait);
         }
+    }
+
+    /// Position and estimated-wait announcement (排队位置 / 预计等待) for a queued call, then
+    /// again every `announce_every_secs` while it waits. Spoken by the TTS engine (prompt ids
+    /// `tts:<lang>:<text>` are synthesised once and cached by the driver).
+    pub(super) fn announce(&mut self, now: Now, id: u64) {
+        let settings = self.ivr.settings.clone();
+        let Some(call) = self.calls.get(&id) else {
+            return;
+        };
+        if call.state != CallState::Queued {
+            return;
+        }
+        let group = call.group.clone().unwrap_or_default();
+        let Some((position, staffed)) = self.acd.position(id) else {
+            return;
+        };
+        let handle = self
+            .handle_secs
+            .get(&group)
+            .copied()
+            .unwrap_or(DEFAULT_HANDLE_SECS);
+        let mut text = String::new();
+        if settings.announce_position {
+            text.push_str(&format!("You are number {position} in the queue."));
+        }
+        if settings.announce_wait {
+            // Callers ahead (and this one) are served by the staffed members in parallel.
+            let secs = position as f64 * handle / staffed.max(1) as f64;
+            let minutes = (secs / 60.0).ceil().max(1.0) as u64;
+            if !text.is_empty() {
+                text.push(' ');
+            }
+            text.push_str(&match minutes {
+                1 => "The estimated wait is about one minute.".to_owned(),
+                m => format!("The estimated wait is about {m} minutes."),
+            });
+        }
+        self.call_event(
+            now,
+            id,
+            "queue.announced",
+            serde_json::json!({ "position": position, "text": text }),
+        );
+        self.play_queue_prompt(id, &format!("tts:en:{text}"));
+        if settings.announce_every_secs > 0 {
+            let at =
+                now.mono + std::time::Duration::from_secs(u64::from(settings.announce_every_secs));
+            self.arm(at, id, 0, TimerKind::Announce);
+        }
+    }
+
+    /// Learns a group's average handle time (exponential average of talk times) for the
+    /// estimated-wait announcement.
+    pub(super) fn learn_handle_time(&mut self, group: &str, talk_secs: f64) {
+        if talk_secs <= 0.0 {
+            return;
+        }
+        let avg = self
+            .handle_secs
+            .entry(group.to_owned())
+            .or_insert(talk_secs);
+        *avg = 0.8 * *avg + 0.2 * talk_secs;
     }
 
     fn play_queue_prompt(&mut self, id: u64, prompt: &str) {
@@ -406,6 +472,9 @@ impl Switchboard {
         self.arm(now.mono + MAX_MESSAGE, id, gen, TimerKind::MessageLimit);
     }
 }
+
+/// The handle time assumed for a group before any of its calls has ended.
+const DEFAULT_HANDLE_SECS: f64 = 120.0;
 
 /// Play ids of queue prompts (waiting voice, overflow prompt); IVR play ids stay below.
 const QUEUE_PLAY_IDS: u64 = 1 << 48;

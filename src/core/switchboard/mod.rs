@@ -317,6 +317,8 @@ enum TimerKind {
     MessageLimit,
     /// A queued call reached the maximum queue time.
     MaxWait,
+    /// Time for the next position / estimated-wait announcement.
+    Announce,
 }
 
 /// The B2BUA and everything it composes.
@@ -343,6 +345,8 @@ pub struct Switchboard {
     effects: VecDeque<Effect>,
     next_call: u64,
     next_play: u64,
+    /// Average handle time per group, for estimated-wait announcements.
+    handle_secs: BTreeMap<String, f64>,
     draining: bool,
     stats: SwitchStats,
 }
@@ -387,6 +391,7 @@ impl Switchboard {
             effects: VecDeque::new(),
             next_call: 1,
             next_play: 0,
+            handle_secs: BTreeMap::new(),
             draining: false,
             stats: SwitchStats::default(),
         }

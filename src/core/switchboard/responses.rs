@@ -251,13 +251,14 @@ impl Switchboard {
         match kind {
             TimerKind::Ivr => return self.ivr_timeout(now, id),
             TimerKind::MaxWait => return self.max_wait_reached(now, id),
+            TimerKind::Announce => return self.announce(now, id),
             _ => {}
         }
         if call.timer_gen != gen {
             return;
         }
         match kind {
-            TimerKind::Ivr | TimerKind::MaxWait => {}
+            TimerKind::Ivr | TimerKind::MaxWait | TimerKind::Announce => {}
             TimerKind::MessageLimit => self.end_call(now, id, "normal", "system", None),
             TimerKind::AgentRing => {
                 let agent = call.b.as_ref().and_then(|b| b.agent.clone());

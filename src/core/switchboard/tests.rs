@@ -789,3 +789,40 @@ fn waiting_voice_loops_and_the_maximum_queue_time_overflows_to_another_group() {
     assert_eq!(cdr.hangup_cause, "abandoned");
     assert!((cdr.wait_secs - 70.0).abs() < 1.0, "wait {}", cdr.wait_secs);
 }
+
+#[test]
+fn queued_callers_hear_their_position_and_estimated_wait_and_again_later() {
+    let mut sim = Sim::new();
+    let mut plan = sim.sb.ivr.clone();
+    plan.settings.announce_position = true;
+    plan.settings.announce_wait = true;
+    plan.settings.announce_every_secs = 30;
+    sim.sb.set_ivr_plan(plan);
+    // No agent is registered, so callers wait; the estimate then assumes one agent.
+    for (call, n) in [("a1", 1u64), ("a2", 2)] {
+        let inv = sim.trunk_invite(call, "4001");
+        sim.deliver(5080, &inv);
+        let got = sim.take(5080);
+        sim.trunk_ack(call, &got[1]);
+        let played = prompts_played(&sim);
+        assert_eq!(played.len() as u64, n);
+    }
+    let texts: Vec<String> = prompts_played(&sim).into_iter().map(|(p, _)| p).collect();
+    assert_eq!(
+        texts[0],
+        "tts:en:You are number 1 in the queue. The estimated wait is about 2 minutes."
+    );
+    assert_eq!(
+        texts[1],
+        "tts:en:You are number 2 in the queue. The estimated wait is about 4 minutes."
+    );
+    // 30 s later both hear it again; the first caller's place has not changed.
+    sim.advance(Duration::from_secs(31));
+    let texts: Vec<String> = prompts_played(&sim).into_iter().map(|(p, _)| p).collect();
+    assert_eq!(texts.len(), 4, "{texts:?}");
+    assert!(
+        texts[2..].iter().any(|t| t.contains("number 1 ")),
+        "{texts:?}"
+    );
+    assert_eq!(ivr_events(&sim, "queue.announced").len(), 4);
+}
