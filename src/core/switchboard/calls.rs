@@ -477,6 +477,24 @@ impl Switchboard {
         }
     }
 
+    /// Answers the caller with Branchline's own SDP (the codec negotiated from the offer), for
+    /// calls the box serves itself before any B leg exists (queue, IVR).
+    pub(super) fn answer_a_locally(&mut self, now: Now, id: u64) {
+        let Some(call) = self.calls.get(&id) else {
+            return;
+        };
+        let (codec, pt, te) = call.codec;
+        let sdp = local_sdp(
+            self.cfg.media_ip,
+            call.media.port_a,
+            codec,
+            pt,
+            te,
+            now.wall.as_secs().unsigned_abs(),
+        );
+        self.answer_a(now, id, sdp);
+    }
+
     /// A skill-group call: answered at once, music while waiting, then the ACD offers it.
     pub(super) fn queue_call(&mut self, now: Now, id: u64, group: &str) {
         if !self.acd.has_group(group) {
@@ -499,16 +517,7 @@ impl Switchboard {
             call.record = Some(format!("{}/{}.wav", self.cfg.recordings_dir, call.cid));
         }
         let media = call.media;
-        let (codec, pt, te) = call.codec;
-        let sdp = local_sdp(
-            self.cfg.media_ip,
-            media.port_a,
-            codec,
-            pt,
-            te,
-            now.wall.as_secs().unsigned_abs(),
-        );
-        self.answer_a(now, id, sdp);
+        self.answer_a_locally(now, id);
         self.media_cmd(MediaCommand::Play {
             id: media.id,
             to: LegSide::A,

@@ -6,7 +6,6 @@
 use std::sync::Arc;
 
 use super::calls::CallState;
-use super::out::local_sdp;
 use super::{LegSide, MediaCommand, Switchboard, TimerKind};
 use crate::core::ivr::flow::{Flow, Target};
 use crate::core::ivr::run::{CallContext, IvrAction, IvrEvent, IvrRun, PlayId};
@@ -89,15 +88,7 @@ impl Switchboard {
             merger: DtmfMerger::new(),
             flow: name.clone(),
         }));
-        let sdp = local_sdp(
-            self.cfg.media_ip,
-            media.port_a,
-            codec,
-            pt,
-            te,
-            now.wall.as_secs().unsigned_abs(),
-        );
-        self.answer_a(now, id, sdp);
+        self.answer_a_locally(now, id);
         self.media_cmd(MediaCommand::DetectDtmf {
             id: media.id,
             side: LegSide::A,
