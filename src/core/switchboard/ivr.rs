@@ -74,7 +74,7 @@ impl Switchboard {
         let Some(call) = self.calls.get_mut(&id) else {
             return;
         };
-        let (codec, pt, te) = call.codec;
+        let te = call.codec.2;
         let media = call.media;
         let ctx = CallContext {
             caller: call.caller.clone(),
