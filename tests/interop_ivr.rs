@@ -271,3 +271,64 @@ fn ivr_voicemail_is_recorded_and_listed_for_the_mailbox_owner_only() {
     );
     assert_eq!(denied.status, 404, "another agent cannot fetch it");
 }
+
+/// The welcome prompt reaches the caller whole: a caller who presses nothing and hangs up
+/// during the menu's silence received exactly the prompt's length of RTP (50 packets a second).
+#[test]
+fn ivr_caller_receives_rtp_matching_the_welcome_prompts_length() {
+    let _lock = TrunkLock::acquire();
+    let w = Workdir::new();
+    let d = Daemon::start(&w);
+    let prompts = d.api("/api/prompts");
+    let welcome = prompts["items"]
+        .as_array()
+        .expect("prompt list")
+        .iter()
+        .find(|p| p["name"] == "welcome")
+        .expect("the demo welcome prompt")
+        .clone();
+    let ms = welcome["duration_ms"].as_f64().expect("duration");
+    assert!(ms > 1000.0, "a real prompt: {welcome:#}");
+    // Stay for the prompt plus 2 s of the menu's 5 s wait (no replay yet), then hang up.
+    let stay = (ms as u64 + 2000).to_string();
+    let scenario = std::fs::read_to_string(scenario("trunk_ivr_call.xml"))
+        .expect("scenario")
+        .replace("<pause milliseconds=\"1500\"/>", "")
+        .replace("KEYPRESS_PCAP", "pcap/dtmf_2833_1.pcap")
+        .replace(
+            "<exec play_pcap_audio=\"pcap/dtmf_2833_1.pcap\"/>",
+            "<log message=\"silent\"/>",
+        );
+    let copy = w.path().join("listen.xml");
+    std::fs::write(&copy, scenario).expect("scenario copy");
+    let inf = csv(w.path(), "listen.csv", &["4000"]);
+    let mp = free_ports(4).to_string();
+    let o = sipp(
+        copy.to_str().expect("utf-8 path"),
+        &[
+            "-inf",
+            &inf,
+            "-s",
+            "13600136000",
+            "-d",
+            &stay,
+            "-m",
+            "1",
+            "-p",
+            "5080",
+            "-mp",
+            &mp,
+        ],
+        Some(&d.sip()),
+        Duration::from_secs(40),
+    )
+    .wait();
+    assert_eq!(o.code, 0, "caller: {}", o.output());
+    let cdr = d.wait_cdr(CDR_WAIT, |c| c["caller"] == "13600136000");
+    let sent = num(&leg_rtp(&cdr, "a"), "packets_out");
+    let expected = (ms / 20.0).ceil();
+    assert!(
+        (sent - expected).abs() <= 3.0,
+        "{sent} packets sent for a {ms} ms prompt (expected {expected}): {cdr:#}"
+    );
+}
