@@ -298,7 +298,7 @@ fn print_demo_profile() {
          \x20 web admin: admin / admin   supervisor: super / super   agents: agent1..agent4 / agent\n\
          \x20 extensions 1001-1010, SIP password pass<ext>, realm branchline\n\
          \x20 skill groups: support (6000; 1001, 1002), sales (6001; 1003, 1004), longest idle, recorded\n\
-         \x20 trunk pstn 127.0.0.1:5080: DID 4001 -> support, DID 4000 -> IVR main; dial 9<number> out"
+         \x20 trunk pstn 127.0.0.1:5080: DID 4001 -> support, DID 4000 -> IVR main (also 7000 from extensions: 1 sales, 2 support, 0 operator); dial 9<number> out"
     );
 }
 
