@@ -368,6 +368,7 @@ impl Switchboard {
                 members: g.members.clone(),
                 strategy: Strategy::parse(&g.strategy),
                 ring_timeout: g.ring_timeout,
+                ..Default::default()
             })
             .collect();
         let auth = DigestAuth::new(&cfg.realm, cfg.auth_secret, Duration::from_secs(300));
