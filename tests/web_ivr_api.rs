@@ -785,7 +785,10 @@ fn schedule_and_settings_round_trip_and_a_scheduled_flow_cannot_be_deleted() {
 
     // Settings: defaults, round trip, range and prompt checks.
     let defaults = get(f.addr(), "/api/ivr-settings", ADMIN).json();
-    assert_eq!(defaults["max_queue_secs"], 300);
+    assert_eq!(
+        defaults["max_queue_secs"], 0,
+        "no limit until an admin sets one"
+    );
     let settings = json!({
         "waiting_prompt": null, "max_queue_secs": 120, "overflow_prompt": null,
         "overflow_target": {"extension": "1001"}, "announce_position": true,

@@ -9,8 +9,9 @@ use serde::{Deserialize, Serialize};
 
 use super::flow::{PromptId, Target};
 
-/// Default maximum queue time (排队时长), in seconds.
-pub const DEFAULT_MAX_QUEUE_SECS: u32 = 300;
+/// Default maximum queue time (排队时长), in seconds: none. A fresh box never drops a waiting
+/// caller on its own; the administrator sets a limit together with its prompt and target.
+pub const DEFAULT_MAX_QUEUE_SECS: u32 = 0;
 /// Default interval between position / wait announcements, in seconds.
 pub const DEFAULT_ANNOUNCE_EVERY_SECS: u32 = 60;
 
