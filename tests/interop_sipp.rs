@@ -496,3 +496,49 @@ fn extension_call_over_tcp_reaches_a_phone_whose_registering_connection_closed()
     assert_eq!(cdr["hangup_cause"], "normal", "{cdr:#}");
     assert_rtp_both_ways(&cdr, 50.0);
 }
+
+/// Login/logout from the phone (上下线): 1001 dials *23 (break); the box answers, confirms and
+/// hangs up; the next queue call goes to 1002 although 1001 has been idle longer.
+#[test]
+fn agent_on_break_by_feature_code_gets_no_queue_call() {
+    let _lock = TrunkLock::acquire();
+    let w = Workdir::new();
+    let d = Daemon::start(&w);
+    let p1001 = free_port();
+    register(&d, "1001", p1001);
+    std::thread::sleep(Duration::from_millis(300));
+    let p1002 = free_port();
+    register(&d, "1002", p1002);
+    let o = call_from_1001(&d, &w, "*23", "uac_feature_code.xml", 20);
+    assert_eq!(o.code, 0, "feature code call: {}", o.output());
+    let agent = answering_phone(p1002, free_ports(4), 1, Duration::from_secs(30));
+    let inf = csv(w.path(), "did.csv", &["4001"]);
+    let mp = free_ports(4).to_string();
+    let o = sipp(
+        "trunk_call.xml",
+        &[
+            "-inf",
+            &inf,
+            "-s",
+            "13500135000",
+            "-d",
+            "2000",
+            "-m",
+            "1",
+            "-p",
+            "5080",
+            "-mp",
+            &mp,
+        ],
+        Some(&d.sip()),
+        Duration::from_secs(30),
+    )
+    .wait();
+    assert_eq!(o.code, 0, "trunk caller: {}", o.output());
+    let a = agent.wait();
+    assert_eq!(a.code, 0, "1002 answered: {}", a.output());
+    let cdr = d.wait_cdr(CDR_WAIT, |c| c["caller"] == "13500135000");
+    assert_eq!(cdr["agent"], "1002", "{cdr:#}");
+    let feature = d.wait_cdr(CDR_WAIT, |c| c["callee"] == "*23");
+    assert_eq!(feature["hangup_cause"], "normal", "{feature:#}");
+}

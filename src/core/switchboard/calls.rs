@@ -101,9 +101,8 @@ pub(super) struct Call {
     pub(super) ivr: Option<Box<super::ivr::IvrState>>,
     /// The waiting-voice prompt playing while queued (客户等待语音).
     pub(super) queue_play: Option<u64>,
-    /// Where the call goes once the overflow prompt has played (排队时长及语音); `Some(None)`
-    /// hangs up after it.
-    pub(super) overflow: Option<Option<crate::core::ivr::flow::Target>>,
+    /// What happens when the prompt now playing ends (overflow, confirmation).
+    pub(super) after_prompt: Option<super::ivr::AfterPrompt>,
 }
 
 impl Call {
@@ -330,7 +329,7 @@ impl Switchboard {
             events: 0,
             ivr: None,
             queue_play: None,
-            overflow: None,
+            after_prompt: None,
         };
         self.legs.insert(call.a.call_id.clone(), (id, LegSide::A));
         self.calls.insert(id, call);
@@ -366,11 +365,15 @@ impl Switchboard {
                 self.call_trunk(now, id, &trunk, &number, Some(&offer))
             }
             Destination::Ivr(entry) => self.start_ivr(now, id, &entry),
+            Destination::Feature(code) => self.feature_code(now, id, &code),
         }
     }
 
     /// Numbers an extension can dial: extensions, queue numbers, outbound routes.
     pub(super) fn route_internal(&self, dialled: &str) -> Option<Destination> {
+        if super::agents::FEATURE_CODES.contains(&dialled) {
+            return Some(Destination::Feature(dialled.to_owned()));
+        }
         if self.plan.extensions.contains_key(dialled) {
             return Some(Destination::Extension(dialled.to_owned()));
         }

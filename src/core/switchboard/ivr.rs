@@ -42,6 +42,15 @@ impl Default for IvrPlan {
     }
 }
 
+/// What follows the prompt a call is hearing.
+#[derive(Debug, Clone)]
+pub(super) enum AfterPrompt {
+    /// Send the call on (the overflow target).
+    Route(Target),
+    /// Hang up with this cause.
+    Hangup(&'static str),
+}
+
 /// An IVR running on a call.
 #[derive(Debug)]
 pub(super) struct IvrState {
@@ -241,9 +250,11 @@ impl Switchboard {
             return;
         }
         call.queue_play = None;
-        match call.overflow.take() {
-            Some(Some(target)) => return self.route_to(now, id, target),
-            Some(None) => return self.end_call(now, id, "queue_timeout", "system", None),
+        match call.after_prompt.take() {
+            Some(AfterPrompt::Route(target)) => return self.route_to(now, id, target),
+            Some(AfterPrompt::Hangup(cause)) => {
+                return self.end_call(now, id, cause, "system", None)
+            }
             None => {}
         }
         if call.state == CallState::Queued {
@@ -291,7 +302,7 @@ impl Switchboard {
                 // Say goodbye, then hang up when it has played.
                 if let Some(call) = self.calls.get_mut(&id) {
                     call.state = CallState::Ringing;
-                    call.overflow = Some(None);
+                    call.after_prompt = Some(AfterPrompt::Hangup("queue_timeout"));
                 }
                 self.play_queue_prompt(id, &prompt.0);
                 return;
@@ -301,7 +312,7 @@ impl Switchboard {
         match settings.overflow_prompt {
             Some(prompt) => {
                 if let Some(call) = self.calls.get_mut(&id) {
-                    call.overflow = Some(Some(target));
+                    call.after_prompt = Some(AfterPrompt::Route(target));
                     call.state = CallState::Ringing;
                 }
                 self.play_queue_prompt(id, &prompt.0);
@@ -468,7 +479,7 @@ impl Switchboard {
 const DEFAULT_HANDLE_SECS: f64 = 120.0;
 
 /// Play ids of queue prompts (waiting voice, overflow prompt); IVR play ids stay below.
-const QUEUE_PLAY_IDS: u64 = 1 << 48;
+pub(super) const QUEUE_PLAY_IDS: u64 = 1 << 48;
 
 /// The longest voicemail message.
 const MAX_MESSAGE: std::time::Duration = std::time::Duration::from_secs(180);

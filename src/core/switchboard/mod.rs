@@ -2,6 +2,7 @@
 //! the call model of the B2BUA. One owner (the driver's event loop) feeds it datagrams and
 //! timeouts and drains what it wants done: packets to send, media commands, events and CDRs.
 
+mod agents;
 mod calls;
 mod dialog;
 mod end;
@@ -55,8 +56,11 @@ pub enum Destination {
     Extension(String),
     /// A skill group's queue.
     Group(String),
-    /// An IVR flow (not handled by this build of the switchboard: answered 480).
+    /// An IVR flow, by the name of its entry (the schedule may pick another flow).
     Ivr(String),
+    /// An agent feature code dialled from an extension (`*21` login, `*22` logout, `*23`
+    /// break, `*24` ready).
+    Feature(String),
     /// An external number through a trunk (number already stripped).
     Trunk {
         /// Trunk name.
@@ -599,10 +603,32 @@ impl Switchboard {
         }));
     }
 
+    /// An `agent.state` event with the reason of the change (login, ready, a break reason).
+    fn agent_event(&mut self, now: Now, ext: &str, state: &str, reason: Option<&str>) {
+        self.effects.push_back(Effect::Event(Event {
+            at_ms: now.wall.0,
+            kind: "agent.state".into(),
+            call_id: None,
+            agent: Some(ext.to_owned()),
+            group: None,
+            data: serde_json::json!({ "state": state, "reason": reason }),
+        }));
+    }
+
     /// The extension joined a call: it is busy for the queue.
     fn ext_enter(&mut self, now: Now, ext: &str) {
         *self.ext_calls.entry(ext.to_owned()).or_insert(0) += 1;
-        if self.acd.agent_state(ext).is_some() {
+        // An agent on a break (or invisible) who takes or makes a call stays in that state:
+        // every state may call (SPEC §4), and the break must not end by itself.
+        let available = matches!(
+            self.acd.status(ext),
+            Some(
+                crate::core::acd::Status::Idle
+                    | crate::core::acd::Status::Ringing
+                    | crate::core::acd::Status::Offline
+            )
+        );
+        if available {
             self.set_agent(now, ext, AgentState::Busy);
         }
     }
@@ -620,7 +646,11 @@ impl Switchboard {
             }
             None => false,
         };
-        if left && self.acd.agent_state(ext).is_some() {
+        let talking = matches!(
+            self.acd.status(ext),
+            Some(crate::core::acd::Status::Talking)
+        );
+        if left && talking {
             let state = if self.registrar.is_registered(ext, now.mono)
                 && self.plan.logged_in.contains(ext)
             {

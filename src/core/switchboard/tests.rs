@@ -52,7 +52,7 @@ fn udp(port: u16) -> Target {
 impl Sim {
     fn new() -> Sim {
         let mut extensions = BTreeMap::new();
-        for n in 1001..=1004 {
+        for n in 1001..=1005 {
             extensions.insert(n.to_string(), format!("pass{n}"));
         }
         let plan = Dialplan {
@@ -825,4 +825,124 @@ fn queued_callers_hear_their_position_and_estimated_wait_and_again_later() {
         "{texts:?}"
     );
     assert_eq!(ivr_events(&sim, "queue.announced").len(), 4);
+}
+
+impl Sim {
+    /// An extension places an authenticated call (407, then INVITE with Proxy-Authorization).
+    fn ext_invite(&mut self, ext: &str, port: u16, dialled: &str, call: &str) -> Vec<Vec<u8>> {
+        let build = |auth: Option<String>, cseq: u32| {
+            let mut m =
+                OutMessage::request(Method::Invite, format!("sip:{dialled}@127.0.0.1:5060"));
+            m.push_header(
+                "Via",
+                format!("SIP/2.0/UDP 127.0.0.1:{port};branch=z9hG4bK{call}{cseq}"),
+            );
+            m.push_header("From", format!("<sip:{ext}@127.0.0.1>;tag=f{call}"));
+            m.push_header("To", format!("<sip:{dialled}@127.0.0.1>"));
+            m.push_header("Call-ID", call.to_string());
+            m.push_header("CSeq", format!("{cseq} INVITE"));
+            m.push_header("Contact", format!("<sip:{ext}@127.0.0.1:{port}>"));
+            if let Some(a) = auth {
+                m.push_header("Proxy-Authorization", a);
+            }
+            m.set_body(Some("application/sdp"), SDP.as_bytes().to_vec());
+            m.to_bytes()
+        };
+        let first = build(None, 1);
+        self.deliver(port, &first);
+        let got = self.take(port);
+        let challenge = got
+            .iter()
+            .find_map(|m| {
+                let p = Message::parse(m).ok()?;
+                (p.status() == Some(407))
+                    .then(|| p.header("Proxy-Authenticate").map(|v| v.into_owned()))?
+            })
+            .expect("407 with a challenge");
+        let uri = format!("sip:{dialled}@127.0.0.1:5060");
+        let auth = client_authorization(
+            &challenge,
+            "INVITE",
+            &uri,
+            ext,
+            &format!("pass{ext}"),
+            "cn",
+            1,
+        )
+        .unwrap();
+        let second = build(Some(auth), 2);
+        self.deliver(port, &second);
+        self.take(port)
+    }
+}
+
+fn agent_states(sim: &Sim, ext: &str) -> Vec<(String, String)> {
+    sim.effects
+        .iter()
+        .filter_map(|e| match e {
+            Effect::Event(ev) if ev.kind == "agent.state" && ev.agent.as_deref() == Some(ext) => {
+                Some((
+                    ev.data["state"].as_str().unwrap_or("").to_owned(),
+                    ev.data["reason"].as_str().unwrap_or("").to_owned(),
+                ))
+            }
+            _ => None,
+        })
+        .collect()
+}
+
+#[test]
+fn feature_codes_put_an_agent_on_break_and_back_and_log_them_out() {
+    use crate::core::acd::{AgentState, Status};
+    let mut sim = Sim::new();
+    sim.register("1001", 7001);
+    sim.advance(Duration::from_secs(1));
+    sim.register("1002", 7002);
+    // *23: break. The box answers, confirms, hangs up; the agent stays on break.
+    let got = sim.ext_invite("1001", 7001, "*23", "f1");
+    assert!(
+        Sim::statuses(&got).contains(&200),
+        "answered: {:?}",
+        Sim::statuses(&got)
+    );
+    let (prompt, play_id) = prompts_played(&sim)
+        .last()
+        .cloned()
+        .expect("a confirmation");
+    assert_eq!(prompt, "tts:en:Agent 1001 is on a break.");
+    sim.sb.playback_done(sim.now, 1, play_id);
+    sim.drain();
+    assert_eq!(
+        Sim::requests(&sim.take(7001), Method::Bye).len(),
+        1,
+        "hung up after it"
+    );
+    assert_eq!(sim.sb.active_calls(), 0);
+    assert_eq!(
+        sim.sb.acd.status("1001"),
+        Some(Status::Break("小休".into()))
+    );
+    assert_eq!(
+        agent_states(&sim, "1001").last().unwrap(),
+        &("break".to_string(), "小休".to_string())
+    );
+    // A queue call now goes to 1002 although 1001 has been idle longer.
+    let inv = sim.trunk_invite("q9", "4001");
+    sim.deliver(5080, &inv);
+    assert!(Sim::requests(&sim.take(7001), Method::Invite).is_empty());
+    assert_eq!(Sim::requests(&sim.take(7002), Method::Invite).len(), 1);
+    // *24: ready again. *22: logged out, and no queue call reaches a logged-out agent.
+    sim.ext_invite("1001", 7001, "*24", "f2");
+    assert_eq!(sim.sb.agent_state("1001"), Some(AgentState::Idle));
+    sim.ext_invite("1001", 7001, "*22", "f3");
+    assert_eq!(sim.sb.agent_state("1001"), Some(AgentState::Offline));
+    assert!(!sim.sb.plan.logged_in.contains("1001"));
+    // *21 logs back in; a non-agent extension is told so.
+    sim.ext_invite("1001", 7001, "*21", "f4");
+    assert_eq!(sim.sb.agent_state("1001"), Some(AgentState::Idle));
+    sim.register("1005", 7005);
+    sim.ext_invite("1005", 7005, "*23", "f5");
+    assert!(prompts_played(&sim)
+        .iter()
+        .any(|(p, _)| p.contains("Extension 1005 is not an agent")));
 }
