@@ -542,3 +542,68 @@ fn agent_on_break_by_feature_code_gets_no_queue_call() {
     let feature = d.wait_cdr(CDR_WAIT, |c| c["callee"] == "*23");
     assert_eq!(feature["hangup_cause"], "normal", "{feature:#}");
 }
+
+/// The agent state API (SPEC §12): agent1 takes a meal break (用餐) over HTTP, may not change
+/// agent2, may not pick an unconfigured reason; the next queue call goes to 1002; back to idle.
+#[test]
+fn agent_state_api_puts_an_agent_on_break_and_the_queue_skips_them() {
+    let _lock = TrunkLock::acquire();
+    let w = Workdir::new();
+    let d = Daemon::start(&w);
+    let p1001 = free_port();
+    register(&d, "1001", p1001);
+    std::thread::sleep(Duration::from_millis(300));
+    let p1002 = free_port();
+    register(&d, "1002", p1002);
+    let agent1 = [
+        ("Authorization", "Basic YWdlbnQxOmFnZW50"),
+        ("Content-Type", "application/json"),
+    ];
+    let post = |path: &str, body: &str| request(d.http(), "POST", path, &agent1, body.as_bytes());
+    let r = post(
+        "/api/agents/agent1/state",
+        r#"{"state":"break","reason":"用餐"}"#,
+    );
+    assert_eq!(r.status, 200, "{}", r.text());
+    assert_eq!(r.json()["state"], "break:用餐");
+    let r = post("/api/agents/agent2/state", r#"{"state":"break"}"#);
+    assert_eq!(r.status, 403, "{}", r.text());
+    let r = post(
+        "/api/agents/agent1/state",
+        r#"{"state":"break","reason":"喝茶"}"#,
+    );
+    assert_eq!(r.status, 409, "an unconfigured break reason: {}", r.text());
+    let r = post("/api/agents/agent1/state", r#"{"status":"idle"}"#);
+    assert_eq!(r.status, 400, "{}", r.text());
+
+    let agent = answering_phone(p1002, free_ports(4), 1, Duration::from_secs(30));
+    let inf = csv(w.path(), "did.csv", &["4001"]);
+    let mp = free_ports(4).to_string();
+    let o = sipp(
+        "trunk_call.xml",
+        &[
+            "-inf",
+            &inf,
+            "-s",
+            "13400134000",
+            "-d",
+            "2000",
+            "-m",
+            "1",
+            "-p",
+            "5080",
+            "-mp",
+            &mp,
+        ],
+        Some(&d.sip()),
+        Duration::from_secs(30),
+    )
+    .wait();
+    assert_eq!(o.code, 0, "trunk caller: {}", o.output());
+    assert_eq!(agent.wait().code, 0, "1002 answered");
+    let cdr = d.wait_cdr(CDR_WAIT, |c| c["caller"] == "13400134000");
+    assert_eq!(cdr["agent"], "1002", "{cdr:#}");
+    let r = post("/api/agents/agent1/state", r#"{"state":"idle"}"#);
+    assert_eq!(r.status, 200, "{}", r.text());
+    assert_eq!(r.json()["state"], "idle");
+}

@@ -133,6 +133,7 @@ impl Engine {
                     }
                 }
                 Some((prompt, result)) = recv_tts(&mut tts_done) => self.tts_ready(prompt, result),
+                _ = self.shared.wake.notified() => self.agent_requests(),
                 _ = tokio::time::sleep_until(deadline) => {
                     let now = self.clock.now();
                     self.sb.handle_timeout(now);
@@ -387,6 +388,21 @@ impl Engine {
             }
         }
         // The engine loop drains the switchboard's outputs after this returns.
+    }
+
+    /// Agent state changes queued by the web tier.
+    fn agent_requests(&mut self) {
+        let requests: Vec<_> = match self.shared.agent_requests.lock() {
+            Ok(mut q) => q.drain(..).collect(),
+            Err(_) => return,
+        };
+        for r in requests {
+            let now = self.clock.now();
+            let answer = self
+                .sb
+                .agent_request(now, &r.extension, &r.state, r.reason.as_deref());
+            let _ = r.reply.send(answer);
+        }
     }
 
     /// Flows or prompts changed in the panel: new calls use the new versions.

@@ -71,9 +71,48 @@ pub struct Shared {
     /// the value it loaded and reloads from SQLite when it differs; the bump follows the commit
     /// (release/acquire), so a reload that sees the new value also sees the new rows.
     pub config_version: AtomicU64,
+    /// Agent state changes asked for over the API, for the engine (which owns agent state).
+    pub agent_requests: std::sync::Mutex<std::collections::VecDeque<AgentRequest>>,
+    /// Wakes the engine when a request is queued.
+    pub wake: tokio::sync::Notify,
+}
+
+/// An agent state change asked for over `POST /api/agents/{username}/state`.
+#[derive(Debug)]
+pub struct AgentRequest {
+    /// The agent's extension.
+    pub extension: String,
+    /// `idle`, `break`, `offline` or `invisible`.
+    pub state: String,
+    /// Break reason (小休, 用餐 …).
+    pub reason: Option<String>,
+    /// The engine's answer: the new state, or why not.
+    pub reply: std::sync::mpsc::SyncSender<Result<String, String>>,
 }
 
 impl Shared {
+    /// Queues an agent state change for the engine and waits (bounded) for its answer.
+    pub fn request_agent_state(
+        &self,
+        extension: &str,
+        state: &str,
+        reason: Option<String>,
+    ) -> Result<String, String> {
+        let (reply, rx) = std::sync::mpsc::sync_channel(1);
+        match self.agent_requests.lock() {
+            Ok(mut q) => q.push_back(AgentRequest {
+                extension: extension.to_owned(),
+                state: state.to_owned(),
+                reason,
+                reply,
+            }),
+            Err(_) => return Err("the call engine is unavailable".into()),
+        }
+        self.wake.notify_one();
+        rx.recv_timeout(std::time::Duration::from_secs(3))
+            .unwrap_or_else(|_| Err("the call engine did not answer in time".into()))
+    }
+
     /// Records a committed IVR configuration change; returns the new generation.
     pub fn bump_config_version(&self) -> u64 {
         self.config_version.fetch_add(1, Ordering::Release) + 1

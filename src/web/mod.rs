@@ -7,6 +7,7 @@
 //! `api_ivr.rs` (IVR flows, schedule and basic settings), `api_prompts.rs` (the voice library:
 //! uploads, TTS, review, playback), `multipart.rs` (the upload body parser).
 
+mod api_agents;
 mod api_ivr;
 mod api_prompts;
 mod api_voicemail;

@@ -306,6 +306,20 @@ fn route(state: &WebState, req: &RequestParts) -> ResponseParts {
     if let Some((route, allowed)) = admin_route(&req.path) {
         return admin_api(state, req, method, route, allowed);
     }
+    if let Some(username) = req
+        .path
+        .strip_prefix("/api/agents/")
+        .and_then(|r| r.strip_suffix("/state"))
+        .and_then(segment)
+    {
+        if method != "POST" {
+            return method_not_allowed(req, &["POST"]);
+        }
+        return match authenticate(state, req) {
+            Ok(user) => super::api_agents::set_state(state, req, &user, &username),
+            Err(denied) => denied,
+        };
+    }
     if let Some(rest) = req.path.strip_prefix("/api/voicemails") {
         if method != "GET" {
             return method_not_allowed(req, &["GET"]);

@@ -70,6 +70,57 @@ impl Switchboard {
         self.play_confirmation(id, &text);
     }
 
+    /// An agent state change asked for over the API (坐席状态): `idle` (logs the agent in),
+    /// `offline` (logs out), `break` with a reason, `invisible`. Returns the new state's name,
+    /// or why the change is refused (unknown agent, a state agents may not choose, a reason
+    /// that is not configured, an agent on a call).
+    pub fn agent_request(
+        &mut self,
+        now: Now,
+        ext: &str,
+        state: &str,
+        reason: Option<&str>,
+    ) -> Result<String, String> {
+        if self.acd.agent_state(ext).is_none() {
+            return Err(format!(
+                "extension {ext} is not an agent of any skill group"
+            ));
+        }
+        let result = match state {
+            "idle" | "ready" => {
+                self.plan.logged_in.insert(ext.to_owned());
+                self.agent_ready(now, ext, "api");
+                Ok(())
+            }
+            "offline" | "logout" => {
+                self.plan.logged_in.remove(ext);
+                self.set_agent(now, ext, AgentState::Offline);
+                Ok(())
+            }
+            "break" => {
+                let reason = reason.unwrap_or(PHONE_BREAK).to_owned();
+                self.acd
+                    .request_status(now.mono, ext, Status::Break(reason.clone()))
+                    .map(|()| self.agent_event(now, ext, "break", Some(&reason)))
+                    .map_err(|e| e.to_string())
+            }
+            "invisible" => self
+                .acd
+                .request_status(now.mono, ext, Status::Invisible)
+                .map(|()| self.agent_event(now, ext, "invisible", None))
+                .map_err(|e| e.to_string()),
+            other => Err(format!(
+                "unknown state {other:?} (idle, break, offline, invisible)"
+            )),
+        };
+        self.pump(now);
+        result.map(|()| {
+            self.acd
+                .status(ext)
+                .map_or_else(|| "offline".to_owned(), |s| s.name())
+        })
+    }
+
     /// Makes a logged-in agent idle if the phone is registered, offline otherwise.
     fn agent_ready(&mut self, now: Now, ext: &str, reason: &str) {
         let state = if self.registrar.is_registered(ext, now.mono) {
