@@ -497,6 +497,27 @@ fn extension_call_over_tcp_reaches_a_phone_whose_registering_connection_closed()
     assert_rtp_both_ways(&cdr, 50.0);
 }
 
+/// A carrier call from `caller` to DID 4001 while the phone on `agent_port` answers; returns
+/// the call's CDR (the test then checks which agent served it).
+fn support_call_answered(d: &Daemon, w: &Workdir, caller: &str, agent_port: u16) -> Value {
+    let agent = answering_phone(agent_port, free_ports(4), 1, Duration::from_secs(30));
+    let inf = csv(w.path(), "did.csv", &["4001"]);
+    let mp = free_ports(4).to_string();
+    let o = sipp(
+        "trunk_call.xml",
+        &[
+            "-inf", &inf, "-s", caller, "-d", "2000", "-m", "1", "-p", "5080", "-mp", &mp,
+        ],
+        Some(&d.sip()),
+        Duration::from_secs(30),
+    )
+    .wait();
+    assert_eq!(o.code, 0, "trunk caller: {}", o.output());
+    let a = agent.wait();
+    assert_eq!(a.code, 0, "the agent's phone answered: {}", a.output());
+    d.wait_cdr(CDR_WAIT, |c| c["caller"] == caller)
+}
+
 /// Login/logout from the phone (上下线): 1001 dials *23 (break); the box answers, confirms and
 /// hangs up; the next queue call goes to 1002 although 1001 has been idle longer.
 #[test]
@@ -511,33 +532,7 @@ fn agent_on_break_by_feature_code_gets_no_queue_call() {
     register(&d, "1002", p1002);
     let o = call_from_1001(&d, &w, "*23", "uac_feature_code.xml", 20);
     assert_eq!(o.code, 0, "feature code call: {}", o.output());
-    let agent = answering_phone(p1002, free_ports(4), 1, Duration::from_secs(30));
-    let inf = csv(w.path(), "did.csv", &["4001"]);
-    let mp = free_ports(4).to_string();
-    let o = sipp(
-        "trunk_call.xml",
-        &[
-            "-inf",
-            &inf,
-            "-s",
-            "13500135000",
-            "-d",
-            "2000",
-            "-m",
-            "1",
-            "-p",
-            "5080",
-            "-mp",
-            &mp,
-        ],
-        Some(&d.sip()),
-        Duration::from_secs(30),
-    )
-    .wait();
-    assert_eq!(o.code, 0, "trunk caller: {}", o.output());
-    let a = agent.wait();
-    assert_eq!(a.code, 0, "1002 answered: {}", a.output());
-    let cdr = d.wait_cdr(CDR_WAIT, |c| c["caller"] == "13500135000");
+    let cdr = support_call_answered(&d, &w, "13500135000", p1002);
     assert_eq!(cdr["agent"], "1002", "{cdr:#}");
     let feature = d.wait_cdr(CDR_WAIT, |c| c["callee"] == "*23");
     assert_eq!(feature["hangup_cause"], "normal", "{feature:#}");
@@ -576,32 +571,7 @@ fn agent_state_api_puts_an_agent_on_break_and_the_queue_skips_them() {
     let r = post("/api/agents/agent1/state", r#"{"status":"idle"}"#);
     assert_eq!(r.status, 400, "{}", r.text());
 
-    let agent = answering_phone(p1002, free_ports(4), 1, Duration::from_secs(30));
-    let inf = csv(w.path(), "did.csv", &["4001"]);
-    let mp = free_ports(4).to_string();
-    let o = sipp(
-        "trunk_call.xml",
-        &[
-            "-inf",
-            &inf,
-            "-s",
-            "13400134000",
-            "-d",
-            "2000",
-            "-m",
-            "1",
-            "-p",
-            "5080",
-            "-mp",
-            &mp,
-        ],
-        Some(&d.sip()),
-        Duration::from_secs(30),
-    )
-    .wait();
-    assert_eq!(o.code, 0, "trunk caller: {}", o.output());
-    assert_eq!(agent.wait().code, 0, "1002 answered");
-    let cdr = d.wait_cdr(CDR_WAIT, |c| c["caller"] == "13400134000");
+    let cdr = support_call_answered(&d, &w, "13400134000", p1002);
     assert_eq!(cdr["agent"], "1002", "{cdr:#}");
     let r = post("/api/agents/agent1/state", r#"{"state":"idle"}"#);
     assert_eq!(r.status, 200, "{}", r.text());

@@ -593,14 +593,7 @@ impl Switchboard {
             AgentState::Ringing => "ringing",
             AgentState::Busy => "busy",
         };
-        self.effects.push_back(Effect::Event(Event {
-            at_ms: now.wall.0,
-            kind: "agent.state".into(),
-            call_id: None,
-            agent: Some(ext.to_owned()),
-            group: None,
-            data: serde_json::json!({ "state": name }),
-        }));
+        self.agent_event(now, ext, name, None);
     }
 
     /// An `agent.state` event with the reason of the change (login, ready, a break reason).
