@@ -343,7 +343,15 @@ fn seed_demo_creates_exactly_the_spec_profile_once() {
         [RouteRow {
             prefix: "9".into(),
             strip: 1,
-            trunk: "pstn".into()
+            trunk: "pstn".into(),
+            prepend: String::new(),
+            caller_id: String::new(),
+            allow: String::new(),
+            deny: "00".into(),
+            min_digits: 3,
+            max_digits: 20,
+            max_per_hour: 0,
+            max_per_hour_per_extension: 0,
         }]
     );
 

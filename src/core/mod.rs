@@ -4,6 +4,7 @@
 pub mod acd;
 pub mod ivr;
 pub mod media;
+pub mod outbound;
 pub mod rng;
 pub mod sdp;
 pub mod sip;

@@ -418,6 +418,14 @@ impl Engine {
             }
             Err(e) => tracing::error!("reloading the IVR configuration failed: {e:#}"),
         }
+        let pbx = crate::storage::Db::open(&self.db_path)
+            .and_then(|db| crate::storage::load_pbx_config(db.conn()));
+        match pbx {
+            Ok(pbx) => self
+                .sb
+                .set_outbound_routes(crate::driver::serve::outbound_routes(&pbx)),
+            Err(e) => tracing::error!("reloading the outbound routes failed: {e:#}"),
+        }
     }
 
     /// Copies live state and counters to the web tier.

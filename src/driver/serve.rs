@@ -246,11 +246,7 @@ fn dialplan(pbx: &storage::PbxConfig, demo: bool) -> Dialplan {
             (d.number.clone(), dest)
         })
         .collect();
-    let routes = pbx
-        .outbound_routes
-        .iter()
-        .map(|r| (r.prefix.clone(), r.strip as usize, r.trunk.clone()))
-        .collect();
+    let routes = outbound_routes(pbx);
     Dialplan {
         ivr: Default::default(),
         extensions,
@@ -260,6 +256,21 @@ fn dialplan(pbx: &storage::PbxConfig, demo: bool) -> Dialplan {
         routes,
         logged_in,
     }
+}
+
+/// The outbound routes of the configuration; a route the guard cannot use (a hand-edited bad
+/// prefix list) is left out and logged, never silently made unrestricted.
+pub fn outbound_routes(pbx: &crate::storage::PbxConfig) -> Vec<crate::core::outbound::Route> {
+    pbx.outbound_routes
+        .iter()
+        .filter_map(|r| match r.to_route() {
+            Ok(route) => Some(route),
+            Err(e) => {
+                tracing::error!(prefix = %r.prefix, "outbound route disabled: {e}");
+                None
+            }
+        })
+        .collect()
 }
 
 /// The address to advertise when listening on a wildcard: the interface the default route

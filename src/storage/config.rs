@@ -93,6 +93,54 @@ pub struct RouteRow {
     pub strip: u32,
     /// The trunk's name.
     pub trunk: String,
+    /// Digits put in front of the number after stripping.
+    pub prepend: String,
+    /// Caller ID presented: empty for the dialling extension, else this fixed number.
+    pub caller_id: String,
+    /// Allowed destination prefixes, comma-separated (empty: any).
+    pub allow: String,
+    /// Denied destination prefixes, comma-separated (checked first).
+    pub deny: String,
+    /// Fewest digits the number sent may have.
+    pub min_digits: u32,
+    /// Most digits the number sent may have.
+    pub max_digits: u32,
+    /// Calls per rolling hour over the route from all extensions (0: no cap).
+    pub max_per_hour: u32,
+    /// Calls per rolling hour over the route from one extension (0: no cap).
+    pub max_per_hour_per_extension: u32,
+}
+
+impl RouteRow {
+    /// The route as the switchboard's toll-fraud guard uses it, or what is wrong with it.
+    pub fn to_route(&self) -> Result<crate::core::outbound::Route, String> {
+        use crate::core::outbound::{parse_prefix_list, CallerId, Route};
+        let allow = parse_prefix_list(&self.allow).map_err(|e| format!("allow: {e}"))?;
+        let deny = parse_prefix_list(&self.deny).map_err(|e| format!("deny: {e}"))?;
+        if self.min_digits > self.max_digits {
+            return Err(format!(
+                "min_digits {} is above max_digits {}",
+                self.min_digits, self.max_digits
+            ));
+        }
+        Ok(Route {
+            prefix: self.prefix.clone(),
+            strip: self.strip as usize,
+            prepend: self.prepend.clone(),
+            trunk: self.trunk.clone(),
+            caller_id: if self.caller_id.is_empty() {
+                CallerId::Extension
+            } else {
+                CallerId::Fixed(self.caller_id.clone())
+            },
+            allow,
+            deny,
+            min_digits: self.min_digits as usize,
+            max_digits: self.max_digits as usize,
+            max_per_hour: self.max_per_hour,
+            max_per_hour_per_extension: self.max_per_hour_per_extension,
+        })
+    }
 }
 
 /// Loads the whole PBX configuration.
@@ -178,12 +226,22 @@ pub fn load_pbx_config(conn: &Connection) -> Result<PbxConfig, StorageError> {
     )?;
     let outbound_routes = collect(
         conn,
-        "SELECT prefix, strip, trunk FROM outbound_routes ORDER BY length(prefix) DESC, prefix",
+        "SELECT prefix, strip, trunk, prepend, caller_id, allow, deny, min_digits, max_digits, \
+         max_per_hour, max_per_hour_per_extension \
+         FROM outbound_routes ORDER BY length(prefix) DESC, prefix",
         |r| {
             Ok(RouteRow {
                 prefix: r.get(0)?,
                 strip: r.get(1)?,
                 trunk: r.get(2)?,
+                prepend: r.get(3)?,
+                caller_id: r.get(4)?,
+                allow: r.get(5)?,
+                deny: r.get(6)?,
+                min_digits: r.get(7)?,
+                max_digits: r.get(8)?,
+                max_per_hour: r.get(9)?,
+                max_per_hour_per_extension: r.get(10)?,
             })
         },
     )?;

@@ -11,6 +11,7 @@ mod config;
 mod events;
 pub mod ivr;
 pub mod prompts;
+pub mod routes;
 mod seed;
 mod users;
 pub mod voicemail;
@@ -43,6 +44,10 @@ const MIGRATIONS: &[(&str, &str)] = &[
     ),
     ("ivr", include_str!("migrations/0003_ivr.sql")),
     ("prompts", include_str!("migrations/0004_prompts.sql")),
+    (
+        "outbound_guard",
+        include_str!("migrations/0006_outbound_guard.sql"),
+    ),
 ];
 
 /// The schema version this binary migrates to.

@@ -89,7 +89,8 @@ pub fn seed_demo(conn: &mut Connection) -> Result<bool, StorageError> {
         [],
     )?;
     tx.execute(
-        "INSERT INTO outbound_routes (prefix, strip, trunk) VALUES ('9', 1, 'pstn')",
+        "INSERT INTO outbound_routes (prefix, strip, trunk, deny, min_digits, max_digits) \
+         VALUES ('9', 1, 'pstn', '00', 3, 20)",
         [],
     )?;
     tx.commit()?;

@@ -10,6 +10,7 @@
 mod api_agents;
 mod api_ivr;
 mod api_prompts;
+mod api_routes;
 mod api_voicemail;
 mod assets;
 pub mod auth;

@@ -10,7 +10,7 @@ use serde_json::json;
 use super::auth::{self, BasicCache, Sessions, Throttle, SESSION_COOKIE};
 use super::http::{percent_decode, RequestParts, ResponseParts};
 use super::live::Shared;
-use super::{api_ivr, api_prompts, assets, metrics};
+use super::{api_ivr, api_prompts, api_routes, assets, metrics};
 use crate::core::time::Instant;
 use crate::driver::clock::Clock;
 use crate::driver::voice::{EspeakNg, TtsEngine, UploadLimits};
@@ -186,6 +186,8 @@ enum AdminRoute {
     PromptTts,
     PromptReview(String),
     PromptAudio(String),
+    OutboundRoutes,
+    OutboundRoute(String),
 }
 
 /// Decodes one path segment: `%XX` escapes only (`+` is literal in paths, RFC 3986 §3.3).
@@ -206,6 +208,8 @@ fn admin_route(path: &str) -> Option<(AdminRoute, &'static [&'static str])> {
         ["prompts", "tts"] => (AdminRoute::PromptTts, &["POST"]),
         ["prompts", id, "review"] => (AdminRoute::PromptReview(segment(id)?), &["POST"]),
         ["prompts", id, "audio"] => (AdminRoute::PromptAudio(segment(id)?), &["GET"]),
+        ["outbound-routes"] => (AdminRoute::OutboundRoutes, &["GET"]),
+        ["outbound-routes", p] => (AdminRoute::OutboundRoute(segment(p)?), &["PUT", "DELETE"]),
         _ => return None,
     })
 }
@@ -253,6 +257,9 @@ fn admin_api(
         (AdminRoute::PromptTts, _) => api_prompts::tts(state, req, &user),
         (AdminRoute::PromptReview(id), _) => api_prompts::review(state, req, &user, &id),
         (AdminRoute::PromptAudio(id), _) => api_prompts::audio(state, &id),
+        (AdminRoute::OutboundRoutes, _) => api_routes::list(state),
+        (AdminRoute::OutboundRoute(p), "PUT") => api_routes::put(state, req, &p),
+        (AdminRoute::OutboundRoute(p), _) => api_routes::delete(state, &p),
     }
 }
 

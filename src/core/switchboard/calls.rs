@@ -230,9 +230,21 @@ impl Switchboard {
                 .and_then(|f| f.uri.user_unescaped())
                 .unwrap_or_else(|| "anonymous".into()),
         };
-        let dest = match &trunk {
-            Some(_) => self.plan.dids.get(&dialled).cloned(),
-            None => self.route_internal(&dialled),
+        let dest = match (&trunk, &caller_ext) {
+            (Some(_), _) => self.plan.dids.get(&dialled).cloned(),
+            (None, Some(ext)) => match self.route_internal(&dialled) {
+                Some(d) => Some(d),
+                None => match self.route_outbound(now, &dialled, ext) {
+                    Ok(d) => d,
+                    Err(refusal) => {
+                        self.outbound_refused(now, ext, &dialled, &refusal);
+                        // RFC 3261 §21.4.4: 403, the request is understood and refused;
+                        // the reason phrase tells the phone's display why.
+                        return reject(self, 403, "Forbidden (outbound call not allowed)");
+                    }
+                },
+            },
+            (None, None) => None,
         };
         let Some(dest) = dest else {
             return reject(self, 404, "Not Found");
@@ -361,15 +373,60 @@ impl Switchboard {
         match dest {
             Destination::Extension(ext) => self.call_extension(now, id, &ext, Some(&offer)),
             Destination::Group(group) => self.queue_call(now, id, &group),
-            Destination::Trunk { trunk, number } => {
-                self.call_trunk(now, id, &trunk, &number, Some(&offer))
-            }
+            Destination::Trunk {
+                trunk,
+                number,
+                caller_id,
+            } => self.call_trunk(now, id, &trunk, &number, caller_id.as_deref(), Some(&offer)),
             Destination::Ivr(entry) => self.start_ivr(now, id, &entry),
             Destination::Feature(code) => self.feature_code(now, id, &code),
         }
     }
 
-    /// Numbers an extension can dial: extensions, queue numbers, outbound routes.
+    /// An external number dialled by `ext` through the outbound routes (SPEC §12 toll-fraud
+    /// guard): `Ok(None)` when no route matches, `Err` when a route refuses the number or an
+    /// hourly cap is used up. An admitted call is counted against the caps.
+    fn route_outbound(
+        &mut self,
+        now: Now,
+        dialled: &str,
+        ext: &str,
+    ) -> Result<Option<Destination>, crate::core::outbound::Refusal> {
+        let Some(found) = self.outbound.route(dialled, ext) else {
+            return Ok(None);
+        };
+        let m = found.inspect_err(|_| self.outbound.note_refused())?;
+        self.outbound.admit(now.mono, &m, ext)?;
+        let caller_id = (m.caller_id != ext).then_some(m.caller_id);
+        Ok(Some(Destination::Trunk {
+            trunk: m.trunk,
+            number: m.number,
+            caller_id,
+        }))
+    }
+
+    /// Logs a refused outbound call (a `call.refused` event: admins see toll-fraud attempts).
+    fn outbound_refused(
+        &mut self,
+        now: Now,
+        ext: &str,
+        dialled: &str,
+        refusal: &crate::core::outbound::Refusal,
+    ) {
+        self.effects
+            .push_back(super::Effect::Event(crate::storage::Event {
+                agent: Some(ext.to_owned()),
+                data: serde_json::json!({
+                    "dialled": dialled,
+                    "reason": refusal.code(),
+                    "message": refusal.to_string(),
+                }),
+                ..crate::storage::Event::new(now.wall.0, "call.refused")
+            }));
+    }
+
+    /// Numbers an extension can dial inside the box: feature codes, extensions, queue numbers,
+    /// IVR entry numbers (external numbers go through [`Self::route_outbound`]).
     pub(super) fn route_internal(&self, dialled: &str) -> Option<Destination> {
         if super::agents::FEATURE_CODES.contains(&dialled) {
             return Some(Destination::Feature(dialled.to_owned()));
@@ -383,17 +440,6 @@ impl Switchboard {
         // IVR entry numbers (SPEC §14: 7000) are reachable from extensions as well.
         if let Some(dest @ Destination::Ivr(_)) = self.plan.dids.get(dialled) {
             return Some(dest.clone());
-        }
-        for (prefix, strip, trunk) in &self.plan.routes {
-            if dialled.len() > prefix.len() && dialled.starts_with(prefix.as_str()) {
-                let number = dialled.get(*strip..).unwrap_or_default().to_owned();
-                if !number.is_empty() && number.bytes().all(|b| b.is_ascii_digit() || b == b'+') {
-                    return Some(Destination::Trunk {
-                        trunk: trunk.clone(),
-                        number,
-                    });
-                }
-            }
         }
         None
     }
@@ -432,6 +478,7 @@ impl Switchboard {
         id: u64,
         trunk: &str,
         number: &str,
+        caller_id: Option<&str>,
         offer: Option<&Sdp>,
     ) {
         let Some(spec) = self.plan.trunks.iter().find(|t| t.name == trunk).cloned() else {
@@ -440,7 +487,7 @@ impl Switchboard {
         let Some(call) = self.calls.get(&id) else {
             return;
         };
-        let caller = call.caller.clone();
+        let caller = caller_id.map_or_else(|| call.caller.clone(), str::to_owned);
         let sdp = self.b_offer(now, id, offer);
         let target = Target {
             transport: crate::core::sip::transaction::Transport::Udp,

@@ -66,6 +66,13 @@ impl Switchboard {
         self.ivr = plan;
     }
 
+    /// Replaces the outbound routes (after an edit in the panel); the hourly counters of
+    /// routes that keep their prefix carry over, so an edit cannot reset a toll-fraud cap.
+    pub fn set_outbound_routes(&mut self, routes: Vec<crate::core::outbound::Route>) {
+        self.outbound.reload(routes.clone());
+        self.plan.routes = routes;
+    }
+
     /// Answers the call and starts the flow the schedule picks for now (or `entry` when no
     /// rule applies).
     pub(super) fn start_ivr(&mut self, now: Now, id: u64, entry: &str) {
@@ -439,7 +446,7 @@ impl Switchboard {
             Target::External(number) => {
                 let trunk = self.plan.trunks.first().map(|t| t.name.clone());
                 match trunk {
-                    Some(t) => self.call_trunk(now, id, &t, &number, None),
+                    Some(t) => self.call_trunk(now, id, &t, &number, None, None),
                     None => self.end_call(now, id, "failed", "system", None),
                 }
             }

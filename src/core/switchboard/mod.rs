@@ -17,6 +17,7 @@ use std::time::Duration;
 
 use crate::core::acd::{Acd, AgentState, GroupSpec, Strategy};
 use crate::core::media::g711::Codec;
+use crate::core::outbound::OutboundGuard;
 use crate::core::rng::Rng;
 use crate::core::sip::auth::{AuthGuard, DigestAuth};
 use crate::core::sip::msg::{self, Message, Method, OutMessage};
@@ -67,6 +68,8 @@ pub enum Destination {
         trunk: String,
         /// Number to send.
         number: String,
+        /// Caller ID to present instead of the caller's own number (outbound route rule).
+        caller_id: Option<String>,
     },
 }
 
@@ -107,8 +110,8 @@ pub struct Dialplan {
     pub trunks: Vec<TrunkSpec>,
     /// DID → destination, for calls from trunks.
     pub dids: BTreeMap<String, Destination>,
-    /// Outbound routes: (prefix, digits to strip, trunk).
-    pub routes: Vec<(String, usize, String)>,
+    /// Outbound routes with their destination rules and hourly caps.
+    pub routes: Vec<crate::core::outbound::Route>,
     /// Extensions whose agents are logged in at start (demo profile).
     pub logged_in: BTreeSet<String>,
     /// IVR flows, schedule and time zone.
@@ -335,6 +338,8 @@ pub struct Switchboard {
     auth: DigestAuth,
     guard: AuthGuard,
     acd: Acd,
+    /// Outbound routes and the toll-fraud guard's hourly counters.
+    outbound: OutboundGuard,
     ivr: IvrPlan,
     media: Box<dyn MediaAlloc>,
     calls: BTreeMap<u64, calls::Call>,
@@ -378,6 +383,7 @@ impl Switchboard {
         let auth = DigestAuth::new(&cfg.realm, cfg.auth_secret, Duration::from_secs(300));
         Switchboard {
             acd: Acd::new(groups, now.mono),
+            outbound: OutboundGuard::new(plan.routes.clone()),
             tx: TransactionLayer::new(TimerConfig::default()),
             registrar: Registrar::new(RegistrarConfig::default()),
             auth,

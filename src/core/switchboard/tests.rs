@@ -84,7 +84,7 @@ impl Sim {
                 ("4000".to_string(), Destination::Ivr("main".into())),
             ]
             .into(),
-            routes: vec![("9".into(), 1, "pstn".into())],
+            routes: vec![crate::core::outbound::Route::open("9", 1, "pstn")],
             logged_in: ["1001".to_string(), "1002".to_string()].into(),
             ivr: IvrPlan {
                 flows: [(
@@ -946,3 +946,6 @@ fn feature_codes_put_an_agent_on_break_and_back_and_log_them_out() {
         .iter()
         .any(|(p, _)| p.contains("Extension 1005 is not an agent")));
 }
+
+#[path = "tests_outbound.rs"]
+mod outbound;
