@@ -85,6 +85,8 @@ TOML
     if [ "${SEED_RESTART:-1}" = 1 ]; then
         SEED_RSS_KB=$(rss_kb "$DPID")
         stop_daemon
+        # A script may change the seeded database before the measured start (define pre_launch).
+        if declare -F pre_launch >/dev/null; then pre_launch; fi
         launch_daemon
     fi
 }
