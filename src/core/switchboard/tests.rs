@@ -49,31 +49,37 @@ fn udp(port: u16) -> Target {
     }
 }
 
+/// A longest-idle group with a 15 s ring timeout, as in the demo profile.
+fn group(name: &str, number: &str, members: &[&str], record: bool) -> GroupConfig {
+    GroupConfig {
+        name: name.into(),
+        number: number.into(),
+        record,
+        acd: GroupSpec {
+            name: name.into(),
+            members: members.iter().map(|m| m.to_string()).collect(),
+            ring_timeout: Duration::from_secs(15),
+            ..Default::default()
+        },
+    }
+}
+
 impl Sim {
     fn new() -> Sim {
+        Sim::with_groups(|_| {})
+    }
+
+    /// The demo switchboard with its groups changed by `edit` (strategies, limits, overflow).
+    fn with_groups(edit: impl FnOnce(&mut Vec<GroupConfig>)) -> Sim {
         let mut extensions = BTreeMap::new();
         for n in 1001..=1005 {
             extensions.insert(n.to_string(), format!("pass{n}"));
         }
-        let plan = Dialplan {
+        let mut plan = Dialplan {
             extensions,
             groups: vec![
-                GroupConfig {
-                    name: "support".into(),
-                    number: "6000".into(),
-                    members: vec!["1001".into(), "1002".into()],
-                    ring_timeout: Duration::from_secs(15),
-                    record: true,
-                    strategy: "longest-idle".into(),
-                },
-                GroupConfig {
-                    name: "sales".into(),
-                    number: "6001".into(),
-                    members: vec!["1003".into(), "1004".into()],
-                    ring_timeout: Duration::from_secs(15),
-                    record: false,
-                    strategy: "longest-idle".into(),
-                },
+                group("support", "6000", &["1001", "1002"], true),
+                group("sales", "6001", &["1003", "1004"], false),
             ],
             trunks: vec![TrunkSpec {
                 name: "pstn".into(),
@@ -95,6 +101,7 @@ impl Sim {
                 ..IvrPlan::default()
             },
         };
+        edit(&mut plan.groups);
         let now = Now {
             mono: Instant::from_millis(1),
             wall: WallMs(1_795_000_000_000),
