@@ -283,7 +283,7 @@ fn a_caller_waiting_past_the_maximum_overflows_to_sales_and_is_answered_there() 
     assert_eq!(cdr["agent"], "1003", "{cdr:#}");
     let wait = num(&cdr, "wait_secs");
     assert!(
-        wait >= 3.0 && wait < 6.0,
+        (3.0..6.0).contains(&wait),
         "wait from the first entry: {wait}"
     );
     let over = events(&d, "queue.overflowed");
