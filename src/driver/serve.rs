@@ -210,17 +210,21 @@ fn dialplan(pbx: &storage::PbxConfig, demo: bool) -> Dialplan {
         .map(|g| GroupConfig {
             name: g.name.clone(),
             number: g.number.clone(),
-            members: g.members.iter().map(|m| m.extension.clone()).collect(),
-            ring_timeout: Duration::from_secs(u64::from(g.ring_timeout_secs.max(1))),
             record: g.record,
-            strategy: g.strategy.clone(),
+            // `load_pbx_config` refused invalid groups already; a group that still fails
+            // keeps its members with the ACD defaults.
+            acd: g.to_spec().unwrap_or_else(|_| crate::core::acd::GroupSpec {
+                name: g.name.clone(),
+                members: g.members.iter().map(|m| m.extension.clone()).collect(),
+                ..Default::default()
+            }),
         })
         .collect();
     // Agents of the demo profile start logged in on their extensions (SPEC §14); outside the
     // demo, members are logged in too until login/logout lands with the agent issue.
     let logged_in: BTreeSet<String> = groups
         .iter()
-        .flat_map(|g| g.members.iter().cloned())
+        .flat_map(|g| g.acd.members.iter().cloned())
         .collect();
     let _ = demo;
     let trunks = pbx

@@ -24,7 +24,8 @@ use rusqlite::{Connection, OpenFlags, TransactionBehavior};
 
 pub use cdr::{cdr_for_call, insert_cdr, list_calls, recover_interrupted, Cdr};
 pub use config::{
-    load_pbx_config, DidRow, ExtensionRow, MemberRow, PbxConfig, RouteRow, SkillGroupRow, TrunkRow,
+    group_specs, load_pbx_config, DidRow, ExtensionRow, GroupConfigError, MemberRow, PbxConfig,
+    RouteRow, SkillGroupRow, TrunkRow,
 };
 pub use events::{events_for_call, insert_event, Event};
 pub use seed::{seed_demo, seed_initial_admin};
@@ -44,6 +45,7 @@ const MIGRATIONS: &[(&str, &str)] = &[
     ),
     ("ivr", include_str!("migrations/0003_ivr.sql")),
     ("prompts", include_str!("migrations/0004_prompts.sql")),
+    ("acd", include_str!("migrations/0005_acd.sql")),
     (
         "outbound_guard",
         include_str!("migrations/0006_outbound_guard.sql"),

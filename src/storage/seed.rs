@@ -24,8 +24,9 @@ const DEMO_GROUPS: &[(&str, &str, &[&str])] = &[
 
 /// Ring timeout of the demo groups (seconds).
 const DEMO_RING_TIMEOUT_SECS: u32 = 15;
-/// Longest queue wait of the demo groups before overflow (seconds).
-const DEMO_MAX_WAIT_SECS: u32 = 300;
+/// Longest queue wait of the demo groups before overflow (seconds): none, so a demo box never
+/// drops a waiting caller by itself (the overflow target of a limit is the admin's choice).
+const DEMO_MAX_WAIT_SECS: u32 = 0;
 
 /// Seeds the demo profile of SPEC §14 in one transaction if the database has no users.
 /// Returns whether it seeded.

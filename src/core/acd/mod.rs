@@ -537,6 +537,31 @@ impl Acd {
         Ok(pos)
     }
 
+    /// Replaces a queued call's overflow deadline (`None`: it never overflows). The switchboard
+    /// uses it for a box-wide maximum queue time counted from the caller's first queue entry.
+    /// Returns false for a call not queued.
+    pub fn set_deadline(&mut self, call: u64, at: Option<Instant>) -> bool {
+        let Some(&(gi, key)) = self.calls.get(&call) else {
+            return false;
+        };
+        let Some(q) = self
+            .groups
+            .get_mut(gi)
+            .and_then(|g| g.queue.calls.get_mut(&key))
+        else {
+            return false;
+        };
+        if let Some(old) = q.deadline.take() {
+            self.timers.remove(&(old, Timer::Overflow(call)));
+        }
+        q.deadline = at;
+        q.overdue = false;
+        if let Some(at) = at {
+            self.timers.insert((at, Timer::Overflow(call)));
+        }
+        true
+    }
+
     /// Removes a call from whatever queue holds it (abandoned, answered or hung up).
     /// Returns the agent it was ringing, if any (the caller cancels that ring and sets the
     /// agent's state). For ring-all calls use [`Acd::withdraw`], which returns them all.

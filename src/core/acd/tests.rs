@@ -674,3 +674,21 @@ fn random_interleavings_never_double_book_or_starve() {
         }
     }
 }
+
+#[test]
+fn a_replaced_deadline_moves_the_overflow_and_none_cancels_it() {
+    let mut a = acd();
+    a.enqueue(ms(0), "support", 7);
+    assert!(a.set_deadline(7, Some(ms(5_000))));
+    assert_eq!(a.poll_timeout(), Some(ms(5_000)));
+    a.handle_timeout(ms(5_000));
+    assert!(drain(&mut a)
+        .iter()
+        .any(|e| matches!(e, AcdEvent::Overflow { call: 7, .. })));
+    assert_eq!(a.queued(), 0);
+    a.enqueue(ms(6_000), "support", 8);
+    assert!(a.set_deadline(8, Some(ms(7_000))));
+    assert!(a.set_deadline(8, None));
+    assert_eq!(a.poll_timeout(), None);
+    assert!(!a.set_deadline(99, None), "not queued");
+}

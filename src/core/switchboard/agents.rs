@@ -38,12 +38,9 @@ impl Switchboard {
                     format!("Agent {ext} logged out.")
                 }
                 "*23" => {
-                    if self
-                        .acd
-                        .set_status(now.mono, &ext, Status::Break(PHONE_BREAK.into()))
-                    {
-                        self.agent_event(now, &ext, "break", Some(PHONE_BREAK));
-                    }
+                    self.acd
+                        .set_status(now.mono, &ext, Status::Break(PHONE_BREAK.into()));
+                    self.acd_events(now, None);
                     format!("Agent {ext} is on a break.")
                 }
                 _ => {
@@ -101,13 +98,17 @@ impl Switchboard {
                 let reason = reason.unwrap_or(PHONE_BREAK).to_owned();
                 self.acd
                     .request_status(now.mono, ext, Status::Break(reason.clone()))
-                    .map(|()| self.agent_event(now, ext, "break", Some(&reason)))
+                    .map(|()| {
+                        self.acd_events(now, None);
+                    })
                     .map_err(|e| e.to_string())
             }
             "invisible" => self
                 .acd
                 .request_status(now.mono, ext, Status::Invisible)
-                .map(|()| self.agent_event(now, ext, "invisible", None))
+                .map(|()| {
+                    self.acd_events(now, None);
+                })
                 .map_err(|e| e.to_string()),
             other => Err(format!(
                 "unknown state {other:?} (idle, break, offline, invisible)"
@@ -128,14 +129,8 @@ impl Switchboard {
         } else {
             AgentState::Offline
         };
-        if self.acd.set_agent_state(now.mono, ext, state) {
-            let name = if state == AgentState::Idle {
-                "idle"
-            } else {
-                "offline"
-            };
-            self.agent_event(now, ext, name, Some(reason));
-        }
+        self.acd.set_agent_state(now.mono, ext, state);
+        self.acd_events(now, Some(reason));
     }
 
     fn play_confirmation(&mut self, id: u64, text: &str) {

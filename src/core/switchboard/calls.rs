@@ -10,7 +10,6 @@ use super::{
     server_key, Destination, LegSide, LiveCallView, MediaCommand, MediaPorts, PlaySource,
     Switchboard, TimerKind, ACCEPTED_TYPES, ALLOWED, ALLOW_HEADER,
 };
-use crate::core::acd::{AgentState, Offer};
 use crate::core::media::g711::Codec;
 use crate::core::sdp::Sdp;
 use crate::core::sip::msg::{self, Message, Method, OutMessage};
@@ -85,6 +84,11 @@ pub(super) struct Call {
     pub(super) state: CallState,
     pub(super) a: ALeg,
     pub(super) b: Option<BLeg>,
+    /// Queue offers still ringing (one per agent; several for ring-all). The first to answer
+    /// becomes `b`; the others are cancelled.
+    pub(super) forks: Vec<super::queue::Fork>,
+    /// Overflows this call has taken (bounds a chain of full or overflowing groups).
+    pub(super) overflow_hops: u8,
     pub(super) media: MediaPorts,
     pub(super) codec: (Codec, u8, Option<u8>),
     pub(super) group: Option<String>,
@@ -326,6 +330,8 @@ impl Switchboard {
             state: CallState::Ringing,
             a,
             b: None,
+            forks: Vec::new(),
+            overflow_hops: 0,
             media,
             codec,
             group: None,
@@ -545,100 +551,6 @@ impl Switchboard {
         self.answer_a(now, id, sdp);
     }
 
-    /// A skill-group call: answered at once, music while waiting, then the ACD offers it.
-    pub(super) fn queue_call(&mut self, now: Now, id: u64, group: &str) {
-        if !self.acd.has_group(group) {
-            return self.end_call(now, id, "failed", "system", Some(480));
-        }
-        let record = self
-            .plan
-            .groups
-            .iter()
-            .find(|g| g.name == group)
-            .is_some_and(|g| g.record);
-        let Some(call) = self.calls.get_mut(&id) else {
-            return;
-        };
-        call.state = CallState::Queued;
-        call.group = Some(group.to_owned());
-        // SPEC §11 rule 6: the wait runs from the first entry into any queue.
-        call.queued_at.get_or_insert(now);
-        if record {
-            call.record = Some(format!("{}/{}.wav", self.cfg.recordings_dir, call.cid));
-        }
-        let media = call.media;
-        self.answer_a_locally(now, id);
-        self.media_cmd(MediaCommand::Play {
-            id: media.id,
-            to: LegSide::A,
-            source: PlaySource::Music,
-        });
-        let pos = self.acd.enqueue(now.mono, group, id).unwrap_or(0);
-        self.call_event(
-            now,
-            id,
-            "queue.entered",
-            serde_json::json!({ "position": pos }),
-        );
-        self.start_waiting(now, id);
-    }
-
-    /// The ACD chose an agent for a queued call: ring the agent's phone.
-    pub(super) fn ring_agent(&mut self, now: Now, offer: Offer) {
-        let binding = self
-            .registrar
-            .bindings(&offer.agent, now.mono)
-            .first()
-            .map(|b| (b.contact.clone(), binding_target(b)));
-        let Some((contact, target)) = binding else {
-            let state = AgentState::Offline;
-            self.acd.missed(now.mono, offer.call, &offer.agent, state);
-            self.emit_agent_state(now, &offer.agent, state);
-            return;
-        };
-        let Some(call) = self.calls.get_mut(&offer.call) else {
-            self.acd
-                .missed(now.mono, offer.call, &offer.agent, AgentState::Idle);
-            return;
-        };
-        call.ring_started = Some(now);
-        let (codec, pt, te) = call.codec;
-        let port_b = call.media.port_b;
-        let caller = call.caller.clone();
-        let sdp = local_sdp(
-            self.cfg.media_ip,
-            port_b,
-            codec,
-            pt,
-            te,
-            now.wall.as_secs().unsigned_abs(),
-        );
-        self.emit_agent_state(now, &offer.agent, AgentState::Ringing);
-        self.invite_b(
-            now,
-            offer.call,
-            target,
-            contact,
-            &offer.agent,
-            &caller,
-            sdp,
-            Some(offer.agent.clone()),
-        );
-        let gen = self.bump_gen(offer.call);
-        self.arm(
-            now.mono + offer.ring_timeout,
-            offer.call,
-            gen,
-            TimerKind::AgentRing,
-        );
-        self.call_event(
-            now,
-            offer.call,
-            "agent.ringing",
-            serde_json::json!({ "agent": offer.agent }),
-        );
-    }
-
     /// Sends the INVITE of a new B leg.
     #[allow(clippy::too_many_arguments)]
     pub(super) fn invite_b(
@@ -652,6 +564,26 @@ impl Switchboard {
         sdp: Vec<u8>,
         agent: Option<String>,
     ) {
+        let leg = self.new_b_leg(now, id, target, request_uri, to_user, from_user, sdp, agent);
+        if let Some(call) = self.calls.get_mut(&id) {
+            call.b = Some(leg);
+        }
+    }
+
+    /// Sends the INVITE of a B leg and returns the leg (the caller decides where it lives:
+    /// `call.b`, or a queue fork).
+    #[allow(clippy::too_many_arguments)]
+    pub(super) fn new_b_leg(
+        &mut self,
+        now: Now,
+        id: u64,
+        target: Target,
+        request_uri: String,
+        to_user: &str,
+        from_user: &str,
+        sdp: Vec<u8>,
+        agent: Option<String>,
+    ) -> BLeg {
         let (branch, via) = self.new_via(&target);
         let call_id = format!("{}@{}", self.rng.token(20), self.cfg.sip_addr.ip());
         let from = format!("<{}>;tag={}", self.local_uri(from_user), self.rng.token(10));
@@ -669,28 +601,27 @@ impl Switchboard {
         m.set_body(Some("application/sdp"), sdp.clone());
         self.invite_uris.insert(branch.clone(), request_uri.clone());
         self.legs.insert(call_id.clone(), (id, LegSide::B));
-        if let Some(call) = self.calls.get_mut(&id) {
-            call.b = Some(BLeg {
-                branch: branch.clone(),
-                via,
-                request_uri: request_uri.clone(),
-                invite_cseq: 1,
-                state: BState::Calling,
-                bye_received: false,
-                ack: None,
-                dialog: Dialog {
-                    call_id,
-                    local: from,
-                    remote: to,
-                    remote_target: request_uri,
-                    target: target.clone(),
-                    cseq: 1,
-                },
-                local_sdp: sdp,
-                agent,
-            });
-        }
+        let leg = BLeg {
+            branch: branch.clone(),
+            via,
+            request_uri: request_uri.clone(),
+            invite_cseq: 1,
+            state: BState::Calling,
+            bye_received: false,
+            ack: None,
+            dialog: Dialog {
+                call_id,
+                local: from,
+                remote: to,
+                remote_target: request_uri,
+                target: target.clone(),
+                cseq: 1,
+            },
+            local_sdp: sdp,
+            agent,
+        };
         self.send_request(now, target, &branch, "INVITE", m);
+        leg
     }
 }
 

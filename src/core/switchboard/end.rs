@@ -22,6 +22,8 @@ impl Switchboard {
         if !self.calls.contains_key(&id) {
             return;
         }
+        // Queue rings still going: cancelled, agents idle again (see queue.rs).
+        self.withdraw_forks(now, id);
         self.reject_a(now, id, code_for_a.unwrap_or(487));
         // B leg: CANCEL if ringing, BYE if answered and still up.
         let b_state = self
@@ -42,7 +44,7 @@ impl Switchboard {
                         AgentState::Offline
                     };
                     self.acd.missed(now.mono, id, &agent, state);
-                    self.emit_agent_state(now, &agent, state);
+                    self.acd_events(now, None);
                 }
             }
             Some((BState::Answered, false)) => {

@@ -45,8 +45,8 @@ impl Default for IvrPlan {
 /// What follows the prompt a call is hearing.
 #[derive(Debug, Clone)]
 pub(super) enum AfterPrompt {
-    /// Send the call on (the overflow target).
-    Route(Target),
+    /// Send the call on to its overflow target.
+    Overflow(super::queue::Onward),
     /// Hang up with this cause.
     Hangup(&'static str),
 }
@@ -138,8 +138,8 @@ impl Switchboard {
         self.pump(now);
     }
 
-    /// A queued call starts hearing the waiting voice (or music), and its maximum queue time
-    /// starts (once, at the first queue it enters).
+    /// A queued call starts hearing the waiting voice (or music). Its maximum queue time is
+    /// the ACD's overflow deadline (see `queue.rs`).
     pub(super) fn start_waiting(&mut self, now: Now, id: u64) {
         let settings = self.ivr.settings.clone();
         if settings.announce_position || settings.announce_wait {
@@ -147,15 +147,6 @@ impl Switchboard {
             self.announce(now, id);
         } else if let Some(prompt) = &settings.waiting_prompt {
             self.play_queue_prompt(id, &prompt.0);
-        }
-        let first = self
-            .calls
-            .get(&id)
-            .and_then(|c| c.queued_at)
-            .is_some_and(|q| q.mono == now.mono);
-        if settings.max_queue_secs > 0 && first {
-            let at = now.mono + std::time::Duration::from_secs(u64::from(settings.max_queue_secs));
-            self.arm(at, id, 0, TimerKind::MaxWait);
         }
     }
 
@@ -222,7 +213,7 @@ impl Switchboard {
         *avg = 0.8 * *avg + 0.2 * talk_secs;
     }
 
-    fn play_queue_prompt(&mut self, id: u64, prompt: &str) {
+    pub(super) fn play_queue_prompt(&mut self, id: u64, prompt: &str) {
         self.next_play += 1;
         let play_id = QUEUE_PLAY_IDS + self.next_play;
         let Some(call) = self.calls.get_mut(&id) else {
@@ -258,7 +249,7 @@ impl Switchboard {
         }
         call.queue_play = None;
         match call.after_prompt.take() {
-            Some(AfterPrompt::Route(target)) => return self.route_to(now, id, target),
+            Some(AfterPrompt::Overflow(onward)) => return self.go_onward(now, id, onward),
             Some(AfterPrompt::Hangup(cause)) => {
                 return self.end_call(now, id, cause, "system", None)
             }
@@ -269,62 +260,6 @@ impl Switchboard {
             if let Some(prompt) = self.ivr.settings.waiting_prompt.clone() {
                 self.play_queue_prompt(id, &prompt.0);
             }
-        }
-    }
-
-    /// The maximum queue time passed (排队时长): the call leaves the queue, hears the
-    /// overflow prompt if one is set, then goes to the overflow target — or is ended.
-    pub(super) fn max_wait_reached(&mut self, now: Now, id: u64) {
-        let Some(call) = self.calls.get(&id) else {
-            return;
-        };
-        if call.state != CallState::Queued {
-            return;
-        }
-        let group = call.group.clone();
-        if let Some(agent) = self.acd.remove(id) {
-            self.cancel_b(now, id);
-            let state = if self.registrar.is_registered(&agent, now.mono) {
-                crate::core::acd::AgentState::Idle
-            } else {
-                crate::core::acd::AgentState::Offline
-            };
-            self.acd.set_agent_state(now.mono, &agent, state);
-            self.emit_agent_state(now, &agent, state);
-        }
-        let settings = self.ivr.settings.clone();
-        self.call_event(
-            now,
-            id,
-            "queue.overflowed",
-            serde_json::json!({
-                "group": group,
-                "reason": "max_wait",
-                "target": settings.overflow_target.as_ref().map(|t| format!("{t:?}")),
-            }),
-        );
-        self.stop_queue_prompt(id);
-        let Some(target) = settings.overflow_target.clone() else {
-            if let Some(prompt) = settings.overflow_prompt {
-                // Say goodbye, then hang up when it has played.
-                if let Some(call) = self.calls.get_mut(&id) {
-                    call.state = CallState::Ringing;
-                    call.after_prompt = Some(AfterPrompt::Hangup("queue_timeout"));
-                }
-                self.play_queue_prompt(id, &prompt.0);
-                return;
-            }
-            return self.end_call(now, id, "queue_timeout", "system", None);
-        };
-        match settings.overflow_prompt {
-            Some(prompt) => {
-                if let Some(call) = self.calls.get_mut(&id) {
-                    call.after_prompt = Some(AfterPrompt::Route(target));
-                    call.state = CallState::Ringing;
-                }
-                self.play_queue_prompt(id, &prompt.0);
-            }
-            None => self.route_to(now, id, target),
         }
     }
 
@@ -455,7 +390,7 @@ impl Switchboard {
 
     /// Leave a message (留言): the caller's audio is recorded to the mailbox until they hang up
     /// or the maximum message length passes.
-    fn voicemail(&mut self, now: Now, id: u64, mailbox: &str) {
+    pub(super) fn voicemail(&mut self, now: Now, id: u64, mailbox: &str) {
         let Some(call) = self.calls.get_mut(&id) else {
             return;
         };

@@ -8,6 +8,7 @@ mod dialog;
 mod end;
 mod ivr;
 mod out;
+mod queue;
 mod register;
 mod responses;
 
@@ -15,7 +16,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
 use std::net::{IpAddr, SocketAddr};
 use std::time::Duration;
 
-use crate::core::acd::{Acd, AgentState, GroupSpec, Strategy};
+use crate::core::acd::{Acd, AcdEvent, AgentState, GroupSpec, OverflowTarget, Status};
 use crate::core::media::g711::Codec;
 use crate::core::outbound::OutboundGuard;
 use crate::core::rng::Rng;
@@ -89,14 +90,11 @@ pub struct GroupConfig {
     pub name: String,
     /// Queue number (`6000`).
     pub number: String,
-    /// Members (extensions).
-    pub members: Vec<String>,
-    /// Ring timeout per agent.
-    pub ring_timeout: Duration,
     /// Whether calls are recorded.
     pub record: bool,
-    /// Selection strategy name.
-    pub strategy: String,
+    /// What the ACD routes by: members (priority order), strategy, ring timeout, wrap-up,
+    /// limits and overflow (its `name` is replaced by [`GroupConfig::name`]).
+    pub acd: GroupSpec,
 }
 
 /// Operational configuration loaded from SQLite.
@@ -322,8 +320,6 @@ enum TimerKind {
     Ivr,
     /// A voicemail message reached its maximum length.
     MessageLimit,
-    /// A queued call reached the maximum queue time.
-    MaxWait,
     /// Time for the next position / estimated-wait announcement.
     Announce,
 }
@@ -356,6 +352,8 @@ pub struct Switchboard {
     next_play: u64,
     /// Average handle time per group, for estimated-wait announcements.
     handle_secs: BTreeMap<String, f64>,
+    /// Calls the ACD overflowed, handled by the pump (never in the middle of another change).
+    overflows: VecDeque<(u64, String, OverflowTarget)>,
     draining: bool,
     stats: SwitchStats,
 }
@@ -374,10 +372,7 @@ impl Switchboard {
             .iter()
             .map(|g| GroupSpec {
                 name: g.name.clone(),
-                members: g.members.clone(),
-                strategy: Strategy::parse(&g.strategy),
-                ring_timeout: g.ring_timeout,
-                ..Default::default()
+                ..g.acd.clone()
             })
             .collect();
         let auth = DigestAuth::new(&cfg.realm, cfg.auth_secret, Duration::from_secs(300));
@@ -403,6 +398,7 @@ impl Switchboard {
             next_call: 1,
             next_play: 0,
             handle_secs: BTreeMap::new(),
+            overflows: VecDeque::new(),
             draining: false,
             stats: SwitchStats::default(),
         }
@@ -442,6 +438,8 @@ impl Switchboard {
     pub fn handle_timeout(&mut self, now: Now) {
         self.tx.handle_timeout(now.mono);
         self.registrar.handle_timeout(now.mono);
+        // Wrap-ups that end, callers waiting past their group's maximum (overflow).
+        self.acd.handle_timeout(now.mono);
         while let Some(&first) = self.timers.iter().next() {
             if first.0 > now.mono {
                 break;
@@ -511,6 +509,7 @@ impl Switchboard {
         [
             self.tx.poll_timeout(),
             self.registrar.poll_timeout(),
+            self.acd.poll_timeout(),
             self.timers.iter().next().map(|t| t.0),
         ]
         .into_iter()
@@ -547,6 +546,11 @@ impl Switchboard {
         self.acd.agent_state(ext)
     }
 
+    /// The full state of an agent (talking, wrap-up, break with its reason …).
+    pub fn agent_status(&self, ext: &str) -> Option<Status> {
+        self.acd.status(ext)
+    }
+
     /// Everything that follows from an input: transaction events, registrar events, ACD offers.
     fn pump(&mut self, now: Now) {
         for _ in 0..64 {
@@ -559,7 +563,12 @@ impl Switchboard {
                 progressed = true;
                 self.registrar_event(now, ev);
             }
-            let offers = self.acd.next_offers();
+            progressed |= self.acd_events(now, None);
+            while let Some((call, group, target)) = self.overflows.pop_front() {
+                progressed = true;
+                self.acd_overflow(now, call, &group, target);
+            }
+            let offers = self.acd.next_offers_at(now.mono);
             for offer in offers {
                 progressed = true;
                 self.ring_agent(now, offer);
@@ -573,7 +582,12 @@ impl Switchboard {
     fn registrar_event(&mut self, now: Now, ev: RegistrarEvent) {
         match ev {
             RegistrarEvent::Registered { aor } => {
-                if self.plan.logged_in.contains(&aor) && !self.ext_calls.contains_key(&aor) {
+                // Only an offline agent becomes ready: a break or wrap-up is kept.
+                let offline = self.acd.status(&aor) == Some(Status::Offline);
+                if offline
+                    && self.plan.logged_in.contains(&aor)
+                    && !self.ext_calls.contains_key(&aor)
+                {
                     self.set_agent(now, &aor, AgentState::Idle);
                 }
             }
@@ -587,19 +601,35 @@ impl Switchboard {
 
     /// Changes an agent's state and logs it (every change is an event, SPEC §4).
     fn set_agent(&mut self, now: Now, ext: &str, state: AgentState) {
-        if self.acd.set_agent_state(now.mono, ext, state) {
-            self.emit_agent_state(now, ext, state);
-        }
+        self.acd.set_agent_state(now.mono, ext, state);
+        self.acd_events(now, None);
     }
 
-    fn emit_agent_state(&mut self, now: Now, ext: &str, state: AgentState) {
-        let name = match state {
-            AgentState::Offline => "offline",
-            AgentState::Idle => "idle",
-            AgentState::Ringing => "ringing",
-            AgentState::Busy => "busy",
-        };
-        self.agent_event(now, ext, name, None);
+    /// Turns the ACD's pending events into switchboard work: each state change becomes an
+    /// `agent.state` event with the real state name (`talking`, `wrap-up`, `break` …) and, for
+    /// a break, its sub-state as the reason (`no-answer` after too many misses); `reason`
+    /// names the cause of changes that have no sub-state (`login`, `api`). Overflows are
+    /// queued for the pump. Returns whether there was any.
+    fn acd_events(&mut self, now: Now, reason: Option<&str>) -> bool {
+        let mut any = false;
+        while let Some(ev) = self.acd.poll_event() {
+            any = true;
+            match ev {
+                AcdEvent::AgentStateChanged { agent, to, .. } => {
+                    let why = match &to {
+                        Status::Break(r) => Some(r.clone()),
+                        _ => reason.map(str::to_owned),
+                    };
+                    self.agent_event(now, &agent, to.kind().as_str(), why.as_deref());
+                }
+                AcdEvent::Overflow {
+                    call,
+                    group,
+                    target,
+                } => self.overflows.push_back((call, group, target)),
+            }
+        }
+        any
     }
 
     /// An `agent.state` event with the reason of the change (login, ready, a break reason).
@@ -650,14 +680,16 @@ impl Switchboard {
             Some(crate::core::acd::Status::Talking)
         );
         if left && talking {
-            let state = if self.registrar.is_registered(ext, now.mono)
-                && self.plan.logged_in.contains(ext)
-            {
-                AgentState::Idle
+            // Into the group's wrap-up after a queue call (话后处理), else idle; an agent whose
+            // phone is gone or who logged out meanwhile is offline instead.
+            let reachable =
+                self.registrar.is_registered(ext, now.mono) && self.plan.logged_in.contains(ext);
+            if reachable {
+                self.acd.call_ended(now.mono, ext);
             } else {
-                AgentState::Offline
-            };
-            self.set_agent(now, ext, state);
+                self.acd.set_agent_state(now.mono, ext, AgentState::Offline);
+            }
+            self.acd_events(now, None);
         }
     }
 

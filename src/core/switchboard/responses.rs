@@ -3,7 +3,7 @@
 
 use std::net::SocketAddr;
 
-use super::calls::{BState, CallState};
+use super::calls::{BLeg, BState, CallState};
 use super::out::{ack_for_non2xx, local_sdp, Dialog};
 use super::{LegSide, MediaCommand, Switchboard, TimerKind};
 use crate::core::acd::AgentState;
@@ -54,6 +54,11 @@ impl Switchboard {
         status: u16,
         resp: &Message<'_>,
     ) {
+        if let Ok(cid) = resp.call_id() {
+            if self.is_fork(id, &cid) {
+                return self.on_fork_response(now, id, &cid, status, resp);
+            }
+        }
         let Some(call) = self.calls.get_mut(&id) else {
             return;
         };
@@ -177,11 +182,15 @@ impl Switchboard {
             self.media_cmd(MediaCommand::Record { id: media.id, path });
         }
         if let Some(agent) = &agent {
-            self.acd.answered_by(id, agent);
+            // The first answer wins: the other agents rung for this call are idle again and
+            // their forks are cancelled (ring-all).
+            self.acd.answered_at(now.mono, id, agent);
+            self.cancel_forks(now, id);
             if let Some(call) = self.calls.get_mut(&id) {
                 call.agent = Some(agent.clone());
             }
             self.ext_enter(now, agent);
+            self.acd_events(now, None);
         }
         self.bump_gen(id);
         self.call_event(
@@ -209,7 +218,7 @@ impl Switchboard {
                 AgentState::Offline
             };
             self.acd.missed(now.mono, id, &agent, state);
-            self.emit_agent_state(now, &agent, state);
+            self.acd_events(now, None);
             self.bump_gen(id);
             self.call_event(
                 now,
@@ -234,6 +243,9 @@ impl Switchboard {
     }
 
     pub(super) fn client_invite_failed_by_branch(&mut self, now: Now, branch: &str, status: u16) {
+        if self.fork_failed_by_branch(now, branch) {
+            return;
+        }
         let id = self
             .calls
             .values()
@@ -250,35 +262,17 @@ impl Switchboard {
         };
         match kind {
             TimerKind::Ivr => return self.ivr_timeout(now, id),
-            TimerKind::MaxWait => return self.max_wait_reached(now, id),
             TimerKind::Announce => return self.announce(now, id),
+            // One ring timer per fork, named by the fork's id.
+            TimerKind::AgentRing => return self.fork_ring_timeout(now, id, gen),
             _ => {}
         }
         if call.timer_gen != gen {
             return;
         }
         match kind {
-            TimerKind::Ivr | TimerKind::MaxWait | TimerKind::Announce => {}
+            TimerKind::Ivr | TimerKind::Announce | TimerKind::AgentRing => {}
             TimerKind::MessageLimit => self.end_call(now, id, "normal", "system", None),
-            TimerKind::AgentRing => {
-                let agent = call.b.as_ref().and_then(|b| b.agent.clone());
-                self.cancel_b(now, id);
-                if let Some(agent) = agent {
-                    let state = if self.registrar.is_registered(&agent, now.mono) {
-                        AgentState::Idle
-                    } else {
-                        AgentState::Offline
-                    };
-                    self.acd.missed(now.mono, id, &agent, state);
-                    self.emit_agent_state(now, &agent, state);
-                    self.call_event(
-                        now,
-                        id,
-                        "agent.missed",
-                        serde_json::json!({ "agent": agent, "reason": "no_answer" }),
-                    );
-                }
-            }
             TimerKind::DirectRing => {
                 self.end_call(now, id, "no_answer", "system", Some(480));
             }
@@ -290,6 +284,12 @@ impl Switchboard {
         let Some(b) = self.calls.get_mut(&id).and_then(|c| c.b.take()) else {
             return;
         };
+        self.cancel_leg(now, b);
+    }
+
+    /// CANCEL one unanswered leg (the call's B leg or a queue fork) and forget it; a 2xx that
+    /// still arrives for it is acknowledged and hung up ([`Self::ack_and_bye_stray`]).
+    pub(super) fn cancel_leg(&mut self, now: Now, b: BLeg) {
         self.legs.remove(&b.dialog.call_id);
         let mut m = OutMessage::request(Method::Cancel, b.request_uri.clone());
         m.push_header("Via", b.via.clone());

@@ -49,31 +49,37 @@ fn udp(port: u16) -> Target {
     }
 }
 
+/// A longest-idle group with a 15 s ring timeout, as in the demo profile.
+fn group(name: &str, number: &str, members: &[&str], record: bool) -> GroupConfig {
+    GroupConfig {
+        name: name.into(),
+        number: number.into(),
+        record,
+        acd: GroupSpec {
+            name: name.into(),
+            members: members.iter().map(|m| m.to_string()).collect(),
+            ring_timeout: Duration::from_secs(15),
+            ..Default::default()
+        },
+    }
+}
+
 impl Sim {
     fn new() -> Sim {
+        Sim::with_groups(|_| {})
+    }
+
+    /// The demo switchboard with its groups changed by `edit` (strategies, limits, overflow).
+    fn with_groups(edit: impl FnOnce(&mut Vec<GroupConfig>)) -> Sim {
         let mut extensions = BTreeMap::new();
         for n in 1001..=1005 {
             extensions.insert(n.to_string(), format!("pass{n}"));
         }
-        let plan = Dialplan {
+        let mut plan = Dialplan {
             extensions,
             groups: vec![
-                GroupConfig {
-                    name: "support".into(),
-                    number: "6000".into(),
-                    members: vec!["1001".into(), "1002".into()],
-                    ring_timeout: Duration::from_secs(15),
-                    record: true,
-                    strategy: "longest-idle".into(),
-                },
-                GroupConfig {
-                    name: "sales".into(),
-                    number: "6001".into(),
-                    members: vec!["1003".into(), "1004".into()],
-                    ring_timeout: Duration::from_secs(15),
-                    record: false,
-                    strategy: "longest-idle".into(),
-                },
+                group("support", "6000", &["1001", "1002"], true),
+                group("sales", "6001", &["1003", "1004"], false),
             ],
             trunks: vec![TrunkSpec {
                 name: "pstn".into(),
@@ -85,7 +91,10 @@ impl Sim {
             ]
             .into(),
             routes: vec![crate::core::outbound::Route::open("9", 1, "pstn")],
-            logged_in: ["1001".to_string(), "1002".to_string()].into(),
+            logged_in: ["1001", "1002", "1003", "1004"]
+                .iter()
+                .map(|s| s.to_string())
+                .collect(),
             ivr: IvrPlan {
                 flows: [(
                     "main".to_string(),
@@ -95,6 +104,7 @@ impl Sim {
                 ..IvrPlan::default()
             },
         };
+        edit(&mut plan.groups);
         let now = Now {
             mono: Instant::from_millis(1),
             wall: WallMs(1_795_000_000_000),
@@ -945,6 +955,397 @@ fn feature_codes_put_an_agent_on_break_and_back_and_log_them_out() {
     assert!(prompts_played(&sim)
         .iter()
         .any(|(p, _)| p.contains("Extension 1005 is not an agent")));
+}
+
+// ---- the full ACD through the switchboard ----
+
+const AGENT_PORTS: [(&str, u16); 4] = [
+    ("1001", 7001),
+    ("1002", 7002),
+    ("1003", 7003),
+    ("1004", 7004),
+];
+
+impl Sim {
+    /// A carrier call to `did`, answered by the box (queue) and acknowledged.
+    fn trunk_call(&mut self, call: &str, did: &str) -> Vec<u16> {
+        let inv = self.trunk_invite(call, did);
+        self.deliver(5080, &inv);
+        let got = self.take(5080);
+        let statuses = Sim::statuses(&got);
+        if let Some(ok) = got
+            .iter()
+            .find(|m| Message::parse(m).ok().and_then(|p| p.status()) == Some(200))
+        {
+            let ok = ok.clone();
+            self.trunk_ack(call, &ok);
+        }
+        statuses
+    }
+
+    /// The carrier hangs up `call`.
+    fn trunk_bye(&mut self, call: &str) {
+        let mut m = OutMessage::request(Method::Bye, "sip:branchline@127.0.0.1:5060");
+        m.push_header(
+            "Via",
+            format!("SIP/2.0/UDP 127.0.0.1:5080;branch=z9hG4bKbye{call}"),
+        );
+        m.push_header(
+            "From",
+            format!("<sip:1380013800{}@127.0.0.1:5080>;tag=t{call}", call.len()),
+        );
+        m.push_header("To", "<sip:4001@127.0.0.1:5060>");
+        m.push_header("Call-ID", call.to_string());
+        m.push_header("CSeq", "2 BYE");
+        let bye = m.to_bytes();
+        self.deliver(5080, &bye);
+    }
+
+    /// INVITEs each agent phone received since last asked: (extension, INVITE).
+    fn rung(&mut self) -> Vec<(&'static str, Vec<u8>)> {
+        let mut out = Vec::new();
+        for (ext, port) in AGENT_PORTS {
+            let msgs = self.take(port);
+            // One entry per INVITE: retransmissions (Timer A, no 1xx yet) share the Call-ID.
+            let mut seen = std::collections::BTreeSet::new();
+            for inv in Sim::requests(&msgs, Method::Invite) {
+                let cid = Message::parse(&inv)
+                    .ok()
+                    .and_then(|m| m.call_id().ok().map(|c| c.into_owned()));
+                if seen.insert(cid) {
+                    out.push((ext, inv));
+                }
+            }
+            // Keep anything else (CANCEL, BYE) for the test to look at.
+            let rest: Vec<Vec<u8>> = msgs
+                .into_iter()
+                .filter(|m| {
+                    Message::parse(m).ok().and_then(|p| p.method().cloned()) != Some(Method::Invite)
+                })
+                .collect();
+            if !rest.is_empty() {
+                self.inbox.insert(addr(port), rest);
+            }
+        }
+        out
+    }
+
+    /// The agent hangs up a call it answered (BYE inside the B dialog).
+    fn agent_bye(&mut self, port: u16, invite: &[u8]) {
+        let req = Message::parse(invite).unwrap();
+        let mut m = OutMessage::request(Method::Bye, "sip:branchline@127.0.0.1:5060");
+        m.push_header(
+            "Via",
+            format!("SIP/2.0/UDP 127.0.0.1:{port};branch=z9hG4bKab{}", self.seq),
+        );
+        self.seq += 1;
+        m.push_header("From", format!("{};tag=agent", req.header("To").unwrap()));
+        m.push_header("To", req.header("From").unwrap().into_owned());
+        m.push_header("Call-ID", req.call_id().unwrap().into_owned());
+        m.push_header("CSeq", "2 BYE");
+        let bye = m.to_bytes();
+        self.deliver(port, &bye);
+    }
+
+    /// The phone declines an INVITE (486 Busy Here).
+    fn decline(&mut self, port: u16, invite: &[u8]) {
+        let req = Message::parse(invite).unwrap();
+        let r = crate::core::sip::msg::response_to(&req, 486, "Busy Here", Some("agent"));
+        let bytes = r.to_bytes();
+        self.deliver(port, &bytes);
+    }
+
+    /// One queue call through: rung agent answers, talks `talk`, hangs up. Returns the agent.
+    fn serve_one(&mut self, call: &str, talk: Duration) -> &'static str {
+        self.trunk_call(call, "4001");
+        let rung = self.rung();
+        assert_eq!(rung.len(), 1, "one agent rings for {call}");
+        let (ext, inv) = rung[0].clone();
+        let port = port_of(ext);
+        self.answer(port, &inv);
+        self.advance(talk);
+        self.agent_bye(port, &inv);
+        ext
+    }
+
+    fn events_of(&self, kind: &str) -> Vec<Event> {
+        self.effects
+            .iter()
+            .filter_map(|e| match e {
+                Effect::Event(ev) if ev.kind == kind => Some(ev.clone()),
+                _ => None,
+            })
+            .collect()
+    }
+}
+
+fn port_of(ext: &str) -> u16 {
+    AGENT_PORTS
+        .iter()
+        .find(|(e, _)| *e == ext)
+        .map(|(_, p)| *p)
+        .unwrap()
+}
+
+fn with_support(edit: impl FnOnce(&mut GroupSpec)) -> Sim {
+    Sim::with_groups(|groups| {
+        if let Some(g) = groups.iter_mut().find(|g| g.name == "support") {
+            edit(&mut g.acd);
+        }
+    })
+}
+
+fn two_agents(sim: &mut Sim) {
+    sim.register("1001", 7001);
+    sim.advance(Duration::from_secs(1));
+    sim.register("1002", 7002);
+    sim.advance(Duration::from_secs(1));
+}
+
+#[test]
+fn round_robin_alternates_between_the_agents() {
+    let mut sim = with_support(|g| g.strategy = crate::core::acd::Strategy::RoundRobin);
+    two_agents(&mut sim);
+    let served: Vec<&str> = (0..4)
+        .map(|i| sim.serve_one(&format!("rr{i}"), Duration::from_secs(5)))
+        .collect();
+    assert_eq!(served, ["1001", "1002", "1001", "1002"]);
+}
+
+#[test]
+fn fewest_calls_prefers_the_agent_with_fewer_answers_over_the_longest_idle() {
+    let mut sim = with_support(|g| g.strategy = crate::core::acd::Strategy::FewestCalls);
+    two_agents(&mut sim);
+    // A: 1001 answers and keeps talking.
+    sim.trunk_call("fa", "4001");
+    let a = sim.rung();
+    assert_eq!(a[0].0, "1001", "a tie goes to the longest idle");
+    sim.answer(7001, &a[0].1);
+    // B and C: 1002 answers both, so it has two answers and is idle since C ended.
+    for c in ["fb", "fc"] {
+        let got = sim.serve_one(c, Duration::from_secs(2));
+        assert_eq!(got, "1002");
+    }
+    sim.advance(Duration::from_secs(10));
+    sim.agent_bye(7001, &a[0].1);
+    // 1002 has been idle longer, but 1001 answered fewer calls.
+    assert_eq!(sim.serve_one("fd", Duration::from_secs(1)), "1001");
+}
+
+#[test]
+fn skill_level_first_rings_the_most_skilled_idle_agent() {
+    let mut sim = with_support(|g| {
+        g.strategy = crate::core::acd::Strategy::SkillLevel;
+        g.skill_levels.insert("1002".into(), 5);
+    });
+    two_agents(&mut sim);
+    assert_eq!(sim.serve_one("s1", Duration::from_secs(1)), "1002");
+    assert_eq!(sim.serve_one("s2", Duration::from_secs(1)), "1002");
+}
+
+#[test]
+fn random_spreads_calls_over_both_agents() {
+    let mut sim = with_support(|g| g.strategy = crate::core::acd::Strategy::Random);
+    two_agents(&mut sim);
+    let served: Vec<&str> = (0..16)
+        .map(|i| sim.serve_one(&format!("rn{i}"), Duration::from_secs(1)))
+        .collect();
+    assert!(
+        served.contains(&"1001") && served.contains(&"1002"),
+        "{served:?}"
+    );
+}
+
+#[test]
+fn ring_all_rings_every_idle_agent_and_cancels_the_losers() {
+    let mut sim = with_support(|g| g.strategy = crate::core::acd::Strategy::RingAll);
+    two_agents(&mut sim);
+    sim.trunk_call("ra", "4001");
+    let rung = sim.rung();
+    let exts: Vec<&str> = rung.iter().map(|(e, _)| *e).collect();
+    assert_eq!(exts, ["1001", "1002"], "both phones ring at once");
+    for (ext, inv) in &rung {
+        sim.ring(port_of(ext), inv);
+    }
+    let ringing = sim.events_of("agent.ringing");
+    assert_eq!(ringing.len(), 2);
+    assert_eq!(
+        ringing[1].agent.as_deref(),
+        Some("1002"),
+        "events name the agent"
+    );
+    // 1002 answers first: it is ACKed and connected; 1001 is cancelled.
+    sim.answer(7002, &rung[1].1);
+    assert_eq!(Sim::requests(&sim.take(7002), Method::Ack).len(), 1);
+    let to_1001 = sim.take(7001);
+    assert_eq!(
+        Sim::requests(&to_1001, Method::Cancel).len(),
+        1,
+        "the loser is cancelled"
+    );
+    assert_eq!(sim.sb.agent_status("1002"), Some(Status::Talking));
+    assert_eq!(sim.sb.agent_status("1001"), Some(Status::Idle));
+    // A 200 from the loser that crossed the CANCEL is acknowledged and hung up.
+    sim.answer(7001, &rung[0].1);
+    let late = sim.take(7001);
+    assert_eq!(Sim::requests(&late, Method::Ack).len(), 1, "{late:?}");
+    assert_eq!(Sim::requests(&late, Method::Bye).len(), 1);
+    assert_eq!(sim.sb.agent_status("1001"), Some(Status::Idle));
+    assert_eq!(sim.sb.active_calls(), 1);
+    let answered = sim.events_of("call.answered");
+    assert_eq!(answered.len(), 1);
+    assert_eq!(answered[0].data["agent"], "1002");
+    // The caller hangs up: only the winner gets a BYE.
+    sim.trunk_bye("ra");
+    assert_eq!(Sim::requests(&sim.take(7002), Method::Bye).len(), 1);
+    assert!(Sim::requests(&sim.take(7001), Method::Bye).is_empty());
+    assert_eq!(sim.cdrs()[0].agent.as_deref(), Some("1002"));
+}
+
+#[test]
+fn a_caller_leaving_during_ring_all_cancels_every_ring_without_a_miss() {
+    let mut sim = with_support(|g| {
+        g.strategy = crate::core::acd::Strategy::RingAll;
+        g.max_no_answer = 1;
+    });
+    two_agents(&mut sim);
+    sim.trunk_call("rb", "4001");
+    assert_eq!(sim.rung().len(), 2);
+    sim.trunk_bye("rb");
+    assert_eq!(Sim::requests(&sim.take(7001), Method::Cancel).len(), 1);
+    assert_eq!(Sim::requests(&sim.take(7002), Method::Cancel).len(), 1);
+    assert_eq!(
+        sim.sb.agent_status("1001"),
+        Some(Status::Idle),
+        "not a miss"
+    );
+    assert_eq!(sim.sb.agent_status("1002"), Some(Status::Idle));
+}
+
+#[test]
+fn wrap_up_keeps_queue_calls_away_until_it_ends() {
+    let mut sim = with_support(|g| g.wrap_up = Duration::from_secs(30));
+    sim.register("1001", 7001);
+    sim.serve_one("w1", Duration::from_secs(10));
+    assert_eq!(sim.sb.agent_status("1001"), Some(Status::WrapUp));
+    sim.trunk_call("w2", "4001");
+    assert!(sim.rung().is_empty(), "no queue call during wrap-up");
+    sim.advance(Duration::from_secs(29));
+    assert!(sim.rung().is_empty());
+    sim.advance(Duration::from_secs(2));
+    let rung = sim.rung();
+    assert_eq!(rung.len(), 1, "rung as soon as the wrap-up ends");
+    let states: Vec<String> = agent_states(&sim, "1001")
+        .into_iter()
+        .map(|s| s.0)
+        .collect();
+    let tail: Vec<&str> = states
+        .iter()
+        .rev()
+        .take(4)
+        .rev()
+        .map(String::as_str)
+        .collect();
+    assert_eq!(
+        tail,
+        ["talking", "wrap-up", "idle", "ringing"],
+        "{states:?}"
+    );
+}
+
+#[test]
+fn an_agent_missing_too_many_offers_goes_on_break_no_answer() {
+    let mut sim = with_support(|g| g.max_no_answer = 2);
+    sim.register("1001", 7001);
+    sim.trunk_call("m1", "4001");
+    // First miss: the ring times out.
+    let first = sim.rung();
+    assert_eq!(first.len(), 1);
+    sim.ring(7001, &first[0].1);
+    sim.advance(Duration::from_secs(16));
+    // Second miss: declined.
+    let again = sim.rung();
+    assert_eq!(again.len(), 1, "rung again after the first miss");
+    sim.decline(7001, &again[0].1);
+    assert_eq!(
+        sim.sb.agent_status("1001"),
+        Some(Status::Break("no-answer".into()))
+    );
+    assert_eq!(
+        agent_states(&sim, "1001").last().unwrap(),
+        &("break".to_string(), "no-answer".to_string())
+    );
+    assert_eq!(sim.events_of("agent.missed").len(), 2);
+    sim.advance(Duration::from_secs(60));
+    assert!(sim.rung().is_empty(), "no more calls on break");
+    assert_eq!(sim.sb.stats(sim.now).queue_length, 1);
+}
+
+#[test]
+fn max_wait_overflows_to_the_second_group_where_an_agent_answers() {
+    let mut sim = with_support(|g| {
+        g.max_wait = Some(Duration::from_secs(20));
+        g.overflow_to = crate::core::acd::OverflowTarget::Group("sales".into());
+    });
+    sim.register("1003", 7003);
+    sim.trunk_call("o1", "4001");
+    sim.advance(Duration::from_secs(19));
+    assert!(sim.rung().is_empty(), "nobody in support");
+    sim.advance(Duration::from_secs(2));
+    let over = sim.events_of("queue.overflowed");
+    assert_eq!(over.len(), 1);
+    assert_eq!(over[0].data["reason"], "max_wait");
+    assert_eq!(over[0].data["target"], "group:sales");
+    assert_eq!(over[0].group.as_deref(), Some("support"));
+    let entered = sim.events_of("queue.entered");
+    assert_eq!(entered.len(), 2);
+    assert_eq!(entered[1].group.as_deref(), Some("sales"));
+    assert_eq!(entered[1].data["via"], "overflow");
+    assert!(
+        entered[0].data.get("via").is_none(),
+        "a direct entry has no via"
+    );
+    let rung = sim.rung();
+    assert_eq!(rung.len(), 1);
+    assert_eq!(rung[0].0, "1003");
+    sim.answer(7003, &rung[0].1);
+    let answered = sim.events_of("call.answered");
+    assert_eq!(answered[0].data["group"], "sales");
+    let wait = answered[0].data["wait_secs"].as_f64().unwrap();
+    // 20 s in support, then answered 1 s into sales: the wait counts from the first entry.
+    assert!(
+        (wait - 21.0).abs() < 0.5,
+        "wait from the first entry: {wait}"
+    );
+}
+
+#[test]
+fn a_full_queue_answers_busy_and_logs_it() {
+    let mut sim = with_support(|g| g.max_queue = Some(1));
+    assert_eq!(sim.trunk_call("f1", "4001"), vec![100, 200]);
+    assert_eq!(sim.trunk_call("f2", "4001"), vec![100, 486]);
+    let over = sim.events_of("queue.overflowed");
+    assert_eq!(over.len(), 1);
+    assert_eq!(over[0].data["reason"], "queue_full");
+    assert_eq!(over[0].data["target"], "busy");
+    assert_eq!(sim.cdrs()[0].hangup_cause, "busy");
+    assert_eq!(sim.sb.stats(sim.now).queue_length, 1);
+}
+
+#[test]
+fn a_full_queue_overflows_to_its_target_group_when_it_has_one() {
+    let mut sim = with_support(|g| {
+        g.max_queue = Some(1);
+        g.overflow_to = crate::core::acd::OverflowTarget::Group("sales".into());
+    });
+    sim.trunk_call("g1", "4001");
+    assert_eq!(sim.trunk_call("g2", "4001"), vec![100, 200]);
+    let groups: Vec<Option<String>> = sim
+        .events_of("queue.entered")
+        .into_iter()
+        .map(|e| e.group)
+        .collect();
+    assert_eq!(groups, [Some("support".into()), Some("sales".into())]);
 }
 
 #[path = "tests_outbound.rs"]
