@@ -9,7 +9,9 @@
 
 mod api_agents;
 mod api_ivr;
+mod api_monitor_live;
 mod api_prompts;
+mod api_reports;
 mod api_voicemail;
 mod assets;
 pub mod auth;
