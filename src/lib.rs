@@ -7,5 +7,6 @@
 pub mod config;
 pub mod core;
 pub mod driver;
+pub mod reports;
 pub mod storage;
 pub mod web;

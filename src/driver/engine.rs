@@ -102,6 +102,8 @@ impl Engine {
         let mut media_events = self.media.take_events();
         let mut tts_done = self.tts_done.rx.take();
         let mut config_version = self.shared.config_version.load(Ordering::Relaxed);
+        let (db_path, tz) = (self.db_path.clone(), self.tz.clone());
+        self.shared.prime_monitor(&db_path, tz, self.clock.wall().0);
         loop {
             let deadline = self
                 .sb
@@ -224,7 +226,11 @@ impl Engine {
         }
         while let Some(effect) = self.sb.poll_effect() {
             match effect {
-                Effect::Event(ev) => self.storage.append(ev),
+                Effect::Event(ev) => {
+                    // The live monitor is a projection of the same stream (SPEC §13).
+                    self.shared.monitor_event(&ev);
+                    self.storage.append(ev)
+                }
                 Effect::Media(cmd) => self.media_command(cmd, releases),
                 Effect::CallFinished { mut cdr, media } => {
                     let rx = media.and_then(|id| releases.remove(&id));

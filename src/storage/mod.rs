@@ -11,6 +11,7 @@ mod config;
 mod events;
 pub mod ivr;
 pub mod prompts;
+pub mod report_events;
 pub mod routes;
 mod seed;
 mod users;

@@ -75,6 +75,9 @@ pub struct Shared {
     pub agent_requests: std::sync::Mutex<std::collections::VecDeque<AgentRequest>>,
     /// Wakes the engine when a request is queued.
     pub wake: tokio::sync::Notify,
+    /// The live monitor (SPEC §10): built from today's log when the engine starts, then fed
+    /// every event the switchboard emits; `GET /api/monitor` reads it.
+    pub monitor: std::sync::Mutex<Option<crate::reports::Monitor>>,
 }
 
 /// An agent state change asked for over `POST /api/agents/{username}/state`.
@@ -111,6 +114,27 @@ impl Shared {
         self.wake.notify_one();
         rx.recv_timeout(std::time::Duration::from_secs(3))
             .unwrap_or_else(|_| Err("the call engine did not answer in time".into()))
+    }
+
+    /// Folds one switchboard event into the live monitor, once it has been built.
+    pub fn monitor_event(&self, ev: &crate::storage::Event) {
+        let mut guard = self.monitor.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(m) = guard.as_mut() {
+            m.apply(ev);
+        }
+    }
+
+    /// Rebuilds the live monitor from today's event log (engine start; SPEC §13: the monitor
+    /// is a projection of the log). A failed read starts it empty and says so.
+    pub fn prime_monitor(&self, db_path: &std::path::Path, tz: jiff::tz::TimeZone, now_ms: i64) {
+        let cal = crate::reports::Calendar::new(tz);
+        let built = crate::storage::Db::open_readonly(db_path)
+            .and_then(|db| super::api_monitor_live::rebuild_today(db.conn(), &cal, now_ms));
+        let monitor = built.unwrap_or_else(|e| {
+            tracing::error!(error = %e, "rebuilding the live monitor from the event log failed");
+            crate::reports::Monitor::new(cal)
+        });
+        *self.monitor.lock().unwrap_or_else(|p| p.into_inner()) = Some(monitor);
     }
 
     /// Records a committed IVR configuration change; returns the new generation.

@@ -9,8 +9,10 @@
 
 mod api_agents;
 mod api_ivr;
+mod api_monitor_live;
 mod api_prompts;
 mod api_routes;
+mod api_reports;
 mod api_voicemail;
 mod assets;
 pub mod auth;

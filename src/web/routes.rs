@@ -350,6 +350,12 @@ fn route(state: &WebState, req: &RequestParts) -> ResponseParts {
             ),
         };
     }
+    if let Some(family) = req.path.strip_prefix("/api/reports/") {
+        return super::api_reports::handle(state, req, method, family, authenticate(state, req));
+    }
+    if req.path == "/api/monitor" {
+        return super::api_monitor_live::handle(state, req, method, authenticate(state, req));
+    }
     let allowed: &[&str] = match req.path.as_str() {
         "/" | "/index.html" => &["GET"],
         "/api/health" => &["GET"],

@@ -1,0 +1,135 @@
+//! Any report as a table: CSV (the `csv` crate) or .xlsx (`rust_xlsxwriter`), SPEC §11
+//! "exportable". Columns follow the row struct's field order; a nested map (an agent's time per
+//! state) becomes one column per key, `state_secs.idle`, in first-seen order.
+
+use serde::de::{MapAccess, Visitor};
+use serde::{Deserialize, Deserializer, Serialize};
+use serde_json::Value;
+
+/// Export failures (none comes from user input: rows are ours).
+#[derive(Debug, thiserror::Error)]
+pub enum ExportError {
+    /// A row did not serialise.
+    #[error("row encoding: {0}")]
+    Json(#[from] serde_json::Error),
+    /// The CSV writer failed.
+    #[error("csv: {0}")]
+    Csv(#[from] csv::Error),
+    /// The workbook writer failed.
+    #[error("xlsx: {0}")]
+    Xlsx(#[from] rust_xlsxwriter::XlsxError),
+}
+
+/// A JSON object with its keys in the order they were written.
+struct Ordered(Vec<(String, Value)>);
+
+impl<'de> Deserialize<'de> for Ordered {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = Ordered;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a report row object")
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut m: A) -> Result<Ordered, A::Error> {
+                let mut out = Vec::new();
+                while let Some((k, v)) = m.next_entry::<String, Value>()? {
+                    out.push((k, v));
+                }
+                Ok(Ordered(out))
+            }
+        }
+        d.deserialize_map(V)
+    }
+}
+
+/// Rows flattened to (header, cells), cells still typed as JSON values.
+pub fn table<T: Serialize>(rows: &[T]) -> Result<(Vec<String>, Vec<Vec<Value>>), ExportError> {
+    let mut header: Vec<String> = Vec::new();
+    let mut flat_rows: Vec<Vec<(String, Value)>> = Vec::with_capacity(rows.len());
+    for row in rows {
+        let text = serde_json::to_string(row)?;
+        let Ordered(fields) = serde_json::from_str(&text)?;
+        let mut flat = Vec::with_capacity(fields.len());
+        for (k, v) in fields {
+            match v {
+                Value::Object(m) => {
+                    for (sub, sv) in m {
+                        flat.push((format!("{k}.{sub}"), sv));
+                    }
+                }
+                other => flat.push((k, other)),
+            }
+        }
+        for (k, _) in &flat {
+            if !header.contains(k) {
+                header.push(k.clone());
+            }
+        }
+        flat_rows.push(flat);
+    }
+    let cells = flat_rows
+        .into_iter()
+        .map(|flat| {
+            header
+                .iter()
+                .map(|h| {
+                    flat.iter()
+                        .find(|(k, _)| k == h)
+                        .map_or(Value::Null, |(_, v)| v.clone())
+                })
+                .collect()
+        })
+        .collect();
+    Ok((header, cells))
+}
+
+fn text(v: &Value) -> String {
+    match v {
+        Value::Null => String::new(),
+        Value::String(s) => s.clone(),
+        other => other.to_string(),
+    }
+}
+
+/// The rows as CSV (UTF-8, header line first).
+pub fn to_csv<T: Serialize>(rows: &[T]) -> Result<Vec<u8>, ExportError> {
+    let (header, cells) = table(rows)?;
+    let mut w = csv::Writer::from_writer(Vec::new());
+    w.write_record(&header)?;
+    for row in &cells {
+        w.write_record(row.iter().map(text))?;
+    }
+    w.into_inner()
+        .map_err(|e| ExportError::Csv(csv::Error::from(e.into_error())))
+}
+
+/// The rows as an .xlsx workbook with one sheet named `sheet`; numbers stay numbers.
+pub fn to_xlsx<T: Serialize>(rows: &[T], sheet: &str) -> Result<Vec<u8>, ExportError> {
+    let (header, cells) = table(rows)?;
+    let mut book = rust_xlsxwriter::Workbook::new();
+    let ws = book.add_worksheet();
+    ws.set_name(sheet)?;
+    for (c, h) in header.iter().enumerate() {
+        ws.write_string(0, c as u16, h)?;
+    }
+    for (r, row) in cells.iter().enumerate() {
+        let r = r as u32 + 1;
+        for (c, v) in row.iter().enumerate() {
+            let c = c as u16;
+            match v {
+                Value::Null => {}
+                Value::Number(n) => {
+                    ws.write_number(r, c, n.as_f64().unwrap_or(0.0))?;
+                }
+                Value::Bool(b) => {
+                    ws.write_boolean(r, c, *b)?;
+                }
+                other => {
+                    ws.write_string(r, c, text(other))?;
+                }
+            }
+        }
+    }
+    Ok(book.save_to_buffer()?)
+}

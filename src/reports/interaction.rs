@@ -1,0 +1,320 @@
+//! One call folded into the visit model (SPEC §11 rule 1).
+//!
+//! A **visit** is one interaction's stay in one skill group: it enters directly, by transfer-in
+//! or by overflow-in (`queue.entered` `via`), and leaves answered-and-finished, transferred-out
+//! (an agent's 主动转出), overflowed-out (溢流), abandoned (the caller gave up while queued) or
+//! failed. An interaction also keeps its agent legs (each agent's own connected span, rule 7),
+//! its first queue entry and first answer (the wait of rule 6) and its rating (rule 8).
+//!
+//! Contract choices where docs/EVENTS.md leaves room: only a transfer whose `to_kind` is `group`
+//! moves the interaction out of the group (it is then followed by `queue.entered via=transfer`);
+//! a transfer to an extension or an outside number keeps the interaction in its group, and still
+//! counts as a transfer-out for the agent who made it.
+
+use std::collections::HashMap;
+
+use crate::storage::Event;
+
+/// How a visit entered its group (SPEC §11 rule 1).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Via {
+    /// Straight from the trunk, the IVR or an extension (直接流入).
+    Direct,
+    /// Transferred in by an agent of another group (转入).
+    Transfer,
+    /// Overflowed in from another group (溢流).
+    Overflow,
+}
+
+/// How a visit left its group (SPEC §11 rule 1); `Open` while it is still there.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Exit {
+    /// Still in the group (waiting or being served).
+    Open,
+    /// Answered and finished in this group.
+    Answered,
+    /// An agent transferred it to another group (主动转出).
+    TransferredOut,
+    /// Overflowed to another target (溢流).
+    OverflowedOut,
+    /// The caller hung up while queued (排队放弃).
+    Abandoned,
+    /// Ended without an answer for any other reason.
+    Failed,
+}
+
+/// One interaction's stay in one skill group.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Visit {
+    /// The skill group.
+    pub group: String,
+    /// When the visit started (`queue.entered`), UTC ms: its day and hour (rule 9).
+    pub entered_ms: i64,
+    /// How it entered.
+    pub via: Via,
+    /// How it left.
+    pub exit: Exit,
+    /// When an agent of this group first answered it.
+    pub answered_ms: Option<i64>,
+    /// The agent who answered it in this group.
+    pub agent: Option<String>,
+}
+
+/// One agent's connected span on an interaction (SPEC §11 rule 7).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Leg {
+    /// The agent (extension).
+    pub agent: String,
+    /// The group the agent served it for, if any.
+    pub group: Option<String>,
+    /// Connected at, UTC ms (`call.answered`).
+    pub from_ms: i64,
+    /// Disconnected at (`agent.left`, or `call.ended`); `None` while connected.
+    pub to_ms: Option<i64>,
+}
+
+/// Which way the call went (`call.offered` `direction`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Direction {
+    /// From a trunk.
+    Inbound,
+    /// To a trunk.
+    Outbound,
+    /// Between extensions.
+    Internal,
+}
+
+/// Everything the reports need to know about one call.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Interaction {
+    /// Branchline's call id.
+    pub call_id: String,
+    /// When the call reached the box (`call.offered`).
+    pub offered_ms: Option<i64>,
+    /// Which way it went.
+    pub direction: Direction,
+    /// Its visits to skill groups, in order.
+    pub visits: Vec<Visit>,
+    /// Its agent legs, in order.
+    pub legs: Vec<Leg>,
+    /// Agent transfers: (the agent who transferred, when).
+    pub transfers: Vec<(String, i64)>,
+    /// First entry into any queue (rule 6).
+    pub first_queue_ms: Option<i64>,
+    /// First answer by any agent (rule 6).
+    pub first_answer_ms: Option<i64>,
+    /// The caller's rating, 1 = very satisfied … 5 = very dissatisfied (the last one given).
+    pub rating: Option<u8>,
+    /// The caller was asked for a rating (邀评).
+    pub invited: bool,
+    /// When the interaction ended.
+    pub ended_ms: Option<i64>,
+}
+
+impl Interaction {
+    /// An interaction with no events yet.
+    pub fn new(call_id: &str) -> Interaction {
+        Interaction {
+            call_id: call_id.to_owned(),
+            offered_ms: None,
+            direction: Direction::Internal,
+            visits: Vec::new(),
+            legs: Vec::new(),
+            transfers: Vec::new(),
+            first_queue_ms: None,
+            first_answer_ms: None,
+            rating: None,
+            invited: false,
+            ended_ms: None,
+        }
+    }
+
+    /// Folds one event of this call in; unknown kinds and malformed data are ignored.
+    pub fn apply(&mut self, ev: &Event) {
+        let at = ev.at_ms;
+        match ev.kind.as_str() {
+            "call.offered" => {
+                self.offered_ms.get_or_insert(at);
+                self.direction = direction_of(ev);
+            }
+            "queue.entered" => {
+                let via = match str_field(ev, "via") {
+                    Some("transfer") => Via::Transfer,
+                    Some("overflow") => Via::Overflow,
+                    _ => Via::Direct,
+                };
+                // A visit still open here lost its leaving event; close it by how the next began.
+                let exit = match via {
+                    Via::Transfer => Exit::TransferredOut,
+                    Via::Overflow => Exit::OverflowedOut,
+                    Via::Direct => Exit::Failed,
+                };
+                self.close_visit(exit);
+                let Some(group) = group_of(ev) else { return };
+                self.first_queue_ms.get_or_insert(at);
+                self.visits.push(Visit {
+                    group,
+                    entered_ms: at,
+                    via,
+                    exit: Exit::Open,
+                    answered_ms: None,
+                    agent: None,
+                });
+            }
+            "call.answered" => {
+                self.first_answer_ms.get_or_insert(at);
+                let Some(agent) = agent_of(ev) else { return };
+                let group = group_of(ev);
+                if let Some(v) = self.open_visit() {
+                    if group.as_deref().is_none_or(|g| g == v.group) && v.answered_ms.is_none() {
+                        v.answered_ms = Some(at);
+                        v.agent = Some(agent.clone());
+                    }
+                }
+                self.legs.push(Leg {
+                    agent,
+                    group,
+                    from_ms: at,
+                    to_ms: None,
+                });
+            }
+            "agent.left" => {
+                if let Some(agent) = agent_of(ev) {
+                    if let Some(leg) = self
+                        .legs
+                        .iter_mut()
+                        .rev()
+                        .find(|l| l.agent == agent && l.to_ms.is_none())
+                    {
+                        leg.to_ms = Some(at);
+                    }
+                }
+            }
+            "call.transferred" => {
+                if let Some(agent) = agent_of(ev) {
+                    self.transfers.push((agent, at));
+                }
+                if str_field(ev, "to_kind") == Some("group") {
+                    self.close_visit(Exit::TransferredOut);
+                }
+            }
+            "queue.overflowed" => self.close_visit(Exit::OverflowedOut),
+            "queue.abandoned" => self.close_visit(Exit::Abandoned),
+            "rating.invited" => self.invited = true,
+            "rating.given" => {
+                if let Some(v) = ev.data.get("value").and_then(serde_json::Value::as_u64) {
+                    if (1..=5).contains(&v) {
+                        self.rating = Some(v as u8);
+                    }
+                }
+            }
+            "call.ended" => {
+                self.ended_ms.get_or_insert(at);
+                let answered = self.open_visit().is_some_and(|v| v.answered_ms.is_some());
+                self.close_visit(if answered {
+                    Exit::Answered
+                } else {
+                    Exit::Failed
+                });
+                for leg in self.legs.iter_mut().filter(|l| l.to_ms.is_none()) {
+                    leg.to_ms = Some(at);
+                }
+            }
+            _ => {}
+        }
+    }
+
+    fn open_visit(&mut self) -> Option<&mut Visit> {
+        self.visits.last_mut().filter(|v| v.exit == Exit::Open)
+    }
+
+    fn close_visit(&mut self, exit: Exit) {
+        if let Some(v) = self.open_visit() {
+            v.exit = exit;
+        }
+    }
+
+    /// The visit that gets the interaction's answer (SPEC §11 rule 3): the last one an agent
+    /// answered, however often the call was transferred.
+    pub fn last_serving_visit(&self) -> Option<&Visit> {
+        self.visits.iter().rev().find(|v| v.answered_ms.is_some())
+    }
+
+    /// The last agent connected to the interaction (rule 8: the rating is theirs).
+    pub fn last_agent(&self) -> Option<&str> {
+        self.legs.last().map(|l| l.agent.as_str())
+    }
+
+    /// Rule 6: first queue entry → first answer, in ms (queued and answered interactions only).
+    pub fn wait_ms(&self) -> Option<i64> {
+        match (self.first_queue_ms, self.first_answer_ms) {
+            (Some(q), Some(a)) => Some((a - q).max(0)),
+            _ => None,
+        }
+    }
+
+    /// True once an agent (or any callee) answered.
+    pub fn answered(&self) -> bool {
+        self.first_answer_ms.is_some()
+    }
+
+    /// Seconds of connected time across every leg (legs still open end at `now_ms`).
+    pub fn talk_ms(&self, now_ms: i64) -> i64 {
+        self.legs
+            .iter()
+            .map(|l| (l.to_ms.unwrap_or(now_ms) - l.from_ms).max(0))
+            .sum()
+    }
+}
+
+/// Folds a stream of events into interactions, one per call id, in order of first event.
+/// Events without a call id are skipped (agent states are read by `agents.rs`).
+pub fn build_interactions(events: &[Event]) -> Vec<Interaction> {
+    let mut index: HashMap<&str, usize> = HashMap::new();
+    let mut out: Vec<Interaction> = Vec::new();
+    for ev in events {
+        let Some(cid) = ev.call_id.as_deref() else {
+            continue;
+        };
+        let i = *index.entry(cid).or_insert_with(|| {
+            out.push(Interaction::new(cid));
+            out.len() - 1
+        });
+        if let Some(it) = out.get_mut(i) {
+            it.apply(ev);
+        }
+    }
+    out
+}
+
+fn str_field<'a>(ev: &'a Event, name: &str) -> Option<&'a str> {
+    ev.data.get(name).and_then(serde_json::Value::as_str)
+}
+
+/// The event's group: the `grp` column, or `data.group` (EVENTS.md carries it in both).
+fn group_of(ev: &Event) -> Option<String> {
+    ev.group
+        .clone()
+        .or_else(|| str_field(ev, "group").map(str::to_owned))
+        .filter(|g| !g.is_empty())
+}
+
+/// The event's agent: `data.agent` first (the answering agent of `call.answered`), then the
+/// `agent` column.
+fn agent_of(ev: &Event) -> Option<String> {
+    str_field(ev, "agent")
+        .map(str::to_owned)
+        .or_else(|| ev.agent.clone())
+        .filter(|a| !a.is_empty())
+}
+
+/// `call.offered` `direction`; an older event without it is inbound when a trunk brought it.
+fn direction_of(ev: &Event) -> Direction {
+    match str_field(ev, "direction") {
+        Some("inbound") => Direction::Inbound,
+        Some("outbound") => Direction::Outbound,
+        Some(_) => Direction::Internal,
+        None if str_field(ev, "trunk").is_some() => Direction::Inbound,
+        None => Direction::Internal,
+    }
+}

@@ -1,0 +1,544 @@
+//! The live monitor (监控, SPEC §10): an in-memory projection of the event stream (SPEC §13).
+//!
+//! [`Monitor::apply`] takes events one by one as the switchboard emits them; for a call event
+//! it subtracts what the call contributed to today's figures, folds the event into the call's
+//! [`Interaction`], and adds the new contribution back. The contributions are the very
+//! functions the reports sum ([`super::groups::contributions`],
+//! [`super::agents::agent_contributions`], [`TrafficCounts::of`]), so the monitor and the daily
+//! report of the same day agree by construction. Rebuilding it at start is feeding it the
+//! event log of today (plus each agent's last state before today).
+
+use std::collections::{BTreeMap, HashMap};
+
+use jiff::civil::Date;
+use serde::Serialize;
+
+use super::agents::{
+    add_counts, agent_contributions, local_time, AgentDay, AgentStateName, StateClock,
+};
+use super::groups::{contributions, GroupCounts, GroupRow};
+use super::interaction::{Exit, Interaction};
+use super::traffic::{average_satisfaction, relative_satisfaction, TrafficCounts};
+use super::{ratio, Calendar};
+use crate::storage::Event;
+
+/// One call's state and what it currently contributes to today's figures.
+#[derive(Debug)]
+struct LiveCall {
+    it: Interaction,
+    groups: Vec<(String, i64, GroupCounts)>,
+    agents: Vec<(String, i64, AgentDay)>,
+    traffic: (i64, TrafficCounts),
+}
+
+/// Per-hour traffic of today (24小时呼入/呼出报表).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct HourTraffic {
+    /// Local hour 0..=23.
+    pub hour: u8,
+    /// Inbound calls offered (呼入量).
+    pub inbound: i64,
+    /// Inbound calls answered (接通量).
+    pub inbound_answered: i64,
+    /// Outbound calls placed (呼出量).
+    pub outbound: i64,
+    /// Outbound calls connected.
+    pub outbound_connected: i64,
+}
+
+/// The live projection; see the module doc.
+#[derive(Debug)]
+pub struct Monitor {
+    cal: Calendar,
+    day: Option<Date>,
+    calls: HashMap<String, LiveCall>,
+    groups: BTreeMap<String, GroupCounts>,
+    agents: BTreeMap<String, AgentDay>,
+    clock: StateClock,
+    hours: [HourTraffic; 24],
+    traffic: TrafficCounts,
+    members: BTreeMap<String, Vec<String>>,
+}
+
+/// Agents by state (坐席工作状态: 总坐席数, 在线, 空闲, 小休, 忙碌, 隐身).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct AgentCounts {
+    /// Every agent known (总坐席数).
+    pub total: i64,
+    /// Logged in, in any state but offline (在线坐席数).
+    pub online: i64,
+    /// Idle (空闲坐席数).
+    pub idle: i64,
+    /// On a break, sub-states included (小休坐席数).
+    pub r#break: i64,
+    /// Ringing, talking or in wrap-up (忙碌坐席数).
+    pub busy: i64,
+    /// Invisible (隐身坐席数).
+    pub invisible: i64,
+    /// Offline (离线中人数).
+    pub offline: i64,
+}
+
+/// One skill group's live panel (技能组监控).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct GroupPanel {
+    /// The group.
+    pub group: String,
+    /// Callers waiting in it now (当前排队人数).
+    pub queued: i64,
+    /// Longest current wait, seconds (请求最长等待时间).
+    pub longest_wait_secs: f64,
+    /// Customers connected to an agent for this group now (对话中用户数量).
+    pub in_conversation: i64,
+    /// Its members by state (when membership is known).
+    pub agents: AgentCounts,
+    /// 平均满意度.
+    pub average_satisfaction: f64,
+    /// 相对满意度.
+    pub relative_satisfaction: f64,
+    /// Today's figures, as in the daily report.
+    pub today: GroupRow,
+}
+
+/// One agent's live row (坐席监控).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct AgentPanel {
+    /// The agent (extension, 工号).
+    pub agent: String,
+    /// Current state (当前状态).
+    pub state: String,
+    /// Break sub-state, if on a break.
+    pub reason: Option<String>,
+    /// Seconds in the current state (当前状态持续时长).
+    pub state_secs: f64,
+    /// Customers connected now (对话中用户数).
+    pub current_customers: i64,
+    /// Answered today (累计应答量).
+    pub answered: i64,
+    /// Transfers today (主动转接量).
+    pub transfer_out: i64,
+    /// Rated today.
+    pub rated: i64,
+    /// 平均满意度.
+    pub average_satisfaction: f64,
+    /// 相对满意度.
+    pub relative_satisfaction: f64,
+    /// 平均对话时长 (closed conversations), seconds.
+    pub avg_conversation_secs: f64,
+    /// 今日首次上线时间, local time.
+    pub first_login: Option<String>,
+    /// 累计上线时长, seconds.
+    pub online_secs: f64,
+}
+
+/// The live snapshot served on `GET /api/monitor` (SPEC §10); rates are fractions 0..1.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Snapshot {
+    /// Local date the figures are for.
+    pub date: String,
+    /// When the snapshot was taken, UTC ms.
+    pub now_ms: i64,
+    /// Inbound calls offered today (进线量).
+    pub inbound_calls: i64,
+    /// Outbound calls placed today.
+    pub outbound_calls: i64,
+    /// Inflow of all groups today (流入量, SPEC §11 rule 2).
+    pub inflow: i64,
+    /// Answered today (总接通量).
+    pub answered: i64,
+    /// Pickup / connect rate (接起率 / 接通率 = answered / inflow).
+    pub connect_rate: f64,
+    /// Callers waiting now (排队中 / 当前排队量).
+    pub queued: i64,
+    /// Average wait of the callers waiting now, seconds (平均排队时长).
+    pub avg_wait_secs: f64,
+    /// Longest wait of the callers waiting now, seconds (最长等待时间).
+    pub longest_wait_secs: f64,
+    /// Average wait of today's answered calls, seconds.
+    pub avg_answer_wait_secs: f64,
+    /// Calls in progress (处理中 / 对话中用户数量).
+    pub calls_in_progress: i64,
+    /// Agents by state.
+    pub agents: AgentCounts,
+    /// Answered within 15 s.
+    pub answered_15s: i64,
+    /// 15秒应答率.
+    pub answer_rate_15s: f64,
+    /// Answered within 20 s.
+    pub answered_20s: i64,
+    /// 20秒应答率.
+    pub answer_rate_20s: f64,
+    /// Answered within 30 s.
+    pub answered_30s: i64,
+    /// 30秒应答率.
+    pub answer_rate_30s: f64,
+    /// Rated today.
+    pub rated: i64,
+    /// 平均满意度.
+    pub average_satisfaction: f64,
+    /// 相对满意度.
+    pub relative_satisfaction: f64,
+    /// Transfers out of groups today (转接量).
+    pub transfers: i64,
+    /// 转接率 = transfers / answered.
+    pub transfer_rate: f64,
+    /// Overflows today.
+    pub overflows: i64,
+    /// 排队放弃量.
+    pub abandoned: i64,
+    /// 排队放弃率 = abandoned / inflow.
+    pub abandon_rate: f64,
+    /// Per skill group panels.
+    pub groups: Vec<GroupPanel>,
+    /// Per agent table.
+    pub agent_table: Vec<AgentPanel>,
+    /// 24 per-hour inbound and outbound counts.
+    pub hourly: Vec<HourTraffic>,
+}
+
+fn secs(ms: i64) -> f64 {
+    ms as f64 / 1000.0
+}
+
+impl Monitor {
+    /// An empty monitor bucketing days in `cal`'s zone.
+    pub fn new(cal: Calendar) -> Monitor {
+        Monitor {
+            cal,
+            day: None,
+            calls: HashMap::new(),
+            groups: BTreeMap::new(),
+            agents: BTreeMap::new(),
+            clock: StateClock::default(),
+            hours: Self::empty_hours(),
+            traffic: TrafficCounts::default(),
+            members: BTreeMap::new(),
+        }
+    }
+
+    /// A monitor rebuilt from an event log (today's events, preceded by each agent's last
+    /// state before today), in append order.
+    pub fn from_events(cal: Calendar, events: &[Event]) -> Monitor {
+        let mut m = Monitor::new(cal);
+        for ev in events {
+            m.apply(ev);
+        }
+        m
+    }
+
+    /// The calendar (time zone) the monitor buckets with.
+    pub fn calendar(&self) -> &Calendar {
+        &self.cal
+    }
+
+    /// Skill group membership (group → agent extensions) for the per-group agent counts.
+    pub fn set_members(&mut self, members: BTreeMap<String, Vec<String>>) {
+        self.members = members;
+    }
+
+    fn empty_hours() -> [HourTraffic; 24] {
+        let mut h = [HourTraffic::default(); 24];
+        for (i, x) in h.iter_mut().enumerate() {
+            x.hour = i as u8;
+        }
+        h
+    }
+
+    /// Moves the monitor to the day of `at_ms` if it is later than the current one: today's
+    /// figures restart from zero, calls still in progress stay.
+    fn roll(&mut self, at_ms: i64) {
+        let date = self.cal.date(at_ms);
+        match self.day {
+            Some(d) if d >= date => return,
+            None => {
+                self.day = Some(date);
+                return;
+            }
+            Some(_) => {}
+        }
+        let start = self.cal.day_start_ms(date);
+        // Close the old day's state spans at midnight, then start the new day clean.
+        self.clock.close(&self.cal, start, |_, _, _, _, _| {});
+        self.day = Some(date);
+        self.groups.clear();
+        self.agents.clear();
+        self.hours = Self::empty_hours();
+        self.traffic = TrafficCounts::default();
+        self.calls.retain(|_, c| c.it.ended_ms.is_none());
+        let ids: Vec<String> = self.calls.keys().cloned().collect();
+        for id in ids {
+            if let Some(mut c) = self.calls.remove(&id) {
+                Self::recompute(&mut c);
+                self.add(&c, 1);
+                self.calls.insert(id, c);
+            }
+        }
+    }
+
+    fn recompute(c: &mut LiveCall) {
+        c.groups = contributions(&c.it);
+        // Open legs count no talk time yet (now = 0): the contribution must not drift with time.
+        c.agents = agent_contributions(&c.it, 0);
+        c.traffic = (c.it.offered_ms.unwrap_or(0), TrafficCounts::of(&c.it, 0));
+    }
+
+    /// Adds (`sign` 1) or removes (`sign` −1) a call's contribution to today's figures.
+    fn add(&mut self, c: &LiveCall, sign: i64) {
+        let Some(today) = self.day else { return };
+        for (g, at, counts) in &c.groups {
+            if self.cal.date(*at) == today {
+                let sum = self.groups.entry(g.clone()).or_default();
+                if sign > 0 {
+                    *sum += *counts;
+                } else {
+                    *sum -= *counts;
+                }
+            }
+        }
+        for (a, at, d) in &c.agents {
+            if self.cal.date(*at) == today {
+                let mut d = d.clone();
+                if sign < 0 {
+                    d.answered = -d.answered;
+                    d.transfer_out = -d.transfer_out;
+                    d.talk_ms = -d.talk_ms;
+                    d.rated = -d.rated;
+                    d.invitations = -d.invitations;
+                    for l in d.levels.iter_mut() {
+                        *l = -*l;
+                    }
+                }
+                add_counts(self.agents.entry(a.clone()).or_default(), &d);
+            }
+        }
+        let (at, t) = c.traffic;
+        if c.it.offered_ms.is_some() && self.cal.date(at) == today {
+            let (_, hour) = self.cal.hour(at);
+            let h = usize::try_from(hour).unwrap_or(0).min(23);
+            if let Some(slot) = self.hours.get_mut(h) {
+                slot.inbound += sign * t.inbound;
+                slot.inbound_answered += sign * t.answered;
+                slot.outbound += sign * t.outbound;
+                slot.outbound_connected += sign * t.outbound_connected;
+            }
+            self.traffic.inbound += sign * t.inbound;
+            self.traffic.outbound += sign * t.outbound;
+            self.traffic.answered += sign * t.answered;
+            self.traffic.outbound_connected += sign * t.outbound_connected;
+            self.traffic.talk_ms += sign * t.talk_ms;
+        }
+    }
+
+    /// Folds one event in (events must come in append order).
+    pub fn apply(&mut self, ev: &Event) {
+        self.roll(ev.at_ms);
+        if ev.kind == "agent.state" {
+            self.agent_state(ev);
+            return;
+        }
+        let Some(cid) = ev.call_id.as_deref() else {
+            return;
+        };
+        let mut c = self.calls.remove(cid).unwrap_or_else(|| LiveCall {
+            it: Interaction::new(cid),
+            groups: Vec::new(),
+            agents: Vec::new(),
+            traffic: (0, TrafficCounts::default()),
+        });
+        self.add(&c, -1);
+        c.it.apply(ev);
+        Self::recompute(&mut c);
+        self.add(&c, 1);
+        self.calls.insert(cid.to_owned(), c);
+    }
+
+    fn agent_state(&mut self, ev: &Event) {
+        let (Some(agent), Some(next)) = (ev.agent.as_deref(), AgentStateName::of(ev)) else {
+            return;
+        };
+        let Some(today) = self.day else { return };
+        let was_online = self.clock.state(agent).is_some_and(|(s, _)| s.online());
+        let agents = &mut self.agents;
+        let cal = &self.cal;
+        self.clock
+            .change(cal, agent, next.clone(), ev.at_ms, |a, date, st, x, y| {
+                if date == today {
+                    let d = agents.entry(a.to_owned()).or_default();
+                    d.add_state(st, y - x);
+                    if d.first_login_ms.is_none_or(|f| x < f) {
+                        d.first_login_ms = Some(x);
+                    }
+                }
+            });
+        let d = self.agents.entry(agent.to_owned()).or_default();
+        if was_online && !next.online() && self.cal.date(ev.at_ms) == today {
+            d.last_logout_ms = Some(ev.at_ms);
+        }
+        if next.online() && d.first_login_ms.is_none() && self.cal.date(ev.at_ms) == today {
+            d.first_login_ms = Some(ev.at_ms);
+        }
+    }
+
+    fn count_state(counts: &mut AgentCounts, st: &AgentStateName) {
+        counts.total += 1;
+        if st.online() {
+            counts.online += 1;
+        }
+        match st.state.as_str() {
+            "idle" => counts.idle += 1,
+            "break" => counts.r#break += 1,
+            "busy" | "ringing" | "wrap_up" => counts.busy += 1,
+            "invisible" => counts.invisible += 1,
+            _ => counts.offline += 1,
+        }
+    }
+
+    /// The figures at `now_ms` (moves to a new day first if midnight has passed).
+    pub fn snapshot(&mut self, now_ms: i64) -> Snapshot {
+        self.roll(now_ms);
+        let today = self.day.unwrap_or_else(|| self.cal.date(now_ms));
+        let day_start = self.cal.day_start_ms(today);
+
+        // Who waits now, and who is connected to whom.
+        let mut queued: BTreeMap<&str, (i64, i64)> = BTreeMap::new();
+        let mut waits: Vec<i64> = Vec::new();
+        let mut customers: HashMap<&str, i64> = HashMap::new();
+        let mut talking: BTreeMap<&str, i64> = BTreeMap::new();
+        let mut in_progress = 0;
+        for c in self.calls.values().filter(|c| c.it.ended_ms.is_none()) {
+            in_progress += 1;
+            if let Some(v) = c.it.visits.last() {
+                if v.exit == Exit::Open && v.answered_ms.is_none() {
+                    let wait = (now_ms - c.it.first_queue_ms.unwrap_or(v.entered_ms)).max(0);
+                    waits.push(wait);
+                    let q = queued.entry(v.group.as_str()).or_default();
+                    q.0 += 1;
+                    q.1 = q.1.max(wait);
+                }
+            }
+            for l in c.it.legs.iter().filter(|l| l.to_ms.is_none()) {
+                *customers.entry(l.agent.as_str()).or_default() += 1;
+                if let Some(g) = &l.group {
+                    *talking.entry(g.as_str()).or_default() += 1;
+                }
+            }
+        }
+
+        let mut agent_counts = AgentCounts::default();
+        let mut table = Vec::new();
+        for (agent, (st, since)) in self.clock.agents() {
+            Self::count_state(&mut agent_counts, st);
+            let mut d = self.agents.get(agent).cloned().unwrap_or_default();
+            if st.online() {
+                let from = (*since).max(day_start);
+                d.online_ms += (now_ms - from).max(0);
+                if d.first_login_ms.is_none() {
+                    d.first_login_ms = Some(from);
+                }
+            }
+            table.push(AgentPanel {
+                agent: agent.clone(),
+                state: st.state.clone(),
+                reason: st.reason.clone(),
+                state_secs: secs((now_ms - since).max(0)),
+                current_customers: customers.get(agent.as_str()).copied().unwrap_or(0),
+                answered: d.answered,
+                transfer_out: d.transfer_out,
+                rated: d.rated,
+                average_satisfaction: average_satisfaction(&d.levels, d.rated),
+                relative_satisfaction: relative_satisfaction(&d.levels, d.rated),
+                avg_conversation_secs: d.avg_conversation_secs(),
+                first_login: d.first_login_ms.map(|t| local_time(&self.cal, t)),
+                online_secs: secs(d.online_ms),
+            });
+        }
+        // Agents who served calls today but never changed state still get a row.
+        for (agent, d) in &self.agents {
+            if self.clock.state(agent).is_none() {
+                table.push(AgentPanel {
+                    agent: agent.clone(),
+                    state: "offline".into(),
+                    reason: None,
+                    state_secs: 0.0,
+                    current_customers: customers.get(agent.as_str()).copied().unwrap_or(0),
+                    answered: d.answered,
+                    transfer_out: d.transfer_out,
+                    rated: d.rated,
+                    average_satisfaction: average_satisfaction(&d.levels, d.rated),
+                    relative_satisfaction: relative_satisfaction(&d.levels, d.rated),
+                    avg_conversation_secs: d.avg_conversation_secs(),
+                    first_login: None,
+                    online_secs: 0.0,
+                });
+            }
+        }
+        table.sort_by(|a, b| a.agent.cmp(&b.agent));
+
+        let mut total = GroupCounts::default();
+        let mut names: Vec<&String> = self.groups.keys().collect();
+        for g in self.members.keys() {
+            if !names.contains(&g) {
+                names.push(g);
+            }
+        }
+        names.sort();
+        let mut panels = Vec::new();
+        for g in names {
+            let c = self.groups.get(g).copied().unwrap_or_default();
+            total += c;
+            let mut members = AgentCounts::default();
+            for a in self.members.get(g).into_iter().flatten() {
+                let st = self
+                    .clock
+                    .state(a)
+                    .map_or_else(AgentStateName::offline, |(s, _)| s.clone());
+                Self::count_state(&mut members, &st);
+            }
+            let (q, longest) = queued.get(g.as_str()).copied().unwrap_or((0, 0));
+            panels.push(GroupPanel {
+                group: g.clone(),
+                queued: q,
+                longest_wait_secs: secs(longest),
+                in_conversation: talking.get(g.as_str()).copied().unwrap_or(0),
+                agents: members,
+                average_satisfaction: average_satisfaction(&c.levels, c.rated),
+                relative_satisfaction: relative_satisfaction(&c.levels, c.rated),
+                today: GroupRow::new(today, None, g, &c),
+            });
+        }
+
+        let queued_now = waits.len() as i64;
+        Snapshot {
+            date: today.to_string(),
+            now_ms,
+            inbound_calls: self.traffic.inbound,
+            outbound_calls: self.traffic.outbound,
+            inflow: total.inflow(),
+            answered: total.answered(),
+            connect_rate: total.connect_rate(),
+            queued: queued_now,
+            avg_wait_secs: ratio(waits.iter().sum(), queued_now) / 1000.0,
+            longest_wait_secs: secs(waits.iter().copied().max().unwrap_or(0)),
+            avg_answer_wait_secs: ratio(total.wait_ms, total.answered) / 1000.0,
+            calls_in_progress: in_progress,
+            agents: agent_counts,
+            answered_15s: total.answered_within(15),
+            answer_rate_15s: total.connect_rate_within(15),
+            answered_20s: total.answered_within(20),
+            answer_rate_20s: total.connect_rate_within(20),
+            answered_30s: total.answered_within(30),
+            answer_rate_30s: total.connect_rate_within(30),
+            rated: total.rated(),
+            average_satisfaction: average_satisfaction(&total.levels, total.rated),
+            relative_satisfaction: relative_satisfaction(&total.levels, total.rated),
+            transfers: total.transfer_out(),
+            transfer_rate: total.transfer_out_rate(),
+            overflows: total.overflow_out(),
+            abandoned: total.abandoned(),
+            abandon_rate: ratio(total.abandoned, total.inflow),
+            groups: panels,
+            agent_table: table,
+            hourly: self.hours.to_vec(),
+        }
+    }
+}
