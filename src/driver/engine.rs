@@ -313,6 +313,14 @@ impl Engine {
             } => self
                 .media
                 .detect_dtmf(id, side(s), telephone_event_pt, inband),
+            MediaCommand::Hold { id, held } => {
+                self.media.set_mode(id, Mode::Hold { held: side(held) })
+            }
+            MediaCommand::SwapB { id, with } => {
+                if let Err(e) = self.media.swap_b_legs(id, with) {
+                    tracing::warn!(%e, "attended transfer: media legs could not be joined");
+                }
+            }
             MediaCommand::Release { id } => {
                 releases.insert(id, self.media.release(id));
             }

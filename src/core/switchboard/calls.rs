@@ -185,6 +185,7 @@ impl Switchboard {
             Method::Bye => self.on_bye(now, src, req),
             Method::Cancel => self.on_cancel(now, src, req),
             Method::Info | Method::Update => self.on_in_dialog_misc(now, src, req),
+            Method::Refer => self.on_refer(now, src, req),
             _ => {
                 let mut r = msg::response_to(req, 405, "Method Not Allowed", None);
                 r.push_header("Allow", ALLOW_HEADER);

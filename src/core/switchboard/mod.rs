@@ -6,10 +6,12 @@ mod agents;
 mod calls;
 mod dialog;
 mod end;
+mod hold;
 mod ivr;
 mod out;
 mod register;
 mod responses;
+mod transfer;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
 use std::net::{IpAddr, SocketAddr};
@@ -29,6 +31,7 @@ use crate::storage::{Cdr, Event};
 
 pub use calls::CallState;
 pub use ivr::IvrPlan;
+pub use transfer::{CallAction, CallActionError};
 
 /// Settings the switchboard needs from the bootstrap config.
 #[derive(Debug, Clone)]
@@ -224,6 +227,21 @@ pub enum MediaCommand {
         /// Goertzel detection on the decoded audio.
         inband: bool,
     },
+    /// Hold: music on hold to `held`, nothing relayed either way (call.held).
+    Hold {
+        /// Session.
+        id: u64,
+        /// Leg that hears the music.
+        held: LegSide,
+    },
+    /// Exchange the B legs of two sessions (attended transfer): `id`'s caller then talks to
+    /// the party that was on `with`'s B leg; `with` gets `id`'s old B leg and is released.
+    SwapB {
+        /// Session that keeps its A leg.
+        id: u64,
+        /// Session whose B leg moves to `id`.
+        with: u64,
+    },
     /// Close the session; its stats go into the CDR (see [`Effect::CallFinished`]).
     Release {
         /// Session.
@@ -301,10 +319,11 @@ pub const ALLOWED: &[Method] = &[
     Method::Options,
     Method::Info,
     Method::Update,
+    Method::Refer,
 ];
 
 /// Allow header value for [`ALLOWED`].
-pub const ALLOW_HEADER: &str = "INVITE, ACK, BYE, CANCEL, REGISTER, OPTIONS, INFO, UPDATE";
+pub const ALLOW_HEADER: &str = "INVITE, ACK, BYE, CANCEL, REGISTER, OPTIONS, INFO, UPDATE, REFER";
 
 /// Body types we read (RFC 3261 §8.2.3: 415 otherwise).
 pub const ACCEPTED_TYPES: &[&str] = &["application/sdp", "application/dtmf-relay"];
@@ -353,6 +372,8 @@ pub struct Switchboard {
     handle_secs: BTreeMap<String, f64>,
     draining: bool,
     stats: SwitchStats,
+    /// Hold and transfer state beside the call model.
+    xfer: transfer::Book,
 }
 
 impl Switchboard {
@@ -399,6 +420,7 @@ impl Switchboard {
             handle_secs: BTreeMap::new(),
             draining: false,
             stats: SwitchStats::default(),
+            xfer: transfer::Book::default(),
         }
     }
 
@@ -553,6 +575,7 @@ impl Switchboard {
                 progressed = true;
                 self.registrar_event(now, ev);
             }
+            progressed |= self.xfer_poll(now);
             let offers = self.acd.next_offers();
             for offer in offers {
                 progressed = true;

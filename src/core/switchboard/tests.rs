@@ -946,3 +946,6 @@ fn feature_codes_put_an_agent_on_break_and_back_and_log_them_out() {
         .iter()
         .any(|(p, _)| p.contains("Extension 1005 is not an agent")));
 }
+
+#[path = "tests_transfer.rs"]
+mod transfer;

@@ -402,6 +402,34 @@ impl MediaEngine {
         }
     }
 
+    /// Exchanges the B legs of two sessions (attended transfer: the caller of `id` now talks
+    /// to the party that was on `with`'s B leg, and `with` — about to be released — gets
+    /// `id`'s old B leg). Sockets move with their leg, so neither party sees a new address.
+    /// Sessions on different shards are first brought together: `with` moves to `id`'s shard
+    /// (a short synchronous hand-over between the two shard threads).
+    pub fn swap_b_legs(&self, id: u64, with: u64) -> io::Result<()> {
+        let (Some(sx), Some(sy)) = (self.shard_of(id), self.shard_of(with)) else {
+            return Err(io::Error::new(
+                io::ErrorKind::NotFound,
+                "no such media session",
+            ));
+        };
+        if sx != sy {
+            let (reply, rx) = std::sync::mpsc::sync_channel(1);
+            self.send(sy, Command::Detach { id: with, reply });
+            let session = rx
+                .recv_timeout(std::time::Duration::from_secs(1))
+                .map_err(|_| io::Error::other("media shard did not hand the session over"))?;
+            // Commands sent from now on go to the new shard, after the session itself.
+            if let Some(l) = lock(&self.inner.live).get_mut(&with) {
+                l.shard = sx;
+            }
+            self.send(sx, Command::Attach { session });
+        }
+        self.send(sx, Command::SwapB { id, with });
+        Ok(())
+    }
+
     /// Starts a stereo 8 kHz 16-bit WAV recording (left = leg A, right = leg B, aligned
     /// by arrival time, silence where a leg sent nothing). The file is created here, so a
     /// bad path fails now; all later writes happen on the writer thread.
