@@ -504,3 +504,82 @@ fn seed(shard: usize) -> u64 {
     }
     u64::from_le_bytes(b) ^ shard as u64
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::net::UdpSocket;
+    use std::time::Duration;
+
+    fn rtp(seq: u16) -> Vec<u8> {
+        let mut p = vec![0xD5u8; 172];
+        p[0] = 0x80;
+        p[1] = 8;
+        p[2..4].copy_from_slice(&seq.to_be_bytes());
+        p[8..12].copy_from_slice(&7u32.to_be_bytes());
+        p
+    }
+
+    fn phone() -> UdpSocket {
+        let s = UdpSocket::bind("127.0.0.1:0").unwrap();
+        s.set_read_timeout(Some(Duration::from_millis(500)))
+            .unwrap();
+        s
+    }
+
+    /// Sends from `from` to the relay port until `to` hears a packet (bounded).
+    fn reaches(from: &UdpSocket, port: u16, to: &UdpSocket) -> bool {
+        let mut buf = [0u8; 2048];
+        for seq in 0..10 {
+            from.send_to(&rtp(seq), ("127.0.0.1", port)).unwrap();
+            if let Ok((n, _)) = to.recv_from(&mut buf) {
+                if n == 172 {
+                    return true;
+                }
+            }
+        }
+        false
+    }
+
+    #[test]
+    fn swapping_b_legs_across_shards_joins_one_call_s_caller_with_the_other_s_callee() {
+        let port_min = 41000 + (std::process::id() % 500) as u16 * 8;
+        let engine = MediaEngine::start(MediaConfig {
+            bind_ip: "127.0.0.1".parse().unwrap(),
+            port_min,
+            port_max: port_min + 7,
+            shards: 2,
+            rtp_timeout: None,
+        })
+        .unwrap();
+        let x = engine.allocate().unwrap();
+        let y = engine.allocate().unwrap();
+        assert_ne!(engine.shard_of(x.id), engine.shard_of(y.id), "two shards");
+        let (caller, agent1, agent1b, agent2) = (phone(), phone(), phone(), phone());
+        for (id, side, sock) in [
+            (x.id, Side::A, &caller),
+            (x.id, Side::B, &agent1),
+            (y.id, Side::A, &agent1b),
+            (y.id, Side::B, &agent2),
+        ] {
+            engine.set_remote(id, side, sock.local_addr().unwrap());
+        }
+        assert!(
+            reaches(&caller, x.port_a, &agent1),
+            "before: caller ↔ agent 1"
+        );
+        engine.swap_b_legs(x.id, y.id).unwrap();
+        assert!(
+            reaches(&caller, x.port_a, &agent2),
+            "after: the caller reaches agent 2"
+        );
+        assert!(
+            reaches(&agent2, y.port_b, &caller),
+            "agent 2 keeps sending to its old port and reaches the caller"
+        );
+        // The consultation session is released with agent 1's old leg; the call goes on.
+        let _ = engine.release(y.id);
+        assert!(reaches(&caller, x.port_a, &agent2));
+        assert_eq!(engine.active_sessions(), 1);
+    }
+}
