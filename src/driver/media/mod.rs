@@ -578,7 +578,7 @@ mod tests {
             "agent 2 keeps sending to its old port and reaches the caller"
         );
         // The consultation session is released with agent 1's old leg; the call goes on.
-        let _ = engine.release(y.id);
+        drop(engine.release(y.id));
         assert!(reaches(&caller, x.port_a, &agent2));
         assert_eq!(engine.active_sessions(), 1);
     }
