@@ -135,7 +135,10 @@ impl Engine {
                     }
                 }
                 Some((prompt, result)) = recv_tts(&mut tts_done) => self.tts_ready(prompt, result),
-                _ = self.shared.wake.notified() => self.agent_requests(),
+                _ = self.shared.wake.notified() => {
+                    self.agent_requests();
+                    self.call_requests();
+                }
                 _ = tokio::time::sleep_until(deadline) => {
                     let now = self.clock.now();
                     self.sb.handle_timeout(now);
@@ -319,6 +322,14 @@ impl Engine {
             } => self
                 .media
                 .detect_dtmf(id, side(s), telephone_event_pt, inband),
+            MediaCommand::Hold { id, held } => {
+                self.media.set_mode(id, Mode::Hold { held: side(held) })
+            }
+            MediaCommand::SwapB { id, with } => {
+                if let Err(e) = self.media.swap_b_legs(id, with) {
+                    tracing::warn!(%e, "attended transfer: media legs could not be joined");
+                }
+            }
             MediaCommand::Release { id } => {
                 releases.insert(id, self.media.release(id));
             }
@@ -407,6 +418,21 @@ impl Engine {
             let answer = self
                 .sb
                 .agent_request(now, &r.extension, &r.state, r.reason.as_deref());
+            let _ = r.reply.send(answer);
+        }
+    }
+
+    /// Live-call actions (hold, transfer) queued by the web tier.
+    fn call_requests(&mut self) {
+        let requests: Vec<_> = match self.shared.call_requests.lock() {
+            Ok(mut q) => q.drain(..).collect(),
+            Err(_) => return,
+        };
+        for r in requests {
+            let now = self.clock.now();
+            let answer = self
+                .sb
+                .call_action(now, &r.call_id, r.actor.as_deref(), r.action);
             let _ = r.reply.send(answer);
         }
     }

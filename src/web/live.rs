@@ -73,6 +73,8 @@ pub struct Shared {
     pub config_version: AtomicU64,
     /// Agent state changes asked for over the API, for the engine (which owns agent state).
     pub agent_requests: std::sync::Mutex<std::collections::VecDeque<AgentRequest>>,
+    /// Live-call actions (hold, unhold, transfer) asked for over the API, for the engine.
+    pub call_requests: std::sync::Mutex<std::collections::VecDeque<CallRequest>>,
     /// Wakes the engine when a request is queued.
     pub wake: tokio::sync::Notify,
     /// The live monitor (SPEC §10): built from today's log when the engine starts, then fed
@@ -93,7 +95,54 @@ pub struct AgentRequest {
     pub reply: std::sync::mpsc::SyncSender<Result<String, String>>,
 }
 
+/// A live-call action asked for over `POST /api/calls/{call_id}/{hold|unhold|transfer}`.
+#[derive(Debug)]
+pub struct CallRequest {
+    /// Branchline's call id.
+    pub call_id: String,
+    /// The requesting agent's extension; None for an administrator or supervisor.
+    pub actor: Option<String>,
+    /// What to do.
+    pub action: crate::core::switchboard::CallAction,
+    /// The engine's answer: what happened, or why not.
+    pub reply: std::sync::mpsc::SyncSender<
+        Result<&'static str, crate::core::switchboard::CallActionError>,
+    >,
+}
+
 impl Shared {
+    /// Queues a live-call action for the engine and waits (bounded) for its answer; a
+    /// silent engine reads as a conflict.
+    pub fn request_call_action(
+        &self,
+        call_id: &str,
+        actor: Option<String>,
+        action: crate::core::switchboard::CallAction,
+    ) -> Result<&'static str, crate::core::switchboard::CallActionError> {
+        use crate::core::switchboard::CallActionError;
+        let (reply, rx) = std::sync::mpsc::sync_channel(1);
+        match self.call_requests.lock() {
+            Ok(mut q) => q.push_back(CallRequest {
+                call_id: call_id.to_owned(),
+                actor,
+                action,
+                reply,
+            }),
+            Err(_) => {
+                return Err(CallActionError::Conflict(
+                    "the call engine is unavailable".into(),
+                ))
+            }
+        }
+        self.wake.notify_one();
+        rx.recv_timeout(std::time::Duration::from_secs(3))
+            .unwrap_or_else(|_| {
+                Err(CallActionError::Conflict(
+                    "the call engine did not answer in time".into(),
+                ))
+            })
+    }
+
     /// Queues an agent state change for the engine and waits (bounded) for its answer.
     pub fn request_agent_state(
         &self,

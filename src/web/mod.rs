@@ -8,6 +8,7 @@
 //! uploads, TTS, review, playback), `multipart.rs` (the upload body parser).
 
 mod api_agents;
+mod api_calls;
 mod api_ivr;
 mod api_monitor_live;
 mod api_prompts;

@@ -327,6 +327,9 @@ fn route(state: &WebState, req: &RequestParts) -> ResponseParts {
             Err(denied) => denied,
         };
     }
+    if let Some(answer) = super::api_calls::route(state, req, method, authenticate) {
+        return answer;
+    }
     if let Some(rest) = req.path.strip_prefix("/api/voicemails") {
         if method != "GET" {
             return method_not_allowed(req, &["GET"]);

@@ -189,6 +189,7 @@ impl Switchboard {
             Method::Bye => self.on_bye(now, src, req),
             Method::Cancel => self.on_cancel(now, src, req),
             Method::Info | Method::Update => self.on_in_dialog_misc(now, src, req),
+            Method::Refer => self.on_refer(now, src, req),
             _ => {
                 let mut r = msg::response_to(req, 405, "Method Not Allowed", None);
                 r.push_header("Allow", ALLOW_HEADER);
@@ -236,17 +237,13 @@ impl Switchboard {
         };
         let dest = match (&trunk, &caller_ext) {
             (Some(_), _) => self.plan.dids.get(&dialled).cloned(),
-            (None, Some(ext)) => match self.route_internal(&dialled) {
-                Some(d) => Some(d),
-                None => match self.route_outbound(now, &dialled, ext) {
-                    Ok(d) => d,
-                    Err(refusal) => {
-                        self.outbound_refused(now, ext, &dialled, &refusal);
-                        // RFC 3261 §21.4.4: 403, the request is understood and refused;
-                        // the reason phrase tells the phone's display why.
-                        return reject(self, 403, "Forbidden (outbound call not allowed)");
-                    }
-                },
+            (None, Some(ext)) => match self.route_dialled(now, &dialled, ext) {
+                Ok(d) => d,
+                Err(()) => {
+                    // RFC 3261 §21.4.4: 403, the request is understood and refused; the
+                    // reason phrase tells the phone's display why.
+                    return reject(self, 403, "Forbidden (outbound call not allowed)");
+                }
             },
             (None, None) => None,
         };
@@ -387,6 +384,23 @@ impl Switchboard {
             Destination::Ivr(entry) => self.start_ivr(now, id, &entry),
             Destination::Feature(code) => self.feature_code(now, id, &code),
         }
+    }
+
+    /// Where a number dialled (or transferred to) by extension `ext` goes: inside the box, or
+    /// out through an outbound route. `Err` when the toll-fraud guard refuses it (already
+    /// logged as `call.refused`); `Ok(None)` when the number is unknown.
+    pub(super) fn route_dialled(
+        &mut self,
+        now: Now,
+        dialled: &str,
+        ext: &str,
+    ) -> Result<Option<Destination>, ()> {
+        if let Some(d) = self.route_internal(dialled) {
+            return Ok(Some(d));
+        }
+        self.route_outbound(now, dialled, ext).map_err(|refusal| {
+            self.outbound_refused(now, ext, dialled, &refusal);
+        })
     }
 
     /// An external number dialled by `ext` through the outbound routes (SPEC §12 toll-fraud

@@ -28,6 +28,12 @@ impl Switchboard {
         };
         let r = msg::response_to(req, 200, "OK", None);
         self.respond(now, req, src, r);
+        if side == LegSide::B {
+            let cid = req.call_id().map(|c| c.into_owned()).unwrap_or_default();
+            if self.xfer_parked_bye(now, id, &cid) {
+                return;
+            }
+        }
         let Some(call) = self.calls.get_mut(&id) else {
             return;
         };
@@ -105,13 +111,38 @@ impl Switchboard {
             LegSide::A => call.a.dialog.target.clone(),
             LegSide::B => src.clone(),
         };
-        if let Some(addr) = offer.as_ref().and_then(|o| o.audio_rtp_addr()) {
+        let hold = offer.as_ref().map(super::hold::hold_offer);
+        // A held party's c=0.0.0.0 is no address to send to; keep the one we have.
+        if let Some(addr) = offer
+            .as_ref()
+            .and_then(|o| o.audio_rtp_addr())
+            .filter(|a| !a.ip().is_unspecified())
+        {
             self.media_cmd(MediaCommand::Remote {
                 id: media.id,
                 side,
                 addr,
             });
         }
+        // RFC 3264 §8.4: answer a hold with recvonly/inactive, a resume with sendrecv.
+        let sdp = match hold {
+            Some((holding, dir)) if !sdp.is_empty() => {
+                self.set_hold(now, id, side, holding, "phone");
+                let answer = super::hold::with_direction(&sdp, dir);
+                if let Some(call) = self.calls.get_mut(&id) {
+                    match side {
+                        LegSide::A => call.a.local_sdp = answer.clone(),
+                        LegSide::B => {
+                            if let Some(b) = call.b.as_mut() {
+                                b.local_sdp = answer.clone();
+                            }
+                        }
+                    }
+                }
+                answer
+            }
+            _ => sdp,
+        };
         let mut r = msg::response_to(req, 200, "OK", None);
         if !sdp.is_empty() {
             r.set_body(Some("application/sdp"), sdp);

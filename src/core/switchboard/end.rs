@@ -19,7 +19,7 @@ impl Switchboard {
         by: &str,
         code_for_a: Option<u16>,
     ) {
-        if !self.calls.contains_key(&id) {
+        if !self.calls.contains_key(&id) || self.xfer_before_end(now, id, cause, by) {
             return;
         }
         // Queue rings still going: cancelled, agents idle again (see queue.rs).

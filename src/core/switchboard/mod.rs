@@ -6,11 +6,13 @@ mod agents;
 mod calls;
 mod dialog;
 mod end;
+mod hold;
 mod ivr;
 mod out;
 mod queue;
 mod register;
 mod responses;
+mod transfer;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
 use std::net::{IpAddr, SocketAddr};
@@ -31,6 +33,7 @@ use crate::storage::{Cdr, Event};
 
 pub use calls::CallState;
 pub use ivr::IvrPlan;
+pub use transfer::{CallAction, CallActionError};
 
 /// Settings the switchboard needs from the bootstrap config.
 #[derive(Debug, Clone)]
@@ -225,6 +228,21 @@ pub enum MediaCommand {
         /// Goertzel detection on the decoded audio.
         inband: bool,
     },
+    /// Hold: music on hold to `held`, nothing relayed either way (call.held).
+    Hold {
+        /// Session.
+        id: u64,
+        /// Leg that hears the music.
+        held: LegSide,
+    },
+    /// Exchange the B legs of two sessions (attended transfer): `id`'s caller then talks to
+    /// the party that was on `with`'s B leg; `with` gets `id`'s old B leg and is released.
+    SwapB {
+        /// Session that keeps its A leg.
+        id: u64,
+        /// Session whose B leg moves to `id`.
+        with: u64,
+    },
     /// Close the session; its stats go into the CDR (see [`Effect::CallFinished`]).
     Release {
         /// Session.
@@ -302,10 +320,11 @@ pub const ALLOWED: &[Method] = &[
     Method::Options,
     Method::Info,
     Method::Update,
+    Method::Refer,
 ];
 
 /// Allow header value for [`ALLOWED`].
-pub const ALLOW_HEADER: &str = "INVITE, ACK, BYE, CANCEL, REGISTER, OPTIONS, INFO, UPDATE";
+pub const ALLOW_HEADER: &str = "INVITE, ACK, BYE, CANCEL, REGISTER, OPTIONS, INFO, UPDATE, REFER";
 
 /// Body types we read (RFC 3261 §8.2.3: 415 otherwise).
 pub const ACCEPTED_TYPES: &[&str] = &["application/sdp", "application/dtmf-relay"];
@@ -356,6 +375,8 @@ pub struct Switchboard {
     overflows: VecDeque<(u64, String, OverflowTarget)>,
     draining: bool,
     stats: SwitchStats,
+    /// Hold and transfer state beside the call model.
+    xfer: transfer::Book,
 }
 
 impl Switchboard {
@@ -401,6 +422,7 @@ impl Switchboard {
             overflows: VecDeque::new(),
             draining: false,
             stats: SwitchStats::default(),
+            xfer: transfer::Book::default(),
         }
     }
 
@@ -568,6 +590,7 @@ impl Switchboard {
                 progressed = true;
                 self.acd_overflow(now, call, &group, target);
             }
+            progressed |= self.xfer_poll(now);
             let offers = self.acd.next_offers_at(now.mono);
             for offer in offers {
                 progressed = true;

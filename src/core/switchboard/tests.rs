@@ -1350,3 +1350,6 @@ fn a_full_queue_overflows_to_its_target_group_when_it_has_one() {
 
 #[path = "tests_outbound.rs"]
 mod outbound;
+
+#[path = "tests_transfer.rs"]
+mod transfer;

@@ -199,6 +199,13 @@ impl HotSession {
         &mut self.legs[idx(side)]
     }
 
+    /// Exchanges one leg (latches, codec, statistics, DTMF detection) with another session's
+    /// leg on the same side: the media half of an attended transfer, where each session keeps
+    /// its mode and recording but talks to the other's party from now on.
+    pub fn swap_leg(&mut self, side: Side, other: &mut HotSession) {
+        std::mem::swap(self.leg_mut(side), other.leg_mut(side));
+    }
+
     /// Sets a leg's RTP address from SDP; RTCP defaults to the next port (RFC 3550 §11).
     pub fn set_remote(&mut self, side: Side, addr: SocketAddr) {
         let leg = self.leg_mut(side);

@@ -402,6 +402,34 @@ impl MediaEngine {
         }
     }
 
+    /// Exchanges the B legs of two sessions (attended transfer: the caller of `id` now talks
+    /// to the party that was on `with`'s B leg, and `with` — about to be released — gets
+    /// `id`'s old B leg). Sockets move with their leg, so neither party sees a new address.
+    /// Sessions on different shards are first brought together: `with` moves to `id`'s shard
+    /// (a short synchronous hand-over between the two shard threads).
+    pub fn swap_b_legs(&self, id: u64, with: u64) -> io::Result<()> {
+        let (Some(sx), Some(sy)) = (self.shard_of(id), self.shard_of(with)) else {
+            return Err(io::Error::new(
+                io::ErrorKind::NotFound,
+                "no such media session",
+            ));
+        };
+        if sx != sy {
+            let (reply, rx) = std::sync::mpsc::sync_channel(1);
+            self.send(sy, Command::Detach { id: with, reply });
+            let session = rx
+                .recv_timeout(std::time::Duration::from_secs(1))
+                .map_err(|_| io::Error::other("media shard did not hand the session over"))?;
+            // Commands sent from now on go to the new shard, after the session itself.
+            if let Some(l) = lock(&self.inner.live).get_mut(&with) {
+                l.shard = sx;
+            }
+            self.send(sx, Command::Attach { session });
+        }
+        self.send(sx, Command::SwapB { id, with });
+        Ok(())
+    }
+
     /// Starts a stereo 8 kHz 16-bit WAV recording (left = leg A, right = leg B, aligned
     /// by arrival time, silence where a leg sent nothing). The file is created here, so a
     /// bad path fails now; all later writes happen on the writer thread.
@@ -475,4 +503,83 @@ fn seed(shard: usize) -> u64 {
         return (std::process::id() as u64) << 16 | shard as u64;
     }
     u64::from_le_bytes(b) ^ shard as u64
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::net::UdpSocket;
+    use std::time::Duration;
+
+    fn rtp(seq: u16) -> Vec<u8> {
+        let mut p = vec![0xD5u8; 172];
+        p[0] = 0x80;
+        p[1] = 8;
+        p[2..4].copy_from_slice(&seq.to_be_bytes());
+        p[8..12].copy_from_slice(&7u32.to_be_bytes());
+        p
+    }
+
+    fn phone() -> UdpSocket {
+        let s = UdpSocket::bind("127.0.0.1:0").unwrap();
+        s.set_read_timeout(Some(Duration::from_millis(500)))
+            .unwrap();
+        s
+    }
+
+    /// Sends from `from` to the relay port until `to` hears a packet (bounded).
+    fn reaches(from: &UdpSocket, port: u16, to: &UdpSocket) -> bool {
+        let mut buf = [0u8; 2048];
+        for seq in 0..10 {
+            from.send_to(&rtp(seq), ("127.0.0.1", port)).unwrap();
+            if let Ok((n, _)) = to.recv_from(&mut buf) {
+                if n == 172 {
+                    return true;
+                }
+            }
+        }
+        false
+    }
+
+    #[test]
+    fn swapping_b_legs_across_shards_joins_one_call_s_caller_with_the_other_s_callee() {
+        let port_min = 41000 + (std::process::id() % 500) as u16 * 8;
+        let engine = MediaEngine::start(MediaConfig {
+            bind_ip: "127.0.0.1".parse().unwrap(),
+            port_min,
+            port_max: port_min + 7,
+            shards: 2,
+            rtp_timeout: None,
+        })
+        .unwrap();
+        let x = engine.allocate().unwrap();
+        let y = engine.allocate().unwrap();
+        assert_ne!(engine.shard_of(x.id), engine.shard_of(y.id), "two shards");
+        let (caller, agent1, agent1b, agent2) = (phone(), phone(), phone(), phone());
+        for (id, side, sock) in [
+            (x.id, Side::A, &caller),
+            (x.id, Side::B, &agent1),
+            (y.id, Side::A, &agent1b),
+            (y.id, Side::B, &agent2),
+        ] {
+            engine.set_remote(id, side, sock.local_addr().unwrap());
+        }
+        assert!(
+            reaches(&caller, x.port_a, &agent1),
+            "before: caller ↔ agent 1"
+        );
+        engine.swap_b_legs(x.id, y.id).unwrap();
+        assert!(
+            reaches(&caller, x.port_a, &agent2),
+            "after: the caller reaches agent 2"
+        );
+        assert!(
+            reaches(&agent2, y.port_b, &caller),
+            "agent 2 keeps sending to its old port and reaches the caller"
+        );
+        // The consultation session is released with agent 1's old leg; the call goes on.
+        drop(engine.release(y.id));
+        assert!(reaches(&caller, x.port_a, &agent2));
+        assert_eq!(engine.active_sessions(), 1);
+    }
 }

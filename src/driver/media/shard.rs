@@ -112,6 +112,27 @@ pub enum Command {
         /// Session id.
         id: u64,
     },
+    /// Exchange the B legs of two sessions of this shard (see
+    /// [`super::MediaEngine::swap_b_legs`]).
+    SwapB {
+        /// The session that keeps its A leg and gets `with`'s B leg.
+        id: u64,
+        /// The session that gets `id`'s B leg.
+        with: u64,
+    },
+    /// Hand a session over to another shard: it leaves this shard's epoll set and goes back
+    /// on `reply` (sessions of one transfer must share a shard to exchange legs).
+    Detach {
+        /// Session id.
+        id: u64,
+        /// Where the session goes; dropped when the id is unknown.
+        reply: std::sync::mpsc::SyncSender<Detached>,
+    },
+    /// Take over a session detached from another shard.
+    Attach {
+        /// The session.
+        session: Detached,
+    },
     /// Close the session and report.
     Release {
         /// Session id.
@@ -122,6 +143,9 @@ pub enum Command {
     /// Stop the thread.
     Shutdown,
 }
+
+/// A session in transit between shards (its sockets stay open, its state intact).
+pub struct Detached(Box<Session>);
 
 struct Player {
     to: Side,
@@ -381,6 +405,13 @@ impl Shard {
                         });
                     }
                 },
+                Command::SwapB { id, with } => self.swap_b(id, with),
+                Command::Detach { id, reply } => {
+                    if let Some(session) = self.detach(id) {
+                        let _ = reply.send(Detached(Box::new(session)));
+                    }
+                }
+                Command::Attach { session } => self.attach(*session.0),
                 Command::Release { id, reply } => self.release(id, reply, now),
                 Command::Shutdown => self.running = false,
             }
@@ -421,6 +452,92 @@ impl Shard {
             });
         }
         self.by_id.insert(id, slot);
+    }
+
+    /// Takes a session out of this shard: unwatched, slot freed, sockets still open.
+    fn detach(&mut self, id: u64) -> Option<Session> {
+        let slot = self.by_id.remove(&id)?;
+        let s = self.slots.get_mut(slot).and_then(Option::take)?;
+        self.free_slots.push(slot);
+        for sock in &s.socks {
+            self.epoll.delete(sock.as_raw_fd());
+        }
+        Some(s)
+    }
+
+    /// Adopts a session detached from another shard.
+    fn attach(&mut self, session: Session) {
+        let slot = match self.free_slots.pop() {
+            Some(s) => s,
+            None => {
+                self.slots.push(None);
+                self.slots.len() - 1
+            }
+        };
+        self.watch(slot, &session.socks, session.id);
+        self.by_id.insert(session.id, slot);
+        if let Some(entry) = self.slots.get_mut(slot) {
+            *entry = Some(session);
+        }
+    }
+
+    /// Registers a slot's four sockets with epoll under the slot's tokens.
+    fn watch(&self, slot: usize, socks: &[UdpSocket; 4], id: u64) {
+        for (k, sock) in socks.iter().enumerate() {
+            if let Err(e) = self
+                .epoll
+                .add(sock.as_raw_fd(), ((slot as u64) << 2) | k as u64)
+            {
+                tracing::warn!(session = id, error = %e, "cannot watch RTP socket");
+            }
+        }
+    }
+
+    /// Exchanges the B legs of two sessions: sockets, ports, latches and statistics move
+    /// together, so after it `id` relays between its caller and `with`'s former B party.
+    /// Prompts to either B leg stop (they were meant for the other party).
+    fn swap_b(&mut self, id: u64, with: u64) {
+        let (Some(&sx), Some(&sy)) = (self.by_id.get(&id), self.by_id.get(&with)) else {
+            tracing::warn!(session = id, with, "leg swap for an unknown session");
+            return;
+        };
+        if sx == sy {
+            return;
+        }
+        let Some(mut y) = self.slots.get_mut(sy).and_then(Option::take) else {
+            return;
+        };
+        if let Some(Some(x)) = self.slots.get_mut(sx) {
+            for k in [2, 3] {
+                self.epoll.delete(x.socks[k].as_raw_fd());
+                self.epoll.delete(y.socks[k].as_raw_fd());
+            }
+            let (xs, ys) = (&mut x.socks, &mut y.socks);
+            let [_, _, xb, xbc] = xs;
+            let [_, _, yb, ybc] = ys;
+            std::mem::swap(xb, yb);
+            std::mem::swap(xbc, ybc);
+            std::mem::swap(&mut x.ports[1], &mut y.ports[1]);
+            x.hot.swap_leg(Side::B, &mut y.hot);
+            for s in [&mut *x, &mut y] {
+                if s.prompts[1].take().is_some() {
+                    s.hot.set_prompt(Side::B, false);
+                }
+            }
+        }
+        if let Some(entry) = self.slots.get_mut(sy) {
+            *entry = Some(y);
+        }
+        for (slot, sid) in [(sx, id), (sy, with)] {
+            if let Some(Some(s)) = self.slots.get(slot) {
+                for k in [2usize, 3] {
+                    let token = ((slot as u64) << 2) | k as u64;
+                    if let Err(e) = self.epoll.add(s.socks[k].as_raw_fd(), token) {
+                        tracing::warn!(session = sid, error = %e, "cannot watch RTP socket");
+                    }
+                }
+            }
+        }
     }
 
     fn set_mode(&mut self, id: u64, mode: Mode, now: Instant) {

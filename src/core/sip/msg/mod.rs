@@ -11,6 +11,7 @@ mod build;
 mod header;
 mod lex;
 mod parse;
+mod refer;
 mod semantics;
 mod uri;
 
@@ -19,6 +20,7 @@ use std::fmt;
 
 pub use build::{error_response, reason_phrase, response_to, OutMessage, OutStart};
 pub use header::{canonical_name, media_type_essence, same_header, CSeq, Contacts, NameAddr, Via};
+pub use refer::{sipfrag, ReferError, ReferTo, Replaces, SIPFRAG_TYPE};
 pub use semantics::{uas_checks, Rejection};
 pub use uri::{Params, Uri};
 
