@@ -224,7 +224,11 @@ impl Engine {
         }
         while let Some(effect) = self.sb.poll_effect() {
             match effect {
-                Effect::Event(ev) => self.storage.append(ev),
+                Effect::Event(ev) => {
+                    // Live web clients see the event as it is logged (SSE, SPEC §10).
+                    self.shared.events.publish(&ev);
+                    self.storage.append(ev)
+                }
                 Effect::Media(cmd) => self.media_command(cmd, releases),
                 Effect::CallFinished { mut cdr, media } => {
                     let rx = media.and_then(|id| releases.remove(&id));

@@ -6,12 +6,14 @@
 //! (typed loaders of the PBX configuration), `users.rs` (web accounts and password hashes),
 //! `seed.rs` (the demo profile and the first administrator).
 
+pub mod audit;
 mod cdr;
 mod config;
 mod events;
 pub mod ivr;
 pub mod prompts;
 mod seed;
+pub mod tokens;
 mod users;
 pub mod voicemail;
 mod writer;
@@ -43,6 +45,10 @@ const MIGRATIONS: &[(&str, &str)] = &[
     ),
     ("ivr", include_str!("migrations/0003_ivr.sql")),
     ("prompts", include_str!("migrations/0004_prompts.sql")),
+    (
+        "web_security",
+        include_str!("migrations/0007_web_security.sql"),
+    ),
 ];
 
 /// The schema version this binary migrates to.

@@ -215,6 +215,13 @@ pub fn parse_basic(header: &str) -> Option<(String, String)> {
     Some((user.to_owned(), pass.to_owned()))
 }
 
+/// Parses `Authorization: Bearer <token>` (RFC 6750 §2.1). `None` for other schemes.
+pub fn parse_bearer(header: &str) -> Option<&str> {
+    let (scheme, rest) = header.trim().split_once(' ')?;
+    let token = rest.trim();
+    (scheme.eq_ignore_ascii_case("bearer") && !token.is_empty()).then_some(token)
+}
+
 /// Standard base64 with padding (RFC 4648 §4); `None` on any invalid input.
 fn base64_decode(s: &str) -> Option<Vec<u8>> {
     fn val(c: u8) -> Option<u32> {

@@ -51,6 +51,13 @@ pub fn render(shared: &Shared) -> String {
     );
     simple(
         &mut out,
+        "branchline_live_streams",
+        "gauge",
+        "Live event streams (SSE clients) connected to the web tier.",
+        shared.events.subscribers() as u64,
+    );
+    simple(
+        &mut out,
         "branchline_calls_total",
         "counter",
         "Calls offered since start.",

@@ -13,15 +13,17 @@ mod api_prompts;
 mod api_voicemail;
 mod assets;
 pub mod auth;
+pub mod guard;
 mod http;
 mod live;
 mod metrics;
 pub mod multipart;
 mod routes;
 mod server;
+pub mod sse;
 
 pub use http::{percent_decode, RequestParts, ResponseParts, JSON};
-pub use live::{LiveCall, Metrics, Shared};
+pub use live::{EventFeed, LiveCall, LiveEvent, Metrics, Shared, FEED_CAPACITY};
 pub use metrics::{render as render_metrics, CONTENT_TYPE as METRICS_CONTENT_TYPE};
 pub use routes::{handle, WebOptions, WebState, DEFAULT_PER_PAGE, MAX_PER_PAGE};
 pub use server::{WebConfig, WebServer, MAX_BODY};

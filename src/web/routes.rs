@@ -464,8 +464,9 @@ fn logout(state: &WebState, req: &RequestParts) -> ResponseParts {
     )
 }
 
-/// The caller's identity from the session cookie or HTTP Basic credentials (SPEC §12).
-fn authenticate(state: &WebState, req: &RequestParts) -> Result<User, ResponseParts> {
+/// The caller's identity from the session cookie, an API token (`Authorization: Bearer`) or
+/// HTTP Basic credentials (SPEC §12).
+pub(super) fn authenticate(state: &WebState, req: &RequestParts) -> Result<User, ResponseParts> {
     let now = state.now();
     if let Some(token) = req.cookie(SESSION_COOKIE) {
         if let Some(user) = lock(&state.sessions).get(token, now) {
@@ -483,7 +484,12 @@ fn authenticate(state: &WebState, req: &RequestParts) -> Result<User, ResponsePa
         lock(&state.basic_cache).insert(&username, &password, user.clone(), now);
         return Ok(user);
     }
-    Err(unauthorized("log in or send HTTP Basic credentials"))
+    if let Some(token) = req.header("authorization").and_then(auth::parse_bearer) {
+        return bearer_user(state, token);
+    }
+    Err(unauthorized(
+        "log in, send HTTP Basic credentials or an API token",
+    ))
 }
 
 /// Verifies a password under the throttle: a locked username or address gets 429 without the
@@ -533,6 +539,29 @@ fn check_credentials(
         }
         Err(e) => {
             tracing::error!(error = %e, "login lookup failed");
+            Err(internal())
+        }
+    }
+}
+
+/// The owner of an API token; the use is stamped on the token (best effort).
+fn bearer_user(state: &WebState, token: &str) -> Result<User, ResponseParts> {
+    if token.len() > MAX_CREDENTIAL_LEN {
+        return Err(unauthorized("invalid API token"));
+    }
+    match state.with_db(|db| storage::tokens::user_for_token(db.conn(), token)) {
+        Ok(Some(user)) => {
+            if let Err(e) = state
+                .write_db()
+                .and_then(|db| storage::tokens::touch_token(db.conn(), token))
+            {
+                tracing::warn!(error = %e, "recording a token's use failed");
+            }
+            Ok(user)
+        }
+        Ok(None) => Err(unauthorized("invalid API token")),
+        Err(e) => {
+            tracing::error!(error = %e, "token lookup failed");
             Err(internal())
         }
     }

@@ -133,11 +133,60 @@ fn serve(state: &WebState, mut rq: tiny_http::Request) {
         Ok(p) => p,
         Err(resp) => return respond(rq, resp),
     };
+    if parts.path == super::sse::STREAM_PATH {
+        return match super::sse::open(state, &parts) {
+            Ok(scope) => stream(state, rq, scope),
+            Err(resp) => respond(rq, resp),
+        };
+    }
     let resp = catch_unwind(AssertUnwindSafe(|| handle(state, &parts))).unwrap_or_else(|_| {
         tracing::error!(path = %parts.path, "handler panicked");
         ResponseParts::error(500, "internal", "internal error; see the server log", None)
     });
     respond(rq, resp);
+}
+
+/// Serves one SSE stream on its own thread: tiny_http hands over the raw connection and the
+/// thread writes (and flushes) every admitted event until the client goes away.
+fn stream(state: &WebState, rq: tiny_http::Request, scope: super::sse::StreamScope) {
+    use super::sse;
+    use std::io::Write;
+    use tokio::sync::broadcast::error::RecvError;
+    let mut rx = state.shared.events.subscribe();
+    let mut w = rq.into_writer();
+    let spawned = std::thread::Builder::new()
+        .name("web-sse".into())
+        .spawn(move || {
+            let mut head = String::from("HTTP/1.1 200 OK\r\nConnection: close\r\n");
+            for (k, v) in sse::head_headers() {
+                head.push_str(&format!("{k}: {v}\r\n"));
+            }
+            head.push_str("\r\n");
+            head.push_str(sse::OPEN_FRAME);
+            if w.write_all(head.as_bytes())
+                .and_then(|()| w.flush())
+                .is_err()
+            {
+                return;
+            }
+            loop {
+                let frame = match rx.blocking_recv() {
+                    Ok(ev) if scope.admits(&ev) => sse::frame(&ev),
+                    Ok(_) => continue,
+                    Err(RecvError::Lagged(_)) => sse::LAGGED_FRAME.to_owned(),
+                    Err(RecvError::Closed) => return,
+                };
+                if w.write_all(frame.as_bytes())
+                    .and_then(|()| w.flush())
+                    .is_err()
+                {
+                    return;
+                }
+            }
+        });
+    if let Err(e) = spawned {
+        tracing::warn!(error = %e, "no thread for a live stream");
+    }
 }
 
 fn read_request(rq: &mut tiny_http::Request, limit: usize) -> Result<RequestParts, ResponseParts> {
