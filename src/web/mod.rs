@@ -1,9 +1,10 @@
-//! The web tier: a small HTTP API over tiny_http (SPEC §12).
+//! The web tier: the HTTP API, live events and the panel over axum (SPEC §12).
 //!
 //! Files: `http.rs` (server-neutral request/response values), `routes.rs` (routing and
 //! handlers: `handle(&WebState, &RequestParts) -> ResponseParts`), `auth.rs` (sessions,
 //! throttling, Basic credentials), `live.rs` (state the engine publishes), `metrics.rs`
-//! (Prometheus text), `assets.rs` (embedded pages), `server.rs` (the tiny_http worker pool),
+//! (Prometheus text), `assets.rs` (embedded pages), `server.rs` (axum on the tier's own tokio runtime),
+//! `sse.rs` (live event streams), `guard.rs` (role and scope checks),
 //! `api_ivr.rs` (IVR flows, schedule and basic settings), `api_prompts.rs` (the voice library:
 //! uploads, TTS, review, playback), `multipart.rs` (the upload body parser).
 

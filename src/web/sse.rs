@@ -59,12 +59,13 @@ pub fn frame(ev: &LiveEvent) -> String {
 }
 
 /// The response head of a stream (`Cache-Control: no-store`: events are per user).
+/// Names are lower case (HTTP/2-ready, and what `HeaderName::from_static` requires).
 pub fn head_headers() -> [(&'static str, &'static str); 4] {
     [
-        ("Content-Type", "text/event-stream; charset=utf-8"),
-        ("Cache-Control", "no-store"),
-        ("X-Content-Type-Options", "nosniff"),
-        ("X-Accel-Buffering", "no"),
+        ("content-type", "text/event-stream; charset=utf-8"),
+        ("cache-control", "no-store"),
+        ("x-content-type-options", "nosniff"),
+        ("x-accel-buffering", "no"),
     ]
 }
 
