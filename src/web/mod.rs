@@ -11,6 +11,7 @@
 mod api_agents;
 mod api_ivr;
 mod api_prompts;
+mod api_security;
 mod api_voicemail;
 mod assets;
 pub mod auth;
