@@ -143,6 +143,6 @@ mod tests {
                 assert_eq!(declared.last().map(String::as_str), Some(family), "{line}");
             }
         }
-        assert_eq!(declared.len(), 9);
+        assert_eq!(declared.len(), 10);
     }
 }
