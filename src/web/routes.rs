@@ -378,6 +378,13 @@ fn route(state: &WebState, req: &RequestParts) -> ResponseParts {
             ),
         };
     }
+    if req.path.starts_with("/assets/") {
+        return match (method, assets::get(&req.path)) {
+            ("GET", Some(file)) => file,
+            (_, Some(_)) => method_not_allowed(req, &["GET"]),
+            (_, None) => ResponseParts::error(404, "not_found", "no such asset", None),
+        };
+    }
     let allowed: &[&str] = match req.path.as_str() {
         "/" | "/index.html" => &["GET"],
         "/api/health" => &["GET"],
