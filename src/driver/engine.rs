@@ -232,6 +232,8 @@ impl Engine {
                 Effect::Event(ev) => {
                     // The live monitor is a projection of the same stream (SPEC §13).
                     self.shared.monitor_event(&ev);
+                    // Live web clients see the event as it is logged (SSE, SPEC §10).
+                    self.shared.events.publish(&ev);
                     self.storage.append(ev)
                 }
                 Effect::Media(cmd) => self.media_command(cmd, releases),

@@ -6,6 +6,7 @@
 //! (typed loaders of the PBX configuration), `users.rs` (web accounts and password hashes),
 //! `seed.rs` (the demo profile and the first administrator).
 
+pub mod audit;
 mod cdr;
 mod config;
 mod events;
@@ -14,6 +15,7 @@ pub mod prompts;
 pub mod report_events;
 pub mod routes;
 mod seed;
+pub mod tokens;
 mod users;
 pub mod voicemail;
 mod writer;
@@ -50,6 +52,10 @@ const MIGRATIONS: &[(&str, &str)] = &[
     (
         "outbound_guard",
         include_str!("migrations/0006_outbound_guard.sql"),
+    ),
+    (
+        "web_security",
+        include_str!("migrations/0007_web_security.sql"),
     ),
 ];
 

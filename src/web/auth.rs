@@ -215,6 +215,13 @@ pub fn parse_basic(header: &str) -> Option<(String, String)> {
     Some((user.to_owned(), pass.to_owned()))
 }
 
+/// Parses `Authorization: Bearer <token>` (RFC 6750 §2.1). `None` for other schemes.
+pub fn parse_bearer(header: &str) -> Option<&str> {
+    let (scheme, rest) = header.trim().split_once(' ')?;
+    let token = rest.trim();
+    (scheme.eq_ignore_ascii_case("bearer") && !token.is_empty()).then_some(token)
+}
+
 /// Standard base64 with padding (RFC 4648 §4); `None` on any invalid input.
 fn base64_decode(s: &str) -> Option<Vec<u8>> {
     fn val(c: u8) -> Option<u32> {
@@ -248,6 +255,26 @@ fn base64_decode(s: &str) -> Option<Vec<u8>> {
         out.extend_from_slice(&triple[..3 - pad]);
     }
     Some(out)
+}
+
+/// The CSRF token of a session (sent as `X-CSRF-Token` on cookie-authenticated writes):
+/// an HMAC-like SHA-256 of the session token. Scripts on other sites cannot read the HttpOnly
+/// cookie, so they cannot compute it; the server needs no extra state to check it.
+pub fn csrf_token(session_token: &str) -> String {
+    let mut h = Sha256::new();
+    h.update(b"branchline-csrf\0");
+    h.update(session_token.as_bytes());
+    h.finalize()
+        .iter()
+        .take(24)
+        .flat_map(|b| [HEX[usize::from(b >> 4)], HEX[usize::from(b & 15)]])
+        .map(char::from)
+        .collect()
+}
+
+/// Compares two secrets in time independent of where they differ.
+pub fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
 /// A new session token: 32 random bytes, hex encoded.
@@ -359,6 +386,19 @@ mod tests {
         assert!(c.get("admin", "pw2", at(1)).is_none());
         assert!(c.get("admi", "npw", at(1)).is_none(), "separator matters");
         assert!(c.get("admin", "pw", at(60)).is_none());
+    }
+
+    #[test]
+    fn csrf_tokens_follow_the_session_and_compare_in_constant_time() {
+        let a = csrf_token("s1");
+        assert_eq!(a, csrf_token("s1"));
+        assert_ne!(a, csrf_token("s2"));
+        assert_eq!(a.len(), 48);
+        assert!(constant_time_eq(a.as_bytes(), csrf_token("s1").as_bytes()));
+        assert!(!constant_time_eq(a.as_bytes(), b"short"));
+        assert_eq!(parse_bearer("Bearer blt_x"), Some("blt_x"));
+        assert_eq!(parse_bearer("Basic abc"), None);
+        assert_eq!(parse_bearer("Bearer "), None);
     }
 
     #[test]

@@ -1,9 +1,79 @@
 //! Live state the call engine publishes for the web tier: the engine writes, the web reads.
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::RwLock;
+use std::sync::{Arc, RwLock};
 
 use serde::{Deserialize, Serialize};
+use tokio::sync::broadcast;
+
+use crate::storage::Event;
+
+/// How many events the live feed buffers for a slow subscriber before it skips ahead; a stream
+/// that lags this far is told to reload (SSE clients then fetch a fresh snapshot).
+pub const FEED_CAPACITY: usize = 1024;
+
+/// One business event as the live stream (`GET /api/events/stream`) sends it: serialised once
+/// by the publisher, shared by every subscriber.
+#[derive(Debug, Clone)]
+pub struct LiveEvent {
+    /// The event kind (`agent.state`, `call.offered` …): the SSE `event:` field.
+    pub kind: Arc<str>,
+    /// The whole event as JSON: the SSE `data:` field.
+    pub json: Arc<str>,
+    /// The agent's extension, for per-agent scoping.
+    pub agent: Option<Arc<str>>,
+    /// The skill group, for per-supervisor scoping.
+    pub group: Option<Arc<str>>,
+}
+
+/// The fan-out of business events to live web clients: the engine publishes every event it
+/// hands to storage; each SSE stream subscribes. Publishing never blocks the engine (a
+/// broadcast ring; lagging readers lose the oldest events, not the engine's time).
+#[derive(Debug)]
+pub struct EventFeed {
+    tx: broadcast::Sender<LiveEvent>,
+}
+
+impl Default for EventFeed {
+    fn default() -> Self {
+        EventFeed {
+            tx: broadcast::channel(FEED_CAPACITY).0,
+        }
+    }
+}
+
+impl EventFeed {
+    /// Publishes one event to every live subscriber; free when nobody listens.
+    pub fn publish(&self, event: &Event) {
+        if self.tx.receiver_count() == 0 {
+            return;
+        }
+        let json = match serde_json::to_string(event) {
+            Ok(j) => j,
+            Err(e) => {
+                tracing::error!(error = %e, kind = %event.kind, "event not serialisable");
+                return;
+            }
+        };
+        // An error only means every subscriber left meanwhile.
+        let _ = self.tx.send(LiveEvent {
+            kind: event.kind.as_str().into(),
+            json: json.into(),
+            agent: event.agent.as_deref().map(Into::into),
+            group: event.group.as_deref().map(Into::into),
+        });
+    }
+
+    /// A new subscription that sees every event published from now on.
+    pub fn subscribe(&self) -> broadcast::Receiver<LiveEvent> {
+        self.tx.subscribe()
+    }
+
+    /// How many streams are subscribed now.
+    pub fn subscribers(&self) -> usize {
+        self.tx.receiver_count()
+    }
+}
 
 /// A call in progress as the live monitor shows it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -80,6 +150,8 @@ pub struct Shared {
     /// The live monitor (SPEC §10): built from today's log when the engine starts, then fed
     /// every event the switchboard emits; `GET /api/monitor` reads it.
     pub monitor: std::sync::Mutex<Option<crate::reports::Monitor>>,
+    /// Business events for live web clients (SSE), fed by the engine beside the event log.
+    pub events: EventFeed,
 }
 
 /// An agent state change asked for over `POST /api/agents/{username}/state`.
@@ -202,5 +274,33 @@ impl Shared {
             Ok(g) => g.clone(),
             Err(poisoned) => poisoned.into_inner().clone(),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn published_events_reach_every_subscriber_once_serialised() {
+        let feed = EventFeed::default();
+        feed.publish(&Event::new(1, "agent.state")); // nobody listens: dropped, no error
+        let mut a = feed.subscribe();
+        let mut b = feed.subscribe();
+        assert_eq!(feed.subscribers(), 2);
+        let mut ev = Event::new(5, "agent.state");
+        ev.agent = Some("1001".into());
+        feed.publish(&ev);
+        for rx in [&mut a, &mut b] {
+            let got = rx.try_recv().unwrap();
+            assert_eq!(&*got.kind, "agent.state");
+            assert_eq!(got.agent.as_deref(), Some("1001"));
+            let v: serde_json::Value = serde_json::from_str(&got.json).unwrap();
+            assert_eq!(v["at_ms"], 5);
+        }
+        assert!(
+            a.try_recv().is_err(),
+            "the event before subscribing is not replayed"
+        );
     }
 }

@@ -51,6 +51,13 @@ pub fn render(shared: &Shared) -> String {
     );
     simple(
         &mut out,
+        "branchline_live_streams",
+        "gauge",
+        "Live event streams (SSE clients) connected to the web tier.",
+        shared.events.subscribers() as u64,
+    );
+    simple(
+        &mut out,
         "branchline_calls_total",
         "counter",
         "Calls offered since start.",
@@ -136,6 +143,6 @@ mod tests {
                 assert_eq!(declared.last().map(String::as_str), Some(family), "{line}");
             }
         }
-        assert_eq!(declared.len(), 9);
+        assert_eq!(declared.len(), 10);
     }
 }

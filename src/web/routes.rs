@@ -157,6 +157,11 @@ impl WebState {
         Db::open(&self.db_path)
     }
 
+    /// Forgets the login throttle of `username` (an administrator unlocked the account).
+    pub(super) fn clear_throttle(&self, username: &str) {
+        lock(&self.throttle).clear(&format!("u:{username}"));
+    }
+
     /// The voice library's directory, `<data_dir>/prompts`.
     pub(super) fn prompts_dir(&self) -> PathBuf {
         self.data_dir.join("prompts")
@@ -243,6 +248,27 @@ fn admin_api(
             None,
         );
     }
+    let target = match &route {
+        AdminRoute::Flow(t)
+        | AdminRoute::PromptReview(t)
+        | AdminRoute::PromptAudio(t)
+        | AdminRoute::OutboundRoute(t) => t.clone(),
+        _ => String::new(),
+    };
+    let resp = admin_handler(state, req, method, route, &user);
+    if method != "GET" {
+        super::api_security::audit(state, &user, req, &target, resp.status);
+    }
+    resp
+}
+
+fn admin_handler(
+    state: &WebState,
+    req: &RequestParts,
+    method: &str,
+    route: AdminRoute,
+    user: &User,
+) -> ResponseParts {
     match (route, method) {
         (AdminRoute::Flows, _) => api_ivr::list_flows(state),
         (AdminRoute::Flow(name), "GET") => api_ivr::get_flow(state, &name),
@@ -253,9 +279,9 @@ fn admin_api(
         (AdminRoute::Settings, "GET") => api_ivr::get_settings(state),
         (AdminRoute::Settings, _) => api_ivr::put_settings(state, req),
         (AdminRoute::Prompts, "GET") => api_prompts::list(state),
-        (AdminRoute::Prompts, _) => api_prompts::upload(state, req, &user),
-        (AdminRoute::PromptTts, _) => api_prompts::tts(state, req, &user),
-        (AdminRoute::PromptReview(id), _) => api_prompts::review(state, req, &user, &id),
+        (AdminRoute::Prompts, _) => api_prompts::upload(state, req, user),
+        (AdminRoute::PromptTts, _) => api_prompts::tts(state, req, user),
+        (AdminRoute::PromptReview(id), _) => api_prompts::review(state, req, user, &id),
         (AdminRoute::PromptAudio(id), _) => api_prompts::audio(state, &id),
         (AdminRoute::OutboundRoutes, _) => api_routes::list(state),
         (AdminRoute::OutboundRoute(p), "PUT") => api_routes::put(state, req, &p),
@@ -310,8 +336,14 @@ fn route(state: &WebState, req: &RequestParts) -> ResponseParts {
     } else {
         req.method.as_str()
     };
+    if let Err(refused) = check_csrf(state, req) {
+        return refused;
+    }
     if let Some((route, allowed)) = admin_route(&req.path) {
         return admin_api(state, req, method, route, allowed);
+    }
+    if let Some(resp) = security_routes(state, req, method) {
+        return resp;
     }
     if let Some(username) = req
         .path
@@ -323,7 +355,13 @@ fn route(state: &WebState, req: &RequestParts) -> ResponseParts {
             return method_not_allowed(req, &["POST"]);
         }
         return match authenticate(state, req) {
-            Ok(user) => super::api_agents::set_state(state, req, &user, &username),
+            Ok(user) => {
+                let resp = super::api_agents::set_state(state, req, &user, &username);
+                if user.username != username {
+                    super::api_security::audit(state, &user, req, &username, resp.status);
+                }
+                resp
+            }
             Err(denied) => denied,
         };
     }
@@ -358,6 +396,13 @@ fn route(state: &WebState, req: &RequestParts) -> ResponseParts {
     }
     if req.path == "/api/monitor" {
         return super::api_monitor_live::handle(state, req, method, authenticate(state, req));
+    }
+    if req.path.starts_with("/assets/") {
+        return match (method, assets::get(&req.path)) {
+            ("GET", Some(file)) => file,
+            (_, Some(_)) => method_not_allowed(req, &["GET"]),
+            (_, None) => ResponseParts::error(404, "not_found", "no such asset", None),
+        };
     }
     let allowed: &[&str] = match req.path.as_str() {
         "/" | "/index.html" => &["GET"],
@@ -396,6 +441,68 @@ fn route(state: &WebState, req: &RequestParts) -> ResponseParts {
             },
         },
     }
+}
+
+/// SPEC §12 CSRF protection: a write authenticated by the session cookie must carry the
+/// session's `X-CSRF-Token`. Basic and Bearer requests are exempt (browsers never attach them
+/// on their own), as are login (no session yet) and logout (it only ends the session).
+fn check_csrf(state: &WebState, req: &RequestParts) -> Result<(), ResponseParts> {
+    let writes = matches!(req.method.as_str(), "POST" | "PUT" | "PATCH" | "DELETE");
+    if !writes
+        || matches!(req.path.as_str(), "/api/login" | "/api/logout")
+        || req.header("authorization").is_some()
+    {
+        return Ok(());
+    }
+    let Some(token) = req.cookie(SESSION_COOKIE) else {
+        return Ok(()); // no session: authentication answers 401
+    };
+    if lock(&state.sessions).get(token, state.now()).is_none() {
+        return Ok(());
+    }
+    let expected = auth::csrf_token(token);
+    let sent = req.header("x-csrf-token").unwrap_or_default().trim();
+    if auth::constant_time_eq(sent.as_bytes(), expected.as_bytes()) {
+        return Ok(());
+    }
+    Err(ResponseParts::error(
+        403,
+        "csrf",
+        "cookie-authenticated writes need the X-CSRF-Token header from /api/session",
+        None,
+    ))
+}
+
+/// Session, tokens, audit log and unlock (`api_security.rs`).
+fn security_routes(state: &WebState, req: &RequestParts, method: &str) -> Option<ResponseParts> {
+    use super::api_security as sec;
+    let rest = req.path.strip_prefix("/api/")?;
+    let segs: Vec<&str> = rest.split('/').collect();
+    let allowed: &[&str] = match segs.as_slice() {
+        ["session"] | ["audit-log"] => &["GET"],
+        ["tokens"] => &["GET", "POST"],
+        ["tokens", _] => &["DELETE"],
+        ["users", _, "unlock"] => &["POST"],
+        _ => return None,
+    };
+    if !allowed.contains(&method) {
+        return Some(method_not_allowed(req, allowed));
+    }
+    let user = match authenticate(state, req) {
+        Ok(u) => u,
+        Err(denied) => return Some(denied),
+    };
+    Some(match segs.as_slice() {
+        ["session"] => sec::session(state, req, &user),
+        ["audit-log"] => sec::audit_log(state, req, &user),
+        ["tokens"] => sec::tokens(state, req, &user),
+        ["tokens", id] => sec::delete_token(state, req, &user, id),
+        ["users", name, _] => match segment(name) {
+            Some(name) => sec::unlock(state, req, &user, &name),
+            None => ResponseParts::error(404, "not_found", "no such user", None),
+        },
+        _ => ResponseParts::error(404, "not_found", "no such route", None),
+    })
 }
 
 fn health(state: &WebState) -> ResponseParts {
@@ -460,7 +567,8 @@ fn login(state: &WebState, req: &RequestParts) -> ResponseParts {
             tracing::info!(username = %user.username, "web login");
             ResponseParts::json(
                 200,
-                &json!({"username": user.username, "display_name": user.display_name, "role": user.role}),
+                &json!({"username": user.username, "display_name": user.display_name,
+                        "role": user.role, "csrf_token": auth::csrf_token(&token)}),
             )
             .with_header(
                 "Set-Cookie",
@@ -480,8 +588,9 @@ fn logout(state: &WebState, req: &RequestParts) -> ResponseParts {
     )
 }
 
-/// The caller's identity from the session cookie or HTTP Basic credentials (SPEC §12).
-fn authenticate(state: &WebState, req: &RequestParts) -> Result<User, ResponseParts> {
+/// The caller's identity from the session cookie, an API token (`Authorization: Bearer`) or
+/// HTTP Basic credentials (SPEC §12).
+pub(super) fn authenticate(state: &WebState, req: &RequestParts) -> Result<User, ResponseParts> {
     let now = state.now();
     if let Some(token) = req.cookie(SESSION_COOKIE) {
         if let Some(user) = lock(&state.sessions).get(token, now) {
@@ -499,7 +608,12 @@ fn authenticate(state: &WebState, req: &RequestParts) -> Result<User, ResponsePa
         lock(&state.basic_cache).insert(&username, &password, user.clone(), now);
         return Ok(user);
     }
-    Err(unauthorized("log in or send HTTP Basic credentials"))
+    if let Some(token) = req.header("authorization").and_then(auth::parse_bearer) {
+        return bearer_user(state, token);
+    }
+    Err(unauthorized(
+        "log in, send HTTP Basic credentials or an API token",
+    ))
 }
 
 /// Verifies a password under the throttle: a locked username or address gets 429 without the
@@ -531,13 +645,31 @@ fn check_credentials(
             .with_header("Retry-After", &secs.to_string()));
         }
     }
+    match state.with_db(|db| account_locked(db, username)) {
+        Ok(false) => {}
+        Ok(true) => {
+            tracing::warn!(%username, ip = ?req.remote_ip, "login to a locked account");
+            return Err(ResponseParts::error(
+                423,
+                "account_locked",
+                "this account is locked after repeated failed logins; an administrator can unlock it",
+                None,
+            ));
+        }
+        Err(e) => {
+            tracing::error!(error = %e, "lockout lookup failed");
+            return Err(internal());
+        }
+    }
     // argon2 runs here, on the worker thread, outside every lock.
     match state.with_db(|db| storage::verify_user(db.conn(), username, password)) {
         Ok(Some(user)) => {
             lock(&state.throttle).clear(&user_key);
+            record_login(state, username, true);
             Ok(user)
         }
         Ok(None) => {
+            record_login(state, username, false);
             let now = state.now();
             let mut throttle = lock(&state.throttle);
             throttle.record_failure(&user_key, now);
@@ -551,6 +683,65 @@ fn check_credentials(
             tracing::error!(error = %e, "login lookup failed");
             Err(internal())
         }
+    }
+}
+
+/// The owner of an API token; the use is stamped on the token (best effort).
+fn bearer_user(state: &WebState, token: &str) -> Result<User, ResponseParts> {
+    if token.len() > MAX_CREDENTIAL_LEN {
+        return Err(unauthorized("invalid API token"));
+    }
+    match state.with_db(|db| storage::tokens::user_for_token(db.conn(), token)) {
+        Ok(Some(user)) => {
+            if let Err(e) = state
+                .write_db()
+                .and_then(|db| storage::tokens::touch_token(db.conn(), token))
+            {
+                tracing::warn!(error = %e, "recording a token's use failed");
+            }
+            Ok(user)
+        }
+        Ok(None) => Err(unauthorized("invalid API token")),
+        Err(e) => {
+            tracing::error!(error = %e, "token lookup failed");
+            Err(internal())
+        }
+    }
+}
+
+/// Whether `username`'s account is locked (unknown users are not).
+fn account_locked(db: &Db, username: &str) -> Result<bool, StorageError> {
+    use rusqlite::OptionalExtension;
+    let locked: Option<Option<i64>> = db
+        .conn()
+        .query_row(
+            "SELECT locked_at_ms FROM users WHERE username = ?1",
+            [username],
+            |r| r.get(0),
+        )
+        .optional()?;
+    Ok(matches!(locked, Some(Some(_))))
+}
+
+/// Counts a failed login towards the account lockout, or resets the count on success.
+fn record_login(state: &WebState, username: &str, ok: bool) {
+    let sql = if ok {
+        "UPDATE users SET failed_logins = 0 WHERE username = ?1 AND failed_logins > 0".to_owned()
+    } else {
+        format!(
+            "UPDATE users SET failed_logins = failed_logins + 1,
+                 locked_at_ms = CASE WHEN failed_logins + 1 >= {}
+                     THEN CAST((julianday('now') - 2440587.5) * 86400000.0 AS INTEGER)
+                     ELSE locked_at_ms END
+             WHERE username = ?1",
+            super::api_security::ACCOUNT_LOCK_AFTER
+        )
+    };
+    let done = state
+        .write_db()
+        .and_then(|db| Ok(db.conn().execute(&sql, [username])?));
+    if let Err(e) = done {
+        tracing::error!(error = %e, "recording a login attempt failed");
     }
 }
 
