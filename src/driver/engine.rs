@@ -11,10 +11,10 @@ use tokio::sync::{mpsc, oneshot};
 
 use crate::core::media::prompt::PromptAudio;
 use crate::core::switchboard::{
-    Effect, LegSide, MediaAlloc, MediaCommand, MediaPorts, PlaySource, Switchboard,
+    Effect, LegSide, MediaAlloc, MediaCommand, MediaPorts, MonitorMode, PlaySource, Switchboard,
 };
 use crate::driver::clock::Clock;
-use crate::driver::media::{MediaEngine, MediaEvent, Mode, SessionStats, Side, Source};
+use crate::driver::media::{MediaEngine, MediaEvent, MixMode, Mode, SessionStats, Side, Source};
 use crate::driver::sip::{Input, SipSockets};
 use crate::storage::StorageWriter;
 use crate::web::{LiveCall, Shared};
@@ -26,6 +26,17 @@ impl MediaAlloc for EngineMedia {
     fn allocate(&mut self) -> Result<MediaPorts, String> {
         self.0
             .allocate()
+            .map(|s| MediaPorts {
+                id: s.id,
+                port_a: s.port_a,
+                port_b: s.port_b,
+            })
+            .map_err(|e| e.to_string())
+    }
+
+    fn allocate_beside(&mut self, beside: u64) -> Result<MediaPorts, String> {
+        self.0
+            .allocate_beside(beside)
             .map(|s| MediaPorts {
                 id: s.id,
                 port_a: s.port_a,
@@ -313,6 +324,21 @@ impl Engine {
             } => self
                 .media
                 .detect_dtmf(id, side(s), telephone_event_pt, inband),
+            MediaCommand::Mix {
+                anchor,
+                id,
+                side: s,
+                mode,
+            } => {
+                let mode = match mode {
+                    MonitorMode::Listen => MixMode::Listen,
+                    MonitorMode::Whisper => MixMode::Whisper,
+                    MonitorMode::Barge => MixMode::Barge,
+                };
+                if !self.media.join_mix(anchor, id, side(s), mode) {
+                    tracing::warn!(anchor, session = id, "leg cannot join the call's mix");
+                }
+            }
             MediaCommand::Release { id } => {
                 releases.insert(id, self.media.release(id));
             }

@@ -7,6 +7,7 @@ mod calls;
 mod dialog;
 mod end;
 mod ivr;
+mod monitor;
 mod out;
 mod register;
 mod responses;
@@ -29,6 +30,7 @@ use crate::storage::{Cdr, Event};
 
 pub use calls::CallState;
 pub use ivr::IvrPlan;
+pub use monitor::MonitorMode;
 
 /// Settings the switchboard needs from the bootstrap config.
 #[derive(Debug, Clone)]
@@ -131,6 +133,11 @@ pub struct MediaPorts {
 pub trait MediaAlloc: Send {
     /// Opens a relay session, or says why not.
     fn allocate(&mut self) -> Result<MediaPorts, String>;
+    /// Opens a relay session the media plane can mix with session `beside` (same shard).
+    fn allocate_beside(&mut self, beside: u64) -> Result<MediaPorts, String> {
+        let _ = beside;
+        self.allocate()
+    }
 }
 
 /// Which leg of a call.
@@ -223,6 +230,17 @@ pub enum MediaCommand {
         telephone_event_pt: Option<u8>,
         /// Goertzel detection on the decoded audio.
         inband: bool,
+    },
+    /// Put leg `side` of session `id` into the mix of the call whose session is `anchor`.
+    Mix {
+        /// The monitored call's session.
+        anchor: u64,
+        /// Session of the joining leg.
+        id: u64,
+        /// Which of its legs.
+        side: LegSide,
+        /// How it takes part.
+        mode: MonitorMode,
     },
     /// Close the session; its stats go into the CDR (see [`Effect::CallFinished`]).
     Release {
@@ -353,6 +371,7 @@ pub struct Switchboard {
     handle_secs: BTreeMap<String, f64>,
     draining: bool,
     stats: SwitchStats,
+    monitors: monitor::Monitors,
 }
 
 impl Switchboard {
@@ -399,6 +418,7 @@ impl Switchboard {
             handle_secs: BTreeMap::new(),
             draining: false,
             stats: SwitchStats::default(),
+            monitors: Default::default(),
         }
     }
 
