@@ -3,7 +3,8 @@
 //! `*311001` (listen) and later `*331001` (barge). SIPp does the signalling; the RTP of caller,
 //! agent and supervisor is sent and received by this test on its own sockets, each party with
 //! its own tone (caller 440 Hz, agent 1000 Hz, supervisor 1800 Hz), so what each one hears can
-//! be measured per source.
+//! be measured per source. A third test adds extension 1003 (2600 Hz) to such a call through
+//! `POST /api/calls/{id}/conference`.
 
 // These tests drive real processes over real sockets, so deadlines read the clock here.
 #![allow(clippy::disallowed_methods)]
@@ -21,6 +22,7 @@ use std::time::{Duration, Instant};
 const CALLER_HZ: f64 = 440.0;
 const AGENT_HZ: f64 = 1000.0;
 const SUPER_HZ: f64 = 1800.0;
+const GUEST_HZ: f64 = 2600.0;
 
 /// What a media endpoint received: (time since the test started, decoded 20 ms frame).
 type Heard = Vec<(Duration, Vec<i16>)>;
@@ -296,4 +298,121 @@ fn an_extension_without_the_supervisor_role_may_not_listen() {
         "expected 403 Forbidden: {}",
         o.output()
     );
+}
+
+/// Starts an answering sipp UAS for `ext` on `phone` whose RTP is the test's `media_port`.
+fn answering_agent(w: &Workdir, ext: &str, phone: u16, media_port: u16) -> Peer {
+    let inf = csv(w.path(), &format!("{ext}.csv"), &[&media_port.to_string()]);
+    let (phone_s, mp) = (phone.to_string(), free_ports(4).to_string());
+    sipp(
+        "monitor_agent.xml",
+        &["-inf", &inf, "-p", &phone_s, "-mp", &mp, "-m", "1"],
+        None,
+        Duration::from_secs(30),
+    )
+}
+
+#[test]
+fn a_conference_added_over_the_api_lets_all_three_hear_each_other() {
+    let _lock = TrunkLock::acquire();
+    let w = Workdir::new();
+    let d = Daemon::start(&w);
+    let t0 = Instant::now();
+    let stop = Arc::new(AtomicBool::new(false));
+    let (caller_sock, caller_port) = rtp_socket();
+    let (agent_sock, agent_port) = rtp_socket();
+    let (guest_sock, guest_port) = rtp_socket();
+    let caller = endpoint(caller_sock, CALLER_HZ, Codec::Pcma, t0, stop.clone());
+    let agent = endpoint(agent_sock, AGENT_HZ, Codec::Pcma, t0, stop.clone());
+    let guest = endpoint(guest_sock, GUEST_HZ, Codec::Pcma, t0, stop.clone());
+    let (p1001, p1003) = (free_port(), free_port());
+    register(&d, "1001", p1001);
+    register(&d, "1003", p1003);
+    let agent_sipp = answering_agent(&w, "1001", p1001, agent_port);
+    let guest_sipp = answering_agent(&w, "1003", p1003, guest_port);
+    let did = csv(w.path(), "did.csv", &[&format!("4001;{caller_port}")]);
+    let trunk_mp = free_ports(4).to_string();
+    let carrier = sipp(
+        "monitor_trunk_call.xml",
+        &[
+            "-inf",
+            &did,
+            "-s",
+            "13800138000",
+            "-d",
+            "7000",
+            "-m",
+            "1",
+            "-p",
+            "5080",
+            "-mp",
+            &trunk_mp,
+        ],
+        Some(&d.sip()),
+        Duration::from_secs(30),
+    );
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let call_id = loop {
+        let talking = d
+            .live_calls()
+            .into_iter()
+            .find(|c| c["state"] == "talking" && c["agent"] == "1001");
+        if let Some(c) = talking {
+            break c["call_id"].as_str().unwrap_or_default().to_owned();
+        }
+        assert!(
+            Instant::now() < deadline,
+            "call never connected: {}",
+            tail(&d.log(), 30)
+        );
+        std::thread::sleep(S(100));
+    };
+    // Anonymous requests are refused; an unknown extension is refused with a reason.
+    let path = format!("/api/calls/{call_id}/conference");
+    let r = request(d.http(), "POST", &path, &[], br#"{"to":"1003"}"#);
+    assert_eq!(r.status, 401, "{}", r.text());
+    let auth = [
+        ("Authorization", BASIC_ADMIN),
+        ("Content-Type", "application/json"),
+    ];
+    let r = request(d.http(), "POST", &path, &auth, br#"{"to":"1999"}"#);
+    assert_eq!(r.status, 409, "{}", r.text());
+    let r = request(d.http(), "POST", &path, &auth, br#"{"to":"1003"}"#);
+    assert_eq!(r.status, 200, "{}", r.text());
+    let from = t0.elapsed() + S(1500);
+    std::thread::sleep(S(3500));
+    let to = t0.elapsed();
+
+    let o = carrier.wait();
+    assert_eq!(o.code, 0, "carrier: {}", o.output());
+    for (name, peer) in [("agent", agent_sipp), ("1003", guest_sipp)] {
+        let o = peer.wait();
+        assert_eq!(o.code, 0, "{name}: {}", o.output());
+    }
+    stop.store(true, Ordering::Relaxed);
+    let heard = [
+        caller.join().unwrap(),
+        agent.join().unwrap(),
+        guest.join().unwrap(),
+    ];
+    let tones = [CALLER_HZ, AGENT_HZ, GUEST_HZ];
+    for (i, h) in heard.iter().enumerate() {
+        for (j, hz) in tones.iter().enumerate() {
+            let p = power(h, from, to, *hz);
+            if i == j {
+                assert!(p < 1.0e4, "party {i} hears itself ({p:.0})");
+            } else {
+                assert!(p > 1.0e5, "party {i} does not hear {hz} Hz ({p:.0})");
+            }
+        }
+    }
+    let db = rusqlite::Connection::open(d.data.join("branchline.db")).unwrap();
+    let with: String = db
+        .query_row(
+            "SELECT data FROM events WHERE kind = 'call.conference' AND call_id = ?1",
+            [&call_id],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert!(with.contains("1003"), "{with}");
 }

@@ -144,7 +144,10 @@ impl Engine {
                     }
                 }
                 Some((prompt, result)) = recv_tts(&mut tts_done) => self.tts_ready(prompt, result),
-                _ = self.shared.wake.notified() => self.agent_requests(),
+                _ = self.shared.wake.notified() => {
+                    self.agent_requests();
+                    self.call_requests();
+                }
                 _ = tokio::time::sleep_until(deadline) => {
                     let now = self.clock.now();
                     self.sb.handle_timeout(now);
@@ -334,6 +337,7 @@ impl Engine {
                     MonitorMode::Listen => MixMode::Listen,
                     MonitorMode::Whisper => MixMode::Whisper,
                     MonitorMode::Barge => MixMode::Barge,
+                    MonitorMode::Conference => MixMode::Conference,
                 };
                 if !self.media.join_mix(anchor, id, side(s), mode) {
                     tracing::warn!(anchor, session = id, "leg cannot join the call's mix");
@@ -427,6 +431,19 @@ impl Engine {
             let answer = self
                 .sb
                 .agent_request(now, &r.extension, &r.state, r.reason.as_deref());
+            let _ = r.reply.send(answer);
+        }
+    }
+
+    /// Conference requests queued by the web tier.
+    fn call_requests(&mut self) {
+        let requests: Vec<_> = match self.shared.call_requests.lock() {
+            Ok(mut q) => q.drain(..).collect(),
+            Err(_) => return,
+        };
+        for r in requests {
+            let now = self.clock.now();
+            let answer = self.sb.conference(now, &r.call_id, &r.conference_to);
             let _ = r.reply.send(answer);
         }
     }

@@ -75,6 +75,8 @@ pub struct Shared {
     pub agent_requests: std::sync::Mutex<std::collections::VecDeque<AgentRequest>>,
     /// Wakes the engine when a request is queued.
     pub wake: tokio::sync::Notify,
+    /// Conference requests (`POST /api/calls/{id}/conference`), for the engine.
+    pub call_requests: std::sync::Mutex<std::collections::VecDeque<super::CallRequest>>,
 }
 
 /// An agent state change asked for over `POST /api/agents/{username}/state`.

@@ -9,6 +9,7 @@
 
 mod api_agents;
 mod api_ivr;
+mod api_monitor;
 mod api_prompts;
 mod api_voicemail;
 mod assets;
@@ -20,6 +21,7 @@ pub mod multipart;
 mod routes;
 mod server;
 
+pub use api_monitor::CallRequest;
 pub use http::{percent_decode, RequestParts, ResponseParts, JSON};
 pub use live::{LiveCall, Metrics, Shared};
 pub use metrics::{render as render_metrics, CONTENT_TYPE as METRICS_CONTENT_TYPE};

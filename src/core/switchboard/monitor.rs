@@ -5,13 +5,19 @@
 //! the media plane. Only extensions configured as supervisors (users with the supervisor or
 //! admin role and an extension) may; anyone else gets 403. When the monitored call ends, the
 //! supervisor's call ends with it.
+//!
+//! The same mix carries 3-way conferences (三方通话) asked for over the API: the box calls a
+//! third extension from a leg whose caller side is the box itself, and that leg's callee side
+//! joins the call's mix as a full participant.
 
-use super::calls::CallState;
-use super::{Destination, LegSide, MediaCommand, MediaPorts, Switchboard};
+use super::calls::{ALeg, Call, CallState, Kind};
+use super::out::Dialog;
+use super::{Destination, LegSide, MediaCommand, MediaPorts, Switchboard, TimerKind};
+use crate::core::sip::transaction::{Target, Transport};
 use crate::core::time::Now;
 use std::collections::{BTreeMap, BTreeSet};
 
-/// How a supervisor takes part in an agent's call.
+/// How an extra leg takes part in an agent's call.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum MonitorMode {
     /// Hears caller and agent, heard by nobody (监听, `*31`).
@@ -20,6 +26,8 @@ pub enum MonitorMode {
     Whisper,
     /// Hears both, heard by both (强插, `*33`).
     Barge,
+    /// A third party added to the call (三方通话, `POST /api/calls/{id}/conference`).
+    Conference,
 }
 
 impl MonitorMode {
@@ -29,6 +37,7 @@ impl MonitorMode {
             MonitorMode::Listen => "listen",
             MonitorMode::Whisper => "whisper",
             MonitorMode::Barge => "barge",
+            MonitorMode::Conference => "conference",
         }
     }
 }
@@ -130,6 +139,131 @@ impl Switchboard {
         );
         ev.agent = Some(sup);
         self.effects.push_back(super::Effect::Event(ev));
+    }
+
+    /// Adds extension `to` to the connected call `call_id` (the Branchline call id) as a
+    /// third party (三方通话): the box calls `to` and mixes it with caller and agent. Returns
+    /// why not: unknown or unconnected call, unknown, unregistered or busy extension, no
+    /// media ports. The third party's leg ends with the call.
+    pub fn conference(&mut self, now: Now, call_id: &str, to: &str) -> Result<(), String> {
+        let Some(main) = self
+            .calls
+            .values()
+            .find(|c| c.cid == call_id && !self.monitors.active.contains_key(&c.id))
+        else {
+            return Err(format!("no call {call_id}"));
+        };
+        if main.state != CallState::Talking {
+            return Err(format!("call {call_id} is not connected"));
+        }
+        let (main_id, anchor, codec, agent) = (
+            main.id,
+            main.media.id,
+            main.codec,
+            main.agent.clone().or_else(|| main.callee_ext.clone()),
+        );
+        if !self.plan.extensions.contains_key(to) {
+            return Err(format!("no extension {to}"));
+        }
+        let Some((contact, target)) = self
+            .registrar
+            .bindings(to, now.mono)
+            .first()
+            .map(|b| (b.contact.clone(), super::calls::binding_target(b)))
+        else {
+            return Err(format!("extension {to} is not registered"));
+        };
+        if self.ext_calls.contains_key(to) {
+            return Err(format!("extension {to} is busy"));
+        }
+        let media = self.media.allocate_beside(anchor)?;
+        let id = self.next_call;
+        self.next_call += 1;
+        let from = agent.clone().unwrap_or_else(|| "conference".into());
+        // The box itself is the caller of this leg: its A side exists only on paper (never
+        // answered or rejected over SIP), its B side is the third party.
+        let box_target = Target {
+            transport: Transport::Udp,
+            addr: self.cfg.sip_addr,
+            conn: None,
+        };
+        let leg_id = format!("conference-{id}-{}", self.rng.token(8));
+        let a = ALeg {
+            call_id: leg_id.clone(),
+            invite: Vec::new(),
+            src: box_target.clone(),
+            local_tag: String::new(),
+            ringing_sent: true,
+            final_sent: true,
+            answered: true,
+            bye_received: true,
+            dialog: Dialog {
+                call_id: leg_id,
+                local: String::new(),
+                remote: String::new(),
+                remote_target: String::new(),
+                target: box_target,
+                cseq: 0,
+            },
+            local_sdp: Vec::new(),
+        };
+        let call = Call {
+            id,
+            cid: format!("{call_id}-conf{id}"),
+            kind: Kind::Internal,
+            caller: from.clone(),
+            callee: to.to_owned(),
+            did: None,
+            state: CallState::Ringing,
+            a,
+            b: None,
+            media,
+            codec,
+            group: None,
+            record: None,
+            agent: None,
+            caller_ext: None,
+            callee_ext: Some(to.to_owned()),
+            started: now,
+            queued_at: None,
+            ring_started: None,
+            answered: None,
+            timer_gen: 0,
+            events: 0,
+            ivr: None,
+            queue_play: None,
+            after_prompt: None,
+        };
+        self.calls.insert(id, call);
+        self.monitors.active.insert(id, main_id);
+        let (c, pt, te) = codec;
+        let sdp = super::out::local_sdp(
+            self.cfg.media_ip,
+            media.port_b,
+            c,
+            pt,
+            te,
+            now.wall.as_secs().unsigned_abs(),
+        );
+        self.ext_enter(now, to);
+        // The leg joins before it answers: the mix feeds it as soon as its address is known.
+        self.media_cmd(MediaCommand::Mix {
+            anchor,
+            id: media.id,
+            side: LegSide::B,
+            mode: MonitorMode::Conference,
+        });
+        self.invite_b(now, id, target, contact, to, &from, sdp, None);
+        let gen = self.bump_gen(id);
+        let at = now.mono + self.cfg.direct_ring_timeout;
+        self.arm(at, id, gen, TimerKind::DirectRing);
+        self.call_event(
+            now,
+            main_id,
+            "call.conference",
+            serde_json::json!({ "with": to }),
+        );
+        Ok(())
     }
 
     /// Call `id` ended: forget it as a monitor, and end the supervisors' calls on it.
