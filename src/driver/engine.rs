@@ -11,10 +11,10 @@ use tokio::sync::{mpsc, oneshot};
 
 use crate::core::media::prompt::PromptAudio;
 use crate::core::switchboard::{
-    Effect, LegSide, MediaAlloc, MediaCommand, MediaPorts, PlaySource, Switchboard,
+    Effect, LegSide, MediaAlloc, MediaCommand, MediaPorts, MonitorMode, PlaySource, Switchboard,
 };
 use crate::driver::clock::Clock;
-use crate::driver::media::{MediaEngine, MediaEvent, Mode, SessionStats, Side, Source};
+use crate::driver::media::{MediaEngine, MediaEvent, MixMode, Mode, SessionStats, Side, Source};
 use crate::driver::sip::{Input, SipSockets};
 use crate::storage::StorageWriter;
 use crate::web::{LiveCall, Shared};
@@ -26,6 +26,17 @@ impl MediaAlloc for EngineMedia {
     fn allocate(&mut self) -> Result<MediaPorts, String> {
         self.0
             .allocate()
+            .map(|s| MediaPorts {
+                id: s.id,
+                port_a: s.port_a,
+                port_b: s.port_b,
+            })
+            .map_err(|e| e.to_string())
+    }
+
+    fn allocate_beside(&mut self, beside: u64) -> Result<MediaPorts, String> {
+        self.0
+            .allocate_beside(beside)
             .map(|s| MediaPorts {
                 id: s.id,
                 port_a: s.port_a,
@@ -138,6 +149,7 @@ impl Engine {
                 _ = self.shared.wake.notified() => {
                     self.agent_requests();
                     self.call_requests();
+                    self.conference_requests();
                 }
                 _ = tokio::time::sleep_until(deadline) => {
                     let now = self.clock.now();
@@ -332,6 +344,22 @@ impl Engine {
                     tracing::warn!(%e, "attended transfer: media legs could not be joined");
                 }
             }
+            MediaCommand::Mix {
+                anchor,
+                id,
+                side: s,
+                mode,
+            } => {
+                let mode = match mode {
+                    MonitorMode::Listen => MixMode::Listen,
+                    MonitorMode::Whisper => MixMode::Whisper,
+                    MonitorMode::Barge => MixMode::Barge,
+                    MonitorMode::Conference => MixMode::Conference,
+                };
+                if !self.media.join_mix(anchor, id, side(s), mode) {
+                    tracing::warn!(anchor, session = id, "leg cannot join the call's mix");
+                }
+            }
             MediaCommand::Release { id } => {
                 releases.insert(id, self.media.release(id));
             }
@@ -435,6 +463,19 @@ impl Engine {
             let answer = self
                 .sb
                 .call_action(now, &r.call_id, r.actor.as_deref(), r.action);
+            let _ = r.reply.send(answer);
+        }
+    }
+
+    /// Conference requests (`POST /api/calls/{id}/conference`) queued by the web tier.
+    fn conference_requests(&mut self) {
+        let requests: Vec<_> = match self.shared.conference_requests.lock() {
+            Ok(mut q) => q.drain(..).collect(),
+            Err(_) => return,
+        };
+        for r in requests {
+            let now = self.clock.now();
+            let answer = self.sb.conference(now, &r.call_id, &r.conference_to);
             let _ = r.reply.send(answer);
         }
     }

@@ -86,6 +86,7 @@ async fn run(
     let tz = jiff::tz::TimeZone::get(&cfg.config.time_zone)
         .with_context(|| format!("time_zone {:?}", cfg.config.time_zone))?;
     let ivr = load_ivr_plan(&db, tz.clone())?;
+    let supervisors = supervisor_extensions(db.conn())?;
     drop(db);
     // Seeding hashes passwords with argon2 (19 MiB each); hand that memory back to the OS
     // so the idle daemon stays small.
@@ -145,7 +146,7 @@ async fn run(
     getrandom::getrandom(&mut secret).map_err(|e| anyhow::anyhow!("reading random bytes: {e}"))?;
     let mut plan = dialplan(&pbx, opts.demo);
     plan.ivr = ivr;
-    let sb = Switchboard::new(
+    let mut sb = Switchboard::new(
         clock.now(),
         SwitchboardConfig {
             realm: pbx.realm.clone(),
@@ -160,6 +161,7 @@ async fn run(
         Box::new(EngineMedia(media.clone())),
         u64::from_le_bytes(secret[..8].try_into().unwrap_or_default()),
     );
+    sb.set_supervisors(supervisors);
 
     tracing::info!(sip = ?sip_bound, %advertised, %http, data = %data_dir.display(), "ready");
     let _ = sd_notify::notify(
@@ -195,6 +197,16 @@ async fn run(
     web.stop();
     storage.shutdown()?;
     Ok(())
+}
+
+/// Extensions of users allowed to monitor calls (supervisor and admin roles).
+fn supervisor_extensions(conn: &rusqlite::Connection) -> anyhow::Result<Vec<String>> {
+    let mut stmt = conn.prepare(
+        "SELECT extension FROM users
+         WHERE role IN ('supervisor', 'admin') AND extension IS NOT NULL AND extension <> ''",
+    )?;
+    let rows = stmt.query_map([], |r| r.get::<_, String>(0))?;
+    Ok(rows.collect::<Result<Vec<_>, _>>()?)
 }
 
 /// The operational configuration as the switchboard needs it.

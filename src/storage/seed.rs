@@ -13,7 +13,14 @@ const DEMO_USERS: &[(&str, &str, Role, &str, Option<&str>)] = &[
     ("agent2", "Agent 2", Role::Agent, "agent", Some("1002")),
     ("agent3", "Agent 3", Role::Agent, "agent", Some("1003")),
     ("agent4", "Agent 4", Role::Agent, "agent", Some("1004")),
-    ("super", "Supervisor", Role::Supervisor, "super", None),
+    // The supervisor's desk phone, for monitoring feature codes (*31/*32/*33 + extension).
+    (
+        "super",
+        "Supervisor",
+        Role::Supervisor,
+        "super",
+        Some("1010"),
+    ),
 ];
 
 /// The demo skill groups: name, queue number, member extensions.

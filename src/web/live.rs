@@ -152,6 +152,8 @@ pub struct Shared {
     pub monitor: std::sync::Mutex<Option<crate::reports::Monitor>>,
     /// Business events for live web clients (SSE), fed by the engine beside the event log.
     pub events: EventFeed,
+    /// Conference requests (`POST /api/calls/{id}/conference`), for the engine.
+    pub conference_requests: std::sync::Mutex<std::collections::VecDeque<super::ConferenceRequest>>,
 }
 
 /// An agent state change asked for over `POST /api/agents/{username}/state`.

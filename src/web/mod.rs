@@ -12,6 +12,7 @@ mod api_agents;
 mod api_calls;
 mod api_ivr;
 mod api_monitor_live;
+mod api_monitor;
 mod api_prompts;
 mod api_reports;
 mod api_routes;
@@ -28,6 +29,7 @@ mod routes;
 mod server;
 pub mod sse;
 
+pub use api_monitor::ConferenceRequest;
 pub use http::{percent_decode, RequestParts, ResponseParts, JSON};
 pub use live::{EventFeed, LiveCall, LiveEvent, Metrics, Shared, FEED_CAPACITY};
 pub use metrics::{render as render_metrics, CONTENT_TYPE as METRICS_CONTENT_TYPE};

@@ -365,6 +365,20 @@ fn route(state: &WebState, req: &RequestParts) -> ResponseParts {
             Err(denied) => denied,
         };
     }
+    if let Some(id) = req
+        .path
+        .strip_prefix("/api/calls/")
+        .and_then(|r| r.strip_suffix("/conference"))
+        .and_then(segment)
+    {
+        if method != "POST" {
+            return method_not_allowed(req, &["POST"]);
+        }
+        return authenticate(state, req).map_or_else(
+            |d| d,
+            |u| super::api_monitor::conference(state, req, &u, &id),
+        );
+    }
     if let Some(answer) = super::api_calls::route(state, req, method, authenticate) {
         return answer;
     }

@@ -3,6 +3,7 @@
 
 pub mod dtmf;
 pub mod g711;
+pub mod mixer;
 pub mod player;
 pub mod prompt;
 pub mod recorder;

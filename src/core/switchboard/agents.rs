@@ -15,6 +15,9 @@ const PHONE_BREAK: &str = "小休";
 impl Switchboard {
     /// Carries out a feature code dialled by the call's extension.
     pub(super) fn feature_code(&mut self, now: Now, id: u64, code: &str) {
+        if super::monitor::parse_code(code).is_some() {
+            return self.monitor(now, id, code);
+        }
         let Some(ext) = self.calls.get(&id).and_then(|c| c.caller_ext.clone()) else {
             return self.end_call(now, id, "failed", "system", Some(403));
         };

@@ -264,7 +264,7 @@ impl Switchboard {
             return reject(self, 488, "Not Acceptable Here (PCMU or PCMA required)");
         };
         let remote_a = offer.audio_rtp_addr();
-        let media = match self.media.allocate() {
+        let media = match self.allocate_media_for(&dest) {
             Ok(m) => m,
             Err(_) => return reject(self, 503, "Service Unavailable (no media ports)"),
         };
@@ -448,7 +448,9 @@ impl Switchboard {
     /// Numbers an extension can dial inside the box: feature codes, extensions, queue numbers,
     /// IVR entry numbers (external numbers go through [`Self::route_outbound`]).
     pub(super) fn route_internal(&self, dialled: &str) -> Option<Destination> {
-        if super::agents::FEATURE_CODES.contains(&dialled) {
+        if super::agents::FEATURE_CODES.contains(&dialled)
+            || super::monitor::parse_code(dialled).is_some()
+        {
             return Some(Destination::Feature(dialled.to_owned()));
         }
         if self.plan.extensions.contains_key(dialled) {

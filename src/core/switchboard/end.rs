@@ -82,6 +82,7 @@ impl Switchboard {
             self.ext_leave(now, &ext);
         }
         self.media_cmd(MediaCommand::Release { id: call.media.id });
+        self.monitored_call_ended(now, id);
         let sip_code = code_for_a.filter(|_| call.answered.is_none());
         if cause == "abandoned" {
             self.push_event(now, &call, "queue.abandoned", serde_json::json!({}));

@@ -8,6 +8,7 @@ mod dialog;
 mod end;
 mod hold;
 mod ivr;
+mod monitor;
 mod out;
 mod queue;
 mod register;
@@ -34,6 +35,7 @@ use crate::storage::{Cdr, Event};
 pub use calls::CallState;
 pub use ivr::IvrPlan;
 pub use transfer::{CallAction, CallActionError};
+pub use monitor::MonitorMode;
 
 /// Settings the switchboard needs from the bootstrap config.
 #[derive(Debug, Clone)]
@@ -135,6 +137,11 @@ pub struct MediaPorts {
 pub trait MediaAlloc: Send {
     /// Opens a relay session, or says why not.
     fn allocate(&mut self) -> Result<MediaPorts, String>;
+    /// Opens a relay session the media plane can mix with session `beside` (same shard).
+    fn allocate_beside(&mut self, beside: u64) -> Result<MediaPorts, String> {
+        let _ = beside;
+        self.allocate()
+    }
 }
 
 /// Which leg of a call.
@@ -242,6 +249,17 @@ pub enum MediaCommand {
         id: u64,
         /// Session whose B leg moves to `id`.
         with: u64,
+    },
+    /// Put leg `side` of session `id` into the mix of the call whose session is `anchor`.
+    Mix {
+        /// The monitored call's session.
+        anchor: u64,
+        /// Session of the joining leg.
+        id: u64,
+        /// Which of its legs.
+        side: LegSide,
+        /// How it takes part.
+        mode: MonitorMode,
     },
     /// Close the session; its stats go into the CDR (see [`Effect::CallFinished`]).
     Release {
@@ -377,6 +395,7 @@ pub struct Switchboard {
     stats: SwitchStats,
     /// Hold and transfer state beside the call model.
     xfer: transfer::Book,
+    monitors: monitor::Monitors,
 }
 
 impl Switchboard {
@@ -423,6 +442,7 @@ impl Switchboard {
             draining: false,
             stats: SwitchStats::default(),
             xfer: transfer::Book::default(),
+            monitors: Default::default(),
         }
     }
 

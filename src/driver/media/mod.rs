@@ -20,6 +20,7 @@
 
 mod detect;
 pub mod hot;
+mod mix;
 mod playback;
 mod ports;
 mod shard;
@@ -42,6 +43,8 @@ use sys::EventFd;
 use tokio::sync::mpsc::{unbounded_channel, UnboundedReceiver, UnboundedSender};
 use tokio::sync::oneshot;
 use writer::WriterMsg;
+
+pub use mix::MixMode;
 
 /// Bootstrap settings of the media engine.
 #[derive(Debug, Clone)]
@@ -331,6 +334,11 @@ impl MediaEngine {
 
     /// Binds RTP and RTCP sockets for both legs from the port range and starts relaying.
     pub fn allocate(&self) -> io::Result<SessionInfo> {
+        self.allocate_on(None)
+    }
+
+    /// Allocates on the given shard (round robin by id when None).
+    fn allocate_on(&self, shard: Option<usize>) -> io::Result<SessionInfo> {
         let ip = self.inner.cfg.bind_ip;
         let (a, b) = {
             let mut pool = lock(&self.inner.pool);
@@ -346,7 +354,7 @@ impl MediaEngine {
             }
         };
         let id = self.inner.next_id.fetch_add(1, Ordering::Relaxed);
-        let shard = (id as usize) % self.inner.shards.len().max(1);
+        let shard = shard.unwrap_or((id as usize) % self.inner.shards.len().max(1));
         let info = SessionInfo {
             id,
             port_a: a.port,

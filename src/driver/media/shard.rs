@@ -3,6 +3,7 @@
 //! plays prompts, ships recording chunks to the writer thread and reports media events.
 
 use super::hot::{other, HotSession};
+use super::mix::{MixCommand, Mixes};
 use super::playback::{Prompt, PromptStream};
 use super::ports::PortPool;
 use super::sys::{send_to, Epoll, EventFd, RecvBatch, SendBatch};
@@ -140,6 +141,8 @@ pub enum Command {
         /// Where the statistics go.
         reply: oneshot::Sender<SessionStats>,
     },
+    /// See [`super::MediaEngine::join_mix`] and [`super::MediaEngine::leave_mix`].
+    Mix(MixCommand),
     /// Stop the thread.
     Shutdown,
 }
@@ -147,20 +150,23 @@ pub enum Command {
 /// A session in transit between shards (its sockets stay open, its state intact).
 pub struct Detached(Box<Session>);
 
-struct Player {
+
+/// A tone source paced to one leg.
+pub struct Player {
     to: Side,
     rtp: RtpPlayer,
     due: Instant,
 }
 
-struct Session {
-    id: u64,
+/// One relay session; the mixer ([`super::mix`]) reads its sockets and legs.
+pub struct Session {
+    pub(super) id: u64,
     /// Inactivity already reported to the engine.
     idle_reported: bool,
-    socks: [UdpSocket; 4],
+    pub(super) socks: [UdpSocket; 4],
     ports: [u16; 2],
-    hot: HotSession,
-    player: Option<Player>,
+    pub(super) hot: HotSession,
+    pub(super) player: Option<Player>,
     /// Prompts playing, indexed by leg (A, B).
     prompts: [Option<Prompt>; 2],
     /// Each leg's generated prompt stream, kept across prompts for SSRC continuity.
@@ -216,6 +222,7 @@ struct Shard {
     send: SendBatch,
     relayed: u64,
     running: bool,
+    mixes: Mixes,
 }
 
 /// The shard thread's body.
@@ -244,6 +251,7 @@ pub fn run(ctx: ShardCtx) {
         send: SendBatch::new(),
         relayed: 0,
         running: true,
+        mixes: Mixes::default(),
     };
     shard.run();
 }
@@ -310,6 +318,9 @@ impl Shard {
         };
         let out_fd = s.socks.get((sock + 2) % 4).map(|x| x.as_raw_fd());
         let n = self.recv.recv(fd);
+        if !self.mixes.is_empty() && self.mixes.receive(s, from, rtcp, now, &self.recv, n) {
+            return;
+        }
         for i in 0..n {
             let Some((pkt, Some(src))) = self.recv.get(i) else {
                 continue;
@@ -413,6 +424,10 @@ impl Shard {
                 }
                 Command::Attach { session } => self.attach(*session.0),
                 Command::Release { id, reply } => self.release(id, reply, now),
+                Command::Mix(cmd) => {
+                    self.mixes
+                        .command(cmd, &mut self.slots, &self.by_id, &mut self.rng, now)
+                }
                 Command::Shutdown => self.running = false,
             }
         }
@@ -606,6 +621,7 @@ impl Shard {
             return;
         };
         self.free_slots.push(slot);
+        self.mixes.forget(id);
         for sock in &s.socks {
             self.epoll.delete(sock.as_raw_fd());
         }
@@ -650,11 +666,13 @@ impl Shard {
                     .into_iter()
                     .chain(s.prompts.iter().flatten().map(|p| p.due))
             })
+            .chain(self.mixes.next_due())
             .min()
     }
 
     /// Paces players and moves finished recording audio to the writer.
     fn tick(&mut self, now: Instant) {
+        self.mixes.tick(now, &mut self.slots, &self.by_id);
         let mut pkt = [0u8; PACKET_LEN];
         for s in self.slots.iter_mut().flatten() {
             if let Some(timeout) = self.ctx.rtp_timeout {
