@@ -337,14 +337,20 @@ fn unknown_routes_are_404_and_wrong_methods_405_as_json() {
 }
 
 #[test]
-fn the_start_page_is_bilingual_html() {
+fn the_start_page_is_the_bilingual_panel_shell() {
     let f = start();
     let r = get(f.addr(), "/", &[]);
     assert_eq!(r.status, 200);
     assert_eq!(r.header("content-type"), Some("text/html; charset=utf-8"));
     let html = r.text();
-    assert!(html.contains("即将上线") && html.contains("coming soon"));
-    assert!(html.contains("/api/health"));
+    // The user picks the language; both are offered and the app script is embedded.
+    assert!(html.contains(r#"<option value="zh-CN">"#) && html.contains(r#"<option value="en">"#));
+    assert!(html.contains("/assets/app.js"));
+    let js = get(f.addr(), "/assets/app.js", &[]);
+    assert_eq!(js.status, 200);
+    assert!(js.text().contains("csrf"), "the panel sends the CSRF token");
+    let i18n = get(f.addr(), "/assets/i18n.js", &[]);
+    assert!(i18n.text().contains("技能组") && i18n.text().contains("Skill group"));
 }
 
 #[test]
