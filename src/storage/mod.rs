@@ -4,15 +4,21 @@
 //! Files: `migrations/` (the schema, forward-only), `events.rs` (the event log), `cdr.rs`
 //! (call records and crash recovery), `writer.rs` (the single writer thread), `config.rs`
 //! (typed loaders of the PBX configuration), `users.rs` (web accounts and password hashes),
-//! `seed.rs` (the demo profile and the first administrator).
+//! `seed.rs` (the demo profile and the first administrator), `crm.rs` (customers, custom
+//! fields, the customer timeline), `summaries.rs` (service summaries and their categories),
+//! `tickets.rs` (ticket types, tickets, SLA), `contact_plans.rs` (call-back reminders).
 
 mod cdr;
 mod config;
+pub mod contact_plans;
+pub mod crm;
 mod events;
 pub mod ivr;
 pub mod prompts;
 pub mod routes;
 mod seed;
+pub mod summaries;
+pub mod tickets;
 mod users;
 pub mod voicemail;
 mod writer;
@@ -48,6 +54,7 @@ const MIGRATIONS: &[(&str, &str)] = &[
         "outbound_guard",
         include_str!("migrations/0006_outbound_guard.sql"),
     ),
+    ("crm", include_str!("migrations/0009_crm.sql")),
 ];
 
 /// The schema version this binary migrates to.
