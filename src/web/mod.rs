@@ -5,12 +5,16 @@
 //! throttling, Basic credentials), `live.rs` (state the engine publishes), `metrics.rs`
 //! (Prometheus text), `assets.rs` (embedded pages), `server.rs` (the tiny_http worker pool),
 //! `api_ivr.rs` (IVR flows, schedule and basic settings), `api_prompts.rs` (the voice library:
-//! uploads, TTS, review, playback), `multipart.rs` (the upload body parser).
+//! uploads, TTS, review, playback), `multipart.rs` (the upload body parser), `api_crm.rs`
+//! (customers, custom fields, timeline; the CRM router), `api_tickets.rs` (tickets, summaries,
+//! categories, contact plans).
 
 mod api_agents;
+mod api_crm;
 mod api_ivr;
 mod api_prompts;
 mod api_routes;
+mod api_tickets;
 mod api_voicemail;
 mod assets;
 pub mod auth;
