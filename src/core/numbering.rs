@@ -86,6 +86,11 @@ pub fn match_key(normalised: &str) -> String {
         if is_cn_mobile(national) {
             return national.to_owned();
         }
+        // "86" dialled without "+" before a landline: domestic numbers this long start with 0
+        // (landline) or 1 (mobile), never 86, so this is the country code.
+        if national.len() >= 9 && !national.starts_with('0') {
+            return format!("0{national}");
+        }
     }
     if let Some(national) = normalised.strip_prefix('0') {
         // Carriers often prefix 0 to mobiles from outside the local area.
@@ -112,6 +117,7 @@ pub fn spellings(key: &str) -> Vec<String> {
         return vec![
             key.to_owned(),
             format!("+86{national}"),
+            format!("86{national}"),
             format!("0086{national}"),
         ];
     }
@@ -354,6 +360,8 @@ mod tests {
     fn landlines_keep_the_trunk_zero_and_international_form_gains_it() {
         assert_eq!(match_key("01065529988"), "01065529988");
         assert_eq!(match_key("+861065529988"), "01065529988");
+        assert_eq!(match_key("862161234567"), "02161234567");
+        assert_eq!(match_key("861065529988"), "01065529988");
         assert_eq!(match_key("+4420794600000"), "+4420794600000");
         assert_eq!(match_key("1001"), "1001");
         // A short number after +86 is not rewritten into a landline.
