@@ -176,7 +176,7 @@ pub struct FieldDef {
 }
 
 /// Checks a list of definitions and puts it in display order (renumbered 0, 1, …).
-pub fn validate_field_defs(defs: &mut Vec<FieldDef>) -> Result<(), CrmError> {
+pub fn validate_field_defs(defs: &mut [FieldDef]) -> Result<(), CrmError> {
     if defs.len() > MAX_FIELDS {
         return Err(invalid("fields", format!("more than {MAX_FIELDS} fields")));
     }

@@ -116,7 +116,14 @@ fn seed_crm_demo(tx: &Connection) -> Result<(), StorageError> {
              (4, NULL, '投诉', 1), (5, 4, '服务投诉', 0), (6, 4, '质量投诉', 1),
              (7, NULL, '售后', 2);"#,
     )?;
-    let customers: &[(&str, &str, &str, &[(&str, &str)])] = &[
+    // Name, custom values (JSON), company, phones as (number, lookup key).
+    type DemoCustomer = (
+        &'static str,
+        &'static str,
+        &'static str,
+        &'static [(&'static str, &'static str)],
+    );
+    let customers: &[DemoCustomer] = &[
         (
             "张伟",
             "{\"level\":\"金卡\",\"city\":\"北京\"}",

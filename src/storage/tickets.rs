@@ -317,20 +317,27 @@ fn user_exists(conn: &Connection, username: &str) -> Result<bool, CrmError> {
     )?)
 }
 
+/// What a history entry records besides who, when and which action.
+#[derive(Debug, Default, Clone, Copy)]
+struct Detail<'a> {
+    from_node: Option<&'a str>,
+    to_node: Option<&'a str>,
+    assignee: Option<&'a str>,
+    comment: Option<&'a str>,
+}
+
 fn history(
     tx: &Connection,
     id: i64,
     now: WallMs,
     actor: &str,
     action: &str,
-    nodes: (Option<&str>, Option<&str>),
-    assignee: Option<&str>,
-    comment: Option<&str>,
+    d: Detail<'_>,
 ) -> Result<(), CrmError> {
     tx.execute(
         "INSERT INTO ticket_history (ticket_id, at_ms, actor, action, from_node, to_node, assignee, comment) \
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
-        params![id, now.0, actor, action, nodes.0, nodes.1, assignee, comment],
+        params![id, now.0, actor, action, d.from_node, d.to_node, d.assignee, d.comment],
     )?;
     Ok(())
 }
@@ -402,9 +409,11 @@ pub fn create_ticket(
         now,
         creator,
         "created",
-        (None, Some(&first)),
-        input.assignee.as_deref(),
-        None,
+        Detail {
+            to_node: Some(&first),
+            assignee: input.assignee.as_deref(),
+            ..Detail::default()
+        },
     )?;
     tx.commit()?;
     get_ticket(conn, id, now)?.ok_or_else(|| not_found("ticket", id))
@@ -534,7 +543,7 @@ pub fn change_ticket(
             "UPDATE tickets SET state = 'open', closed_at_ms = NULL WHERE id = ?1",
             [id],
         )?;
-        history(&tx, id, now, actor, "reopened", (None, None), None, None)?;
+        history(&tx, id, now, actor, "reopened", Detail::default())?;
         open = true;
     }
     let moves =
@@ -553,7 +562,17 @@ pub fn change_ticket(
             "UPDATE tickets SET assignee = ?2 WHERE id = ?1",
             params![id, a],
         )?;
-        history(&tx, id, now, actor, "assigned", (None, None), Some(a), None)?;
+        history(
+            &tx,
+            id,
+            now,
+            actor,
+            "assigned",
+            Detail {
+                assignee: Some(a),
+                ..Detail::default()
+            },
+        )?;
     }
     let pos = t.nodes.iter().position(|n| *n == t.node);
     let target = if change.advance {
@@ -588,9 +607,11 @@ pub fn change_ticket(
             now,
             actor,
             "advanced",
-            (Some(&t.node), Some(&to)),
-            None,
-            None,
+            Detail {
+                from_node: Some(&t.node),
+                to_node: Some(&to),
+                ..Detail::default()
+            },
         )?;
     }
     if let Some(c) = &comment {
@@ -600,9 +621,10 @@ pub fn change_ticket(
             now,
             actor,
             "commented",
-            (None, None),
-            None,
-            Some(c),
+            Detail {
+                comment: Some(c),
+                ..Detail::default()
+            },
         )?;
     }
     if change.close {
@@ -610,7 +632,7 @@ pub fn change_ticket(
             "UPDATE tickets SET state = 'closed', closed_at_ms = ?2 WHERE id = ?1",
             params![id, now.0],
         )?;
-        history(&tx, id, now, actor, "closed", (None, None), None, None)?;
+        history(&tx, id, now, actor, "closed", Detail::default())?;
     }
     tx.commit()?;
     get_ticket(conn, id, now)?.ok_or_else(|| not_found("ticket", id))
