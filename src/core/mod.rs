@@ -4,6 +4,7 @@
 pub mod acd;
 pub mod ivr;
 pub mod media;
+pub mod numbering;
 pub mod outbound;
 pub mod rng;
 pub mod sdp;

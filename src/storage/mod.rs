@@ -4,17 +4,23 @@
 //! Files: `migrations/` (the schema, forward-only), `events.rs` (the event log), `cdr.rs`
 //! (call records and crash recovery), `writer.rs` (the single writer thread), `config.rs`
 //! (typed loaders of the PBX configuration), `users.rs` (web accounts and password hashes),
-//! `seed.rs` (the demo profile and the first administrator).
+//! `seed.rs` (the demo profile and the first administrator), `crm.rs` (customers, custom
+//! fields, the customer timeline), `summaries.rs` (service summaries and their categories),
+//! `tickets.rs` (ticket types, tickets, SLA), `contact_plans.rs` (call-back reminders).
 
 pub mod audit;
 mod cdr;
 mod config;
+pub mod contact_plans;
+pub mod crm;
 mod events;
 pub mod ivr;
 pub mod prompts;
 pub mod report_events;
 pub mod routes;
 mod seed;
+pub mod summaries;
+pub mod tickets;
 pub mod tokens;
 mod users;
 pub mod voicemail;
@@ -57,6 +63,7 @@ const MIGRATIONS: &[(&str, &str)] = &[
         "web_security",
         include_str!("migrations/0007_web_security.sql"),
     ),
+    ("crm", include_str!("migrations/0008_crm.sql")),
 ];
 
 /// The schema version this binary migrates to.

@@ -101,9 +101,70 @@ pub fn seed_demo(conn: &mut Connection) -> Result<bool, StorageError> {
          VALUES ('9', 1, 'pstn', '00', 3, 20)",
         [],
     )?;
+    seed_crm_demo(&tx)?;
     tx.commit()?;
     tracing::info!("seeded the demo profile");
     Ok(true)
+}
+
+/// The demo's CRM data (SPEC §5, §8): customer fields 会员等级 (select) and 城市 (text), two
+/// customers (张伟 at 13800138000, the number the SIPp trunk tests call from), ticket types
+/// 咨询 and 投诉 with their processing nodes and SLA, and a small service-category tree.
+fn seed_crm_demo(tx: &Connection) -> Result<(), StorageError> {
+    tx.execute_batch(
+        r#"INSERT INTO field_defs (scope, key, label_zh, label_en, kind, options, required, position) VALUES
+             ('customer', 'level', '会员等级', 'Membership level', 'select', '["普通","银卡","金卡"]', 0, 0),
+             ('customer', 'city', '城市', 'City', 'text', '[]', 0, 1),
+             ('summary', 'resolved', '是否解决', 'Resolved', 'select', '["已解决","未解决"]', 0, 0);
+           INSERT INTO ticket_types (name, sla_hours, nodes, position) VALUES
+             ('咨询', 24, '["一级处理","二级处理"]', 0),
+             ('投诉', 48, '["一级处理","二级处理","三级处理"]', 1);
+           INSERT INTO summary_categories (id, parent_id, name, position) VALUES
+             (1, NULL, '咨询', 0), (2, 1, '产品咨询', 0), (3, 1, '价格咨询', 1),
+             (4, NULL, '投诉', 1), (5, 4, '服务投诉', 0), (6, 4, '质量投诉', 1),
+             (7, NULL, '售后', 2);"#,
+    )?;
+    // Name, custom values (JSON), company, phones as (number, lookup key).
+    type DemoCustomer = (
+        &'static str,
+        &'static str,
+        &'static str,
+        &'static [(&'static str, &'static str)],
+    );
+    let customers: &[DemoCustomer] = &[
+        (
+            "张伟",
+            "{\"level\":\"金卡\",\"city\":\"北京\"}",
+            "北京星辰科技有限公司",
+            &[
+                ("13800138000", "13800138000"),
+                ("01065529988", "01065529988"),
+            ],
+        ),
+        (
+            "李娜",
+            "{\"level\":\"普通\",\"city\":\"上海\"}",
+            "",
+            &[("13912345678", "13912345678")],
+        ),
+    ];
+    for &(name, fields, company, phones) in customers {
+        tx.execute(
+            &format!(
+                "INSERT INTO customers (name, company, notes, fields, created_by, created_at_ms, updated_at_ms) \
+                 VALUES (?1, ?2, '', ?3, 'admin', {SQL_NOW_MS}, {SQL_NOW_MS})"
+            ),
+            params![name, company, fields],
+        )?;
+        let id = tx.last_insert_rowid();
+        for (pos, &(number, key)) in phones.iter().enumerate() {
+            tx.execute(
+                "INSERT INTO customer_phones (customer_id, position, number, match_key) VALUES (?1, ?2, ?3, ?4)",
+                params![id, pos as i64, number, key],
+            )?;
+        }
+    }
+    Ok(())
 }
 
 /// Creates user `admin` with a random password if the database has no users, and returns the
@@ -149,6 +210,28 @@ fn random_password() -> Result<String, StorageError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn demo_crm_data_is_valid_for_the_crm_rules() {
+        let mut conn = Connection::open_in_memory().unwrap();
+        crate::storage::migrate(&mut conn).unwrap();
+        seed_crm_demo(&conn).unwrap();
+        let defs =
+            super::super::crm::load_field_defs(&conn, super::super::crm::FieldScope::Customer)
+                .unwrap();
+        let mut again = defs.clone();
+        super::super::crm::validate_field_defs(&mut again).unwrap();
+        assert_eq!(again, defs);
+        let found = super::super::crm::find_by_phone(&conn, "+86 138 0013 8000").unwrap();
+        assert_eq!(found.len(), 1);
+        assert_eq!(found[0].name, "张伟");
+        super::super::crm::validate_values(&defs, &found[0].fields).unwrap();
+        let types = super::super::tickets::load_ticket_types(&conn).unwrap();
+        assert_eq!(types.len(), 2);
+        let tree = super::super::summaries::load_categories(&conn).unwrap();
+        assert_eq!(tree.len(), 3);
+        assert_eq!(tree[0].children.len(), 2);
+    }
 
     #[test]
     fn random_passwords_are_long_unambiguous_and_different() {

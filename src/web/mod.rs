@@ -6,17 +6,21 @@
 //! (Prometheus text), `assets.rs` (embedded pages), `server.rs` (axum on the tier's own tokio runtime),
 //! `sse.rs` (live event streams), `guard.rs` (role and scope checks),
 //! `api_ivr.rs` (IVR flows, schedule and basic settings), `api_prompts.rs` (the voice library:
-//! uploads, TTS, review, playback), `multipart.rs` (the upload body parser).
+//! uploads, TTS, review, playback), `multipart.rs` (the upload body parser), `api_crm.rs`
+//! (customers, custom fields, timeline; the CRM router), `api_tickets.rs` (tickets, summaries,
+//! categories, contact plans).
 
 mod api_agents;
 mod api_calls;
+mod api_crm;
 mod api_ivr;
-mod api_monitor_live;
 mod api_monitor;
+mod api_monitor_live;
 mod api_prompts;
 mod api_reports;
 mod api_routes;
 mod api_security;
+mod api_tickets;
 mod api_voicemail;
 mod assets;
 pub mod auth;

@@ -345,6 +345,16 @@ fn route(state: &WebState, req: &RequestParts) -> ResponseParts {
     if let Some(resp) = security_routes(state, req, method) {
         return resp;
     }
+    // Customers, summaries, tickets and contact plans (SPEC §5, §8); roles checked per handler.
+    if let Some((crm, allowed)) = super::api_crm::match_route(&req.path) {
+        if !allowed.contains(&method) {
+            return method_not_allowed(req, allowed);
+        }
+        return match authenticate(state, req) {
+            Ok(user) => super::api_crm::serve(state, req, method, &user, crm),
+            Err(denied) => denied,
+        };
+    }
     if let Some(username) = req
         .path
         .strip_prefix("/api/agents/")

@@ -34,8 +34,8 @@ use crate::storage::{Cdr, Event};
 
 pub use calls::CallState;
 pub use ivr::IvrPlan;
-pub use transfer::{CallAction, CallActionError};
 pub use monitor::MonitorMode;
+pub use transfer::{CallAction, CallActionError};
 
 /// Settings the switchboard needs from the bootstrap config.
 #[derive(Debug, Clone)]

@@ -150,7 +150,6 @@ pub enum Command {
 /// A session in transit between shards (its sockets stay open, its state intact).
 pub struct Detached(Box<Session>);
 
-
 /// A tone source paced to one leg.
 pub struct Player {
     to: Side,
