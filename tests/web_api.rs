@@ -346,7 +346,7 @@ fn the_start_page_is_the_bilingual_panel_shell() {
     // The user picks the language; both are offered and the app script is embedded.
     assert!(html.contains(r#"<option value="zh-CN">"#) && html.contains(r#"<option value="en">"#));
     assert!(html.contains("/assets/app.js"));
-    let js = get(f.addr(), "/assets/app.js", &[]);
+    let js = get(f.addr(), "/assets/lib.js", &[]);
     assert_eq!(js.status, 200);
     assert!(js.text().contains("csrf"), "the panel sends the CSRF token");
     let i18n = get(f.addr(), "/assets/i18n.js", &[]);

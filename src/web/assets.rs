@@ -1,7 +1,8 @@
 //! The panel's static files, embedded in the binary (SPEC §1: no Node at runtime or to build;
-//! plain HTML, CSS and JavaScript modules, no build step). Only files on this allowlist are
-//! served; each with its content type, revalidated on every load (`no-cache`: the files are
-//! small and unversioned), under a strict Content-Security-Policy (no inline script or style).
+//! plain HTML, CSS and JavaScript modules, no build step). Only files on the allowlist that
+//! build.rs generates from `web/` are served; each with its content type, revalidated on every
+//! load (`no-cache`: the files are small and unversioned), under a strict Content-Security-Policy
+//! (no inline script or style).
 
 use super::http::ResponseParts;
 
@@ -9,34 +10,7 @@ use super::http::ResponseParts;
 pub const CSP: &str = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; \
                        connect-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'";
 
-/// Every served file: URL path, content type, bytes.
-const FILES: &[(&str, &str, &[u8])] = &[
-    (
-        "/",
-        "text/html; charset=utf-8",
-        include_bytes!("../../web/index.html"),
-    ),
-    (
-        "/index.html",
-        "text/html; charset=utf-8",
-        include_bytes!("../../web/index.html"),
-    ),
-    (
-        "/assets/app.js",
-        "text/javascript; charset=utf-8",
-        include_bytes!("../../web/assets/app.js"),
-    ),
-    (
-        "/assets/i18n.js",
-        "text/javascript; charset=utf-8",
-        include_bytes!("../../web/assets/i18n.js"),
-    ),
-    (
-        "/assets/app.css",
-        "text/css; charset=utf-8",
-        include_bytes!("../../web/assets/app.css"),
-    ),
-];
+include!(concat!(env!("OUT_DIR"), "/assets.rs"));
 
 /// The embedded file at `path`, if it is on the allowlist.
 pub fn get(path: &str) -> Option<ResponseParts> {

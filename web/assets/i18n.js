@@ -33,6 +33,11 @@ export function current() { return lang; }
 /** Switches and remembers the language. */
 export function setLang(l) { if (DICT[l]) { lang = l; localStorage.setItem("bl.lang", l); } }
 
+/** Adds a page's labels ({"zh-CN": {...}, en: {...}}); every page ships both languages. */
+export function register(dict) {
+  for (const [l, entries] of Object.entries(dict)) if (DICT[l]) Object.assign(DICT[l], entries);
+}
+
 /** The label for a key in the current language (the key itself if missing). */
 export function t(key) { return DICT[lang][key] ?? DICT.en[key] ?? key; }
 

@@ -1,0 +1,7 @@
+// The panel's pages, in navigation order. A page is a module whose default export is
+// `{ id, roles, label, render(view), dict? }`; `dict` ({"zh-CN": {...}, en: {...}}) adds its labels.
+// Adding a page: a file in this folder and one line here.
+import workspace from "./workspace.js";
+import audit from "./audit.js";
+
+export default [workspace, audit];
