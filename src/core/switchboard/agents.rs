@@ -125,9 +125,10 @@ impl Switchboard {
         })
     }
 
-    /// Makes a logged-in agent idle if the phone is registered, offline otherwise.
-    fn agent_ready(&mut self, now: Now, ext: &str, reason: &str) {
-        let state = if self.registrar.is_registered(ext, now.mono) {
+    /// Makes a logged-in agent idle if its phone is registered (or it works on its mobile),
+    /// offline otherwise.
+    pub(super) fn agent_ready(&mut self, now: Now, ext: &str, reason: &str) {
+        let state = if self.agent_reachable(ext, now) {
             AgentState::Idle
         } else {
             AgentState::Offline

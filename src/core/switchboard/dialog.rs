@@ -30,7 +30,7 @@ impl Switchboard {
         self.respond(now, req, src, r);
         if side == LegSide::B {
             let cid = req.call_id().map(|c| c.into_owned()).unwrap_or_default();
-            if self.xfer_parked_bye(now, id, &cid) {
+            if self.xfer_parked_bye(now, id, &cid) || self.mobile_bye(now, id, &cid) {
                 return;
             }
         }

@@ -22,6 +22,9 @@ impl Switchboard {
         if !self.calls.contains_key(&id) || self.xfer_before_end(now, id, cause, by) {
             return;
         }
+        // A placed call whose agent never answered says so; a confirming mobile leg goes.
+        let cause = self.dial_ended(id, cause).unwrap_or(cause);
+        self.mobile_release(now, id);
         // Queue rings still going: cancelled, agents idle again (see queue.rs).
         self.withdraw_forks(now, id);
         self.reject_a(now, id, code_for_a.unwrap_or(487));
@@ -38,7 +41,7 @@ impl Switchboard {
                     .and_then(|c| c.b.as_ref().and_then(|b| b.agent.clone()));
                 self.cancel_b(now, id);
                 if let Some(agent) = agent {
-                    let state = if self.registrar.is_registered(&agent, now.mono) {
+                    let state = if self.agent_reachable(&agent, now) {
                         AgentState::Idle
                     } else {
                         AgentState::Offline

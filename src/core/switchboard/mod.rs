@@ -8,7 +8,9 @@ mod dialog;
 mod end;
 mod hold;
 mod ivr;
+mod mobile;
 mod monitor;
+mod originate;
 mod out;
 mod queue;
 mod register;
@@ -34,7 +36,9 @@ use crate::storage::{Cdr, Event};
 
 pub use calls::CallState;
 pub use ivr::IvrPlan;
+pub use mobile::{CONFIRM_PROMPT, CONFIRM_SECS};
 pub use monitor::MonitorMode;
+pub use originate::DialAction;
 pub use transfer::{CallAction, CallActionError};
 
 /// Settings the switchboard needs from the bootstrap config.
@@ -359,6 +363,8 @@ enum TimerKind {
     MessageLimit,
     /// Time for the next position / estimated-wait announcement.
     Announce,
+    /// A mobile agent's time to press 1 ran out (the generation names the confirmation).
+    MobileConfirm,
 }
 
 /// The B2BUA and everything it composes.
@@ -396,6 +402,10 @@ pub struct Switchboard {
     /// Hold and transfer state beside the call model.
     xfer: transfer::Book,
     monitors: monitor::Monitors,
+    /// Calls the box placed for agents (click-to-dial, consultation calls).
+    dial: originate::Book,
+    /// Agents on mobile numbers and the offers they are confirming.
+    mobile: mobile::Book,
 }
 
 impl Switchboard {
@@ -443,6 +453,8 @@ impl Switchboard {
             stats: SwitchStats::default(),
             xfer: transfer::Book::default(),
             monitors: Default::default(),
+            dial: Default::default(),
+            mobile: Default::default(),
         }
     }
 
@@ -635,7 +647,8 @@ impl Switchboard {
                 }
             }
             RegistrarEvent::Unregistered { aor } | RegistrarEvent::Expired { aor } => {
-                if !self.ext_calls.contains_key(&aor) {
+                // An agent working on its mobile does not depend on its desk phone.
+                if !self.ext_calls.contains_key(&aor) && self.agent_mobile(&aor).is_none() {
                     self.set_agent(now, &aor, AgentState::Offline);
                 }
             }
@@ -725,8 +738,7 @@ impl Switchboard {
         if left && talking {
             // Into the group's wrap-up after a queue call (话后处理), else idle; an agent whose
             // phone is gone or who logged out meanwhile is offline instead.
-            let reachable =
-                self.registrar.is_registered(ext, now.mono) && self.plan.logged_in.contains(ext);
+            let reachable = self.agent_reachable(ext, now) && self.plan.logged_in.contains(ext);
             if reachable {
                 self.acd.call_ended(now.mono, ext);
             } else {

@@ -232,6 +232,9 @@ impl Switchboard {
     pub(super) fn ring_agent(&mut self, now: Now, offer: Offer) {
         // The agent's `ringing` state is logged before the ring itself.
         self.acd_events(now, None);
+        if self.ring_mobile(now, &offer) {
+            return;
+        }
         let binding = self
             .registrar
             .bindings(&offer.agent, now.mono)
@@ -336,7 +339,14 @@ impl Switchboard {
                     self.ack_and_bye_stray(now, resp);
                     return;
                 }
-                if let Some(old) = call.b.replace(fork.leg) {
+                // A mobile agent confirms with a key before the legs are connected.
+                let Some(leg) = self.mobile_answered(now, id, fork.leg, resp) else {
+                    return;
+                };
+                let Some(call) = self.calls.get_mut(&id) else {
+                    return;
+                };
+                if let Some(old) = call.b.replace(leg) {
                     self.legs.remove(&old.dialog.call_id);
                 }
                 // The usual 2xx path: ACK, connect the legs, `b_answered`.
@@ -391,7 +401,7 @@ impl Switchboard {
     /// waits for the next offer; after the group's limit of misses the ACD puts the agent on
     /// break `no-answer`.
     fn fork_missed(&mut self, now: Now, id: u64, agent: &str, key: &str, why: serde_json::Value) {
-        let state = if self.registrar.is_registered(agent, now.mono) {
+        let state = if self.agent_reachable(agent, now) {
             AgentState::Idle
         } else {
             AgentState::Offline

@@ -85,49 +85,70 @@ impl Switchboard {
                     }
                     return;
                 }
-                b.state = BState::Answered;
-                if let Some(tag) = resp.to().ok().and_then(|t| t.tag().map(str::to_owned)) {
-                    let to = resp
-                        .header("To")
-                        .map(|s| s.into_owned())
-                        .unwrap_or_default();
-                    b.dialog.remote = to;
-                    let _ = tag;
+                let Some(mut leg) = call.b.take() else {
+                    return;
+                };
+                self.ack_2xx(&mut leg, resp);
+                if let Some(call) = self.calls.get_mut(&id) {
+                    call.b = Some(leg);
                 }
-                if let Ok(msg::Contacts::List(list)) = resp.contacts() {
-                    if let Some(c) = list.first() {
-                        b.dialog.remote_target = c.uri.to_string();
-                    }
-                }
-                // RFC 3261 §13.2.2.4: the ACK of a 2xx is a new transaction-less request.
-                let target = b.dialog.target.clone();
-                let mut ack = OutMessage::request(Method::Ack, b.dialog.remote_target.clone());
-                let branch = format!("z9hG4bK{}", self.rng.token(16));
-                ack.push_header(
-                    "Via",
-                    format!(
-                        "SIP/2.0/{} {};branch={};rport",
-                        Self::transport_name(&target),
-                        self.cfg.sip_addr,
-                        branch
-                    ),
-                );
-                ack.push_header("Max-Forwards", "70");
-                ack.push_header("From", b.dialog.local.clone());
-                ack.push_header("To", b.dialog.remote.clone());
-                ack.push_header("Call-ID", b.dialog.call_id.clone());
-                ack.push_header("CSeq", format!("{} ACK", b.invite_cseq));
-                let bytes = ack.to_bytes();
-                b.ack = Some(bytes.clone());
-                self.send(target, bytes);
                 self.b_answered(now, id, resp);
             }
             _ => self.b_failed(now, id, status),
         }
     }
 
+    /// A leg's INVITE got its 2xx: the dialog takes the callee's tag and Contact, and the
+    /// ACK goes out (kept for retransmitted 2xx).
+    pub(super) fn ack_2xx(&mut self, b: &mut BLeg, resp: &Message<'_>) {
+        b.state = BState::Answered;
+        if resp
+            .to()
+            .ok()
+            .and_then(|t| t.tag().map(str::to_owned))
+            .is_some()
+        {
+            b.dialog.remote = resp
+                .header("To")
+                .map(|s| s.into_owned())
+                .unwrap_or_default();
+        }
+        if let Ok(msg::Contacts::List(list)) = resp.contacts() {
+            if let Some(c) = list.first() {
+                b.dialog.remote_target = c.uri.to_string();
+            }
+        }
+        // RFC 3261 §13.2.2.4: the ACK of a 2xx is a new transaction-less request.
+        let target = b.dialog.target.clone();
+        let mut ack = OutMessage::request(Method::Ack, b.dialog.remote_target.clone());
+        let branch = format!("z9hG4bK{}", self.rng.token(16));
+        ack.push_header(
+            "Via",
+            format!(
+                "SIP/2.0/{} {};branch={};rport",
+                Self::transport_name(&target),
+                self.cfg.sip_addr,
+                branch
+            ),
+        );
+        ack.push_header("Max-Forwards", "70");
+        ack.push_header("From", b.dialog.local.clone());
+        ack.push_header("To", b.dialog.remote.clone());
+        ack.push_header("Call-ID", b.dialog.call_id.clone());
+        ack.push_header("CSeq", format!("{} ACK", b.invite_cseq));
+        let bytes = ack.to_bytes();
+        b.ack = Some(bytes.clone());
+        self.send(target, bytes);
+    }
+
     /// The B leg answered: connect the legs.
     pub(super) fn b_answered(&mut self, now: Now, id: u64, resp: &Message<'_>) {
+        // A call the box placed: the agent answered; the destination is called next.
+        if self.dial_agent_answered(now, id, resp) {
+            return;
+        }
+        // Another agent answered first: a mobile agent still confirming lets go.
+        self.mobile_release(now, id);
         let answer = Sdp::parse(resp.body).ok();
         let Some(call) = self.calls.get_mut(&id) else {
             return;
@@ -212,7 +233,7 @@ impl Switchboard {
         self.legs.remove(&b.dialog.call_id);
         if let Some(agent) = b.agent {
             // A queue call: the agent missed it; the call waits for the next offer.
-            let state = if self.registrar.is_registered(&agent, now.mono) {
+            let state = if self.agent_reachable(&agent, now) {
                 AgentState::Idle
             } else {
                 AgentState::Offline
@@ -265,13 +286,17 @@ impl Switchboard {
             TimerKind::Announce => return self.announce(now, id),
             // One ring timer per fork, named by the fork's id.
             TimerKind::AgentRing => return self.fork_ring_timeout(now, id, gen),
+            TimerKind::MobileConfirm => return self.mobile_confirm_timeout(now, id, gen),
             _ => {}
         }
         if call.timer_gen != gen {
             return;
         }
         match kind {
-            TimerKind::Ivr | TimerKind::Announce | TimerKind::AgentRing => {}
+            TimerKind::Ivr
+            | TimerKind::Announce
+            | TimerKind::AgentRing
+            | TimerKind::MobileConfirm => {}
             TimerKind::MessageLimit => self.end_call(now, id, "normal", "system", None),
             TimerKind::DirectRing => {
                 self.end_call(now, id, "no_answer", "system", Some(480));

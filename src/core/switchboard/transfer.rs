@@ -598,6 +598,21 @@ impl Switchboard {
         r.push_header("Contact", self.contact(src));
         self.respond(now, req, src, r);
         self.notify_b(now, x, 100, "Trying", false);
+        self.join_attended(now, x, y, to_user, "refer", true);
+    }
+
+    /// Joins the caller of call X with the called party of consultation call Y (attended
+    /// transfer, by REFER/Replaces or the API): the media plane swaps the B legs, the
+    /// transferor's legs of both calls get their BYE (a NOTIFY 200 first when `notify`).
+    pub(super) fn join_attended(
+        &mut self,
+        now: Now,
+        x: u64,
+        y: u64,
+        to_user: &str,
+        by: &str,
+        notify: bool,
+    ) {
         let (Some(xm), Some(ym)) = (
             self.calls.get(&x).map(|c| c.media),
             self.calls.get(&y).map(|c| c.media),
@@ -651,7 +666,9 @@ impl Switchboard {
             None => (None, None, "extension"),
         };
         let mut leg = old_b;
-        self.notify_dialog(now, &mut leg.dialog, 200, "OK", true);
+        if notify {
+            self.notify_dialog(now, &mut leg.dialog, 200, "OK", true);
+        }
         self.send_in_dialog(now, &mut leg.dialog, Method::Bye);
         let to = second.clone().unwrap_or_else(|| to_user.to_owned());
         self.transfer_event(
@@ -659,7 +676,7 @@ impl Switchboard {
             x,
             transferor.clone(),
             "call.transferred",
-            serde_json::json!({ "mode": "attended", "to_kind": to_kind, "to": to, "by": "refer" }),
+            serde_json::json!({ "mode": "attended", "to_kind": to_kind, "to": to, "by": by }),
         );
         if let Some(t) = &transferor {
             self.leave_transferor(now, x, t, span_start);
