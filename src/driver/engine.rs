@@ -115,6 +115,7 @@ impl Engine {
         let mut config_version = self.shared.config_version.load(Ordering::Relaxed);
         let (db_path, tz) = (self.db_path.clone(), self.tz.clone());
         self.shared.prime_monitor(&db_path, tz, self.clock.wall().0);
+        self.load_mobile_agents();
         loop {
             let deadline = self
                 .sb
@@ -139,7 +140,10 @@ impl Engine {
                         MediaEvent::Digit { session, side: Side::A, event } => {
                             self.sb.media_digit(now, session, event);
                         }
-                        MediaEvent::Digit { .. } => {}
+                        // The agent leg: a mobile agent accepting a queue offer with 1.
+                        MediaEvent::Digit { session, side: Side::B, event } => {
+                            self.sb.media_digit_b(now, session, event);
+                        }
                         MediaEvent::PlaybackDone { session, play_id } => {
                             self.sb.playback_done(now, session, play_id);
                         }
@@ -150,6 +154,7 @@ impl Engine {
                     self.agent_requests();
                     self.call_requests();
                     self.conference_requests();
+                    self.dial_requests();
                 }
                 _ = tokio::time::sleep_until(deadline) => {
                     let now = self.clock.now();
@@ -477,6 +482,37 @@ impl Engine {
             let now = self.clock.now();
             let answer = self.sb.conference(now, &r.call_id, &r.conference_to);
             let _ = r.reply.send(answer);
+        }
+    }
+
+    /// Click-to-dial, hang-up, consult, attended transfer and endpoint changes queued by the
+    /// web tier.
+    fn dial_requests(&mut self) {
+        let requests: Vec<_> = match self.shared.dial_requests.lock() {
+            Ok(mut q) => q.drain(..).collect(),
+            Err(_) => return,
+        };
+        for r in requests {
+            let now = self.clock.now();
+            let answer = self.sb.dial_action(now, r.actor.as_deref(), r.action);
+            let _ = r.reply.send(answer);
+        }
+    }
+
+    /// Agents who chose their mobile before a restart work on it again (SPEC §4).
+    fn load_mobile_agents(&mut self) {
+        let agents = crate::storage::Db::open_readonly(&self.db_path)
+            .and_then(|db| crate::storage::endpoints::mobile_agents(db.conn()));
+        match agents {
+            Ok(agents) => {
+                for (ext, mobile) in agents {
+                    let now = self.clock.now();
+                    if let Err(e) = self.sb.set_agent_endpoint(now, &ext, Some(&mobile)) {
+                        tracing::warn!(%ext, "mobile endpoint not restored: {e}");
+                    }
+                }
+            }
+            Err(e) => tracing::error!("loading the agents' mobile endpoints failed: {e}"),
         }
     }
 

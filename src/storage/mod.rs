@@ -6,13 +6,15 @@
 //! (typed loaders of the PBX configuration), `users.rs` (web accounts and password hashes),
 //! `seed.rs` (the demo profile and the first administrator), `crm.rs` (customers, custom
 //! fields, the customer timeline), `summaries.rs` (service summaries and their categories),
-//! `tickets.rs` (ticket types, tickets, SLA), `contact_plans.rs` (call-back reminders).
+//! `tickets.rs` (ticket types, tickets, SLA), `contact_plans.rs` (call-back reminders),
+//! `endpoints.rs` (the endpoint an agent works on: desk phone or mobile number).
 
 pub mod audit;
 mod cdr;
 mod config;
 pub mod contact_plans;
 pub mod crm;
+pub mod endpoints;
 mod events;
 pub mod ivr;
 pub mod prompts;
@@ -64,6 +66,10 @@ const MIGRATIONS: &[(&str, &str)] = &[
         include_str!("migrations/0007_web_security.sql"),
     ),
     ("crm", include_str!("migrations/0008_crm.sql")),
+    (
+        "agent_endpoints",
+        include_str!("migrations/0010_agent_endpoints.sql"),
+    ),
 ];
 
 /// The schema version this binary migrates to.

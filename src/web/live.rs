@@ -154,6 +154,22 @@ pub struct Shared {
     pub events: EventFeed,
     /// Conference requests (`POST /api/calls/{id}/conference`), for the engine.
     pub conference_requests: std::sync::Mutex<std::collections::VecDeque<super::ConferenceRequest>>,
+    /// Click-to-dial, hang-up, consult, attended transfer and endpoint changes asked for over
+    /// the API, for the engine.
+    pub dial_requests: std::sync::Mutex<std::collections::VecDeque<DialRequest>>,
+}
+
+/// A request about calls the box places or ends (`POST /api/calls`, `/hangup`, `/consult`,
+/// attended `/transfer`) or an agent's endpoint (`PUT /api/agents/{username}/endpoint`).
+#[derive(Debug)]
+pub struct DialRequest {
+    /// The requesting agent's extension; None for an administrator or supervisor.
+    pub actor: Option<String>,
+    /// What to do.
+    pub action: crate::core::switchboard::DialAction,
+    /// The engine's answer: a call id or what happened, or why not.
+    pub reply:
+        std::sync::mpsc::SyncSender<Result<String, crate::core::switchboard::CallActionError>>,
 }
 
 /// An agent state change asked for over `POST /api/agents/{username}/state`.
@@ -198,6 +214,36 @@ impl Shared {
         match self.call_requests.lock() {
             Ok(mut q) => q.push_back(CallRequest {
                 call_id: call_id.to_owned(),
+                actor,
+                action,
+                reply,
+            }),
+            Err(_) => {
+                return Err(CallActionError::Conflict(
+                    "the call engine is unavailable".into(),
+                ))
+            }
+        }
+        self.wake.notify_one();
+        rx.recv_timeout(std::time::Duration::from_secs(3))
+            .unwrap_or_else(|_| {
+                Err(CallActionError::Conflict(
+                    "the call engine did not answer in time".into(),
+                ))
+            })
+    }
+
+    /// Queues a dial request for the engine and waits (bounded) for its answer; a silent
+    /// engine reads as a conflict.
+    pub fn request_dial(
+        &self,
+        actor: Option<String>,
+        action: crate::core::switchboard::DialAction,
+    ) -> Result<String, crate::core::switchboard::CallActionError> {
+        use crate::core::switchboard::CallActionError;
+        let (reply, rx) = std::sync::mpsc::sync_channel(1);
+        match self.dial_requests.lock() {
+            Ok(mut q) => q.push_back(DialRequest {
                 actor,
                 action,
                 reply,

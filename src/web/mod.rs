@@ -13,6 +13,7 @@
 mod api_agents;
 mod api_calls;
 mod api_crm;
+mod api_dial;
 mod api_ivr;
 mod api_monitor;
 mod api_monitor_live;
@@ -35,7 +36,7 @@ pub mod sse;
 
 pub use api_monitor::ConferenceRequest;
 pub use http::{percent_decode, RequestParts, ResponseParts, JSON};
-pub use live::{EventFeed, LiveCall, LiveEvent, Metrics, Shared, FEED_CAPACITY};
+pub use live::{DialRequest, EventFeed, LiveCall, LiveEvent, Metrics, Shared, FEED_CAPACITY};
 pub use metrics::{render as render_metrics, CONTENT_TYPE as METRICS_CONTENT_TYPE};
 pub use routes::{handle, WebOptions, WebState, DEFAULT_PER_PAGE, MAX_PER_PAGE};
 pub use server::{WebConfig, WebServer, MAX_BODY};

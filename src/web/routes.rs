@@ -355,6 +355,10 @@ fn route(state: &WebState, req: &RequestParts) -> ResponseParts {
             Err(denied) => denied,
         };
     }
+    // Click-to-dial, hang-up, consult, attended transfer, agent endpoints (`api_dial.rs`).
+    if let Some(answer) = super::api_dial::route(state, req, method, authenticate) {
+        return answer;
+    }
     if let Some(username) = req
         .path
         .strip_prefix("/api/agents/")
