@@ -273,7 +273,8 @@ impl Switchboard {
             },
             local_sdp: Vec::new(),
         };
-        let codec = (Codec::Pcmu, 0u8, Some(101u8));
+        // G.711 A-law, the codec of Chinese networks, with RFC 4733 events.
+        let codec = (Codec::Pcma, 8u8, Some(101u8));
         self.calls.insert(
             id,
             Call {
