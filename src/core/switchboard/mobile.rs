@@ -205,6 +205,9 @@ impl Switchboard {
         }
         self.ack_2xx(&mut leg, resp);
         let Some(call) = self.calls.get(&id) else {
+            // The call is gone: the mobile is answered and hung up at once.
+            self.legs.remove(&leg.dialog.call_id);
+            self.send_in_dialog(now, &mut leg.dialog, Method::Bye);
             return None;
         };
         let media = call.media;
