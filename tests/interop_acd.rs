@@ -1,6 +1,6 @@
 //! The ACD end to end with SIPp agent phones over loopback: skill groups configured in SQLite,
-//! trunk calls distributed by round robin, fewest calls and ring-all (the loser's ring is
-//! cancelled), an agent who never answers put on break `no-answer`, and a caller who waits past
+//! trunk calls distributed by longest idle, round robin, fewest calls, skill level first and
+//! ring-all (the loser's ring is cancelled), an agent who never answers put on break `no-answer`, and a caller who waits past
 //! the maximum overflowing to a second group and being answered there. Every test checks the
 //! peers' exit codes and the daemon's own evidence (CDRs, the event log).
 
@@ -148,6 +148,64 @@ fn round_robin_alternates_in_member_order() {
     let second = d.wait_cdr(CDR_WAIT, |c| c["caller"] == "13900000002");
     assert_eq!(first["agent"], "1001", "{first:#}");
     assert_eq!(second["agent"], "1002", "{second:#}");
+}
+
+/// Longest idle (the demo's strategy): 1002 registers (becomes idle) first, 1001 a little
+/// later; the first call goes to 1002, the second — 1002 now busy in wrap-up-free talk — to 1001.
+#[test]
+fn longest_idle_offers_the_agent_idle_longest_first() {
+    let _lock = TrunkLock::acquire();
+    let w = Workdir::new();
+    let d = Daemon::start(&w);
+    let (p1, p2) = (free_port(), free_port());
+    register(&d, "1002", p2);
+    std::thread::sleep(Duration::from_millis(1100));
+    register(&d, "1001", p1);
+    let a1 = answering_phone(p1, free_ports(4), 1, Duration::from_secs(30));
+    let a2 = answering_phone(p2, free_ports(4), 1, Duration::from_secs(30));
+    // Both calls overlap: the second arrives while 1002 talks.
+    let first = trunk_call(&d, &w, "13900000031", 3000, Duration::from_secs(20));
+    std::thread::sleep(Duration::from_millis(800));
+    let second = trunk_call(&d, &w, "13900000032", 1000, Duration::from_secs(20));
+    for (caller, p) in [("13900000031", first), ("13900000032", second)] {
+        let o = p.wait();
+        assert_eq!(o.code, 0, "carrier {caller}: {}", o.output());
+    }
+    assert_eq!(a1.wait().code, 0, "1001 answered one call");
+    assert_eq!(a2.wait().code, 0, "1002 answered one call");
+    let first = d.wait_cdr(CDR_WAIT, |c| c["caller"] == "13900000031");
+    let second = d.wait_cdr(CDR_WAIT, |c| c["caller"] == "13900000032");
+    assert_eq!(first["agent"], "1002", "{first:#}");
+    assert_eq!(second["agent"], "1001", "{second:#}");
+}
+
+/// Skill level first: 1001 has been idle longest, but 1002 has the higher skill level in
+/// `support` and gets the call.
+#[test]
+fn skill_level_first_offers_the_most_skilled_idle_agent() {
+    let _lock = TrunkLock::acquire();
+    let w = Workdir::new();
+    let d = daemon_with(
+        &w,
+        "UPDATE skill_groups SET strategy = 'skill-level' WHERE name = 'support';
+         UPDATE skill_group_members SET skill_level = 2 WHERE group_name = 'support' AND extension = '1001';
+         UPDATE skill_group_members SET skill_level = 9 WHERE group_name = 'support' AND extension = '1002';",
+    );
+    let (p1, p2) = (free_port(), free_port());
+    register(&d, "1001", p1);
+    std::thread::sleep(Duration::from_millis(1100));
+    register(&d, "1002", p2);
+    let a2 = answering_phone(p2, free_ports(4), 1, Duration::from_secs(30));
+    let o = trunk_call(&d, &w, "13900000041", 1000, Duration::from_secs(20)).wait();
+    assert_eq!(o.code, 0, "carrier: {}", o.output());
+    assert_eq!(a2.wait().code, 0, "1002 answered");
+    let cdr = d.wait_cdr(CDR_WAIT, |c| c["caller"] == "13900000041");
+    assert_eq!(cdr["agent"], "1002", "{cdr:#}");
+    let rung: Vec<String> = events(&d, "agent.ringing")
+        .iter()
+        .filter_map(|(_, v)| v["agent"].as_str().map(str::to_owned))
+        .collect();
+    assert_eq!(rung, ["1002"], "only the most skilled agent rang");
 }
 
 /// Fewest calls: 1001 answers a call, then 1002 registers. 1001 has been idle longer (longest
