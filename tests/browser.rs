@@ -30,12 +30,13 @@ fn repo() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
-/// The target directory: the nearest ancestor of `CARGO_TARGET_TMPDIR` (`<target>/<triple>/tmp`
-/// here, as the build names a target) that holds Cargo's `CACHEDIR.TAG`.
+/// The target directory: the outermost ancestor of `CARGO_TARGET_TMPDIR` (`<target>/<triple>/tmp`
+/// here, as the build names a target; both levels hold Cargo's `CACHEDIR.TAG`) with the tag.
 fn target_dir() -> PathBuf {
     let tmp = PathBuf::from(env!("CARGO_TARGET_TMPDIR"));
     tmp.ancestors()
-        .find(|d| d.join("CACHEDIR.TAG").is_file())
+        .filter(|d| d.join("CACHEDIR.TAG").is_file())
+        .last()
         .or_else(|| tmp.parent())
         .map(Path::to_path_buf)
         .unwrap_or(tmp)
@@ -256,40 +257,36 @@ fn agent_without_csrf_header_is_refused_and_audit_page_is_forbidden() {
 }
 
 #[test]
-fn screen_pop_shows_the_known_caller_within_a_second_and_saves_summary_and_ticket() {
+fn screen_pop_shows_known_caller_within_a_second_saves_summary_ticket_and_new_customer() {
     let _lock = TrunkLock::acquire();
     let w = Workdir::new();
     let d = Daemon::start(&w);
     let phone = free_port();
     register(&d, "1001", phone);
-    let agent_phone = answering_phone(phone, free_ports(4), 1, Duration::from_secs(90));
+    let agent_phone = answering_phone(phone, free_ports(4), 2, Duration::from_secs(110));
+    let inf = csv(w.path(), "did.csv", &["4001"]);
+    // A carrier call from `caller` to DID 4001 (the support queue, where 1001 is the agent).
+    let carrier_call = |caller: &str| {
+        let mp = free_ports(4).to_string();
+        sipp(
+            "trunk_call.xml",
+            &[
+                "-inf", &inf, "-s", caller, "-d", "8000", "-m", "1", "-p", "5080", "-mp", &mp,
+            ],
+            Some(&d.sip()),
+            Duration::from_secs(40),
+        )
+    };
 
     let mut script = Script::start("screenpop.mjs", &d);
     script.wait_ready("ring");
-    let inf = csv(w.path(), "did.csv", &["4001"]);
-    let mp = free_ports(4).to_string();
-    let carrier = sipp(
-        "trunk_call.xml",
-        &[
-            "-inf",
-            &inf,
-            "-s",
-            "13800138000",
-            "-d",
-            "8000",
-            "-m",
-            "1",
-            "-p",
-            "5080",
-            "-mp",
-            &mp,
-        ],
-        Some(&d.sip()),
-        Duration::from_secs(40),
-    );
-    let results = script.finish();
-    let o = carrier.wait();
+    let o = carrier_call("13800138000").wait();
     assert_eq!(o.code, 0, "carrier: {}", o.output());
+    script.wait_ready("ring2");
+    let unknown = carrier_call("13655501234");
+    let results = script.finish();
+    let o = unknown.wait();
+    assert_eq!(o.code, 0, "second carrier call: {}", o.output());
     let a = agent_phone.wait();
     assert_eq!(a.code, 0, "agent phone: {}", a.output());
 
@@ -322,4 +319,15 @@ fn screen_pop_shows_the_known_caller_within_a_second_and_saves_summary_and_ticke
     ));
     assert_eq!(plan["owner"], "agent1", "{plan:#}");
     assert_eq!(plan["customer_id"], customer_id, "{plan:#}");
+
+    // The unknown caller became a customer from the pop's form.
+    println!(
+        "screen pop of an unknown number: {} ms",
+        value(&results, "screen_pop_unknown_ms")
+    );
+    let created = d.api("/api/customers?phone=13655501234");
+    let c = &created["items"][0];
+    assert_eq!(c["name"], "王芳", "{created:#}");
+    assert_eq!(c["fields"]["level"], "银卡", "{created:#}");
+    assert_eq!(c["created_by"], "agent1", "{created:#}");
 }

@@ -61,4 +61,28 @@ await run(async ({ page }) => {
   // The timeline shows what was just created.
   await page.waitForFunction(() => [...document.querySelectorAll("#pop-timeline li")].some((li) => li.textContent.includes("工单")));
   await shot(page, "agent-screenpop");
+
+  // The caller hangs up; the agent leaves wrap-up (if the group has one) with the phone bar.
+  await page.waitForSelector("#agent-state[data-state=idle], #agent-state[data-state=wrap-up]", { timeout: 30_000 });
+  if (await page.getAttribute("#agent-state", "data-state") === "wrap-up") {
+    await page.click("#to-idle");
+    await page.waitForSelector("#agent-state[data-state=idle]");
+  }
+  check((await page.textContent("#call-id")).trim() !== pop.callId, "the phone bar lets go of the ended call");
+
+  // An unknown number: the pop offers a new-customer form prefilled with it.
+  ready("ring2");
+  await page.waitForSelector(`#screenpop:not([hidden]) #pop-unknown`, { timeout: 30_000 });
+  const second = await page.$eval("#screenpop", (e) => ({ ...e.dataset }));
+  check(second.callId !== pop.callId, "the pop moved to the new call");
+  result("screen_pop_unknown_ms", Number(second.renderedAt) - Number(second.eventAt));
+  check(await page.inputValue("#cust-phones") === "13655501234", `new-customer form prefilled: ${await page.inputValue("#cust-phones")}`);
+  await page.fill("#cust-name", "王芳");
+  await page.selectOption("#cust-level", "银卡");
+  await page.fill("#cust-city", "上海");
+  await shot(page, "agent-screenpop-new-customer");
+  await page.click("#cust-save");
+  await page.waitForSelector("#pop-customer-name");
+  check((await page.textContent("#pop-customer-name")).trim() === "王芳", "the saved customer is shown");
+  check((await page.$("#tk-customer")) !== null, "the ticket form now names the new customer");
 });

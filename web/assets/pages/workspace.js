@@ -37,7 +37,14 @@ async function render(view) {
   const state = el("span", live.state ? stateLabel(live.state) : t("state.unknown"), { class: "state", id: "agent-state" });
   if (live.state) state.dataset.state = live.state;
   const err = el("span", "", { class: "error", id: "state-error", role: "alert" });
-  const showState = (s) => { live.state = s; state.textContent = stateLabel(s); state.dataset.state = s; };
+  // The state API answers `break:用餐`; events carry the state and the reason apart.
+  const showState = (s, why) => {
+    const [kind, sub] = String(s).split(":");
+    const reasonText = why ?? sub;
+    live.state = kind;
+    state.textContent = kind === "break" && reasonText ? `${stateLabel(kind)} (${reasonText})` : stateLabel(kind);
+    state.dataset.state = kind;
+  };
   const fail = (r) => { err.textContent = r.data.message || String(r.status); };
 
   // State switch (坐席状态): idle, break with a reason, offline.
@@ -109,7 +116,7 @@ async function render(view) {
   const early = []; // ring events that arrive before the pop's configuration is loaded
   openStream(["agent.state", "agent.ringing", "call.answered", "call.ended", "call.held", "call.resumed", "call.transferred", "queue.entered"], (ev) => {
     if (ev.kind === "agent.state" && mine(ev)) {
-      showState(ev.data.state);
+      showState(ev.data.state, ev.data.state === "break" ? ev.data.reason : undefined);
       if (["idle", "break", "offline"].includes(ev.data.state)) setCall(null);
     }
     if (ev.kind === "agent.ringing" && mine(ev)) {
