@@ -1,8 +1,11 @@
 #!/usr/bin/env bash
 # The whole Branchline test suite, as CI runs it: `bash scripts/test.sh` from anywhere.
 #
-# 1. installs the tools the interop and packaging tests drive, only those that are missing
-#    (sipp, baresip, sox, espeak-ng, dpkg-dev, systemd-analyze), so a prepared machine starts at once;
+# 1. installs the tools the interop, packaging and browser tests drive, only those that are
+#    missing (sipp, baresip, sox, espeak-ng, dpkg-dev, systemd-analyze, chromium, Node.js with
+#    npm, a CJK font for legible screenshots), so a prepared machine starts at once; the browser
+#    tests (tests/browser.rs) install their Playwright client (`playwright-core@1`, npm) into
+#    target/browser-node themselves on first run and save screenshots in target/screenshots;
 # 2. cargo fmt --check;
 # 3. cargo clippy --all-targets --release -- -D warnings;
 # 4. cargo test --release. Release, so clippy, the tests (which also build the .deb from the
@@ -21,7 +24,10 @@ fi
 export DEBIAN_FRONTEND=noninteractive
 
 # tool on PATH -> Debian package that provides it.
-TOOLS="sipp:sip-tester baresip:baresip-core sox:sox espeak-ng:espeak-ng dpkg-architecture:dpkg-dev systemd-analyze:systemd"
+TOOLS="sipp:sip-tester baresip:baresip-core sox:sox espeak-ng:espeak-ng dpkg-architecture:dpkg-dev systemd-analyze:systemd chromium:chromium node:nodejs npm:npm"
+# Packages without a command of their own, checked with dpkg: the panel's zh-CN labels in the
+# browser tests' screenshots need a CJK font.
+PACKAGES="fonts-wqy-zenhei"
 
 install_missing_tools() {
     local missing=() entry tool package
@@ -32,8 +38,13 @@ install_missing_tools() {
             missing+=("$package")
         fi
     done
+    for package in $PACKAGES; do
+        if ! dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q 'install ok installed'; then
+            missing+=("$package")
+        fi
+    done
     if [ "${#missing[@]}" -eq 0 ]; then
-        echo "test.sh: test tools present (sipp, baresip, sox, espeak-ng, dpkg-dev, systemd-analyze)"
+        echo "test.sh: test tools present (sipp, baresip, sox, espeak-ng, dpkg-dev, systemd-analyze, chromium, node, npm, CJK font)"
         return 0
     fi
     local sudo=()

@@ -326,7 +326,14 @@ pub(super) fn json_body<T: serde::de::DeserializeOwned>(
 /// Routes one request. Never panics on request content; every error is a JSON answer.
 pub fn handle(state: &WebState, req: &RequestParts) -> ResponseParts {
     // Browsers must not guess a type other than the one declared (JSON rendered as HTML).
-    route(state, req).with_header("X-Content-Type-Options", "nosniff")
+    let mut resp = route(state, req).with_header("X-Content-Type-Options", "nosniff");
+    // A browser answers any 401 offering Basic with its own password dialog, even for fetch();
+    // the panel marks its calls with X-Requested-With and shows its own login form instead.
+    if resp.status == 401 && req.header("x-requested-with").is_some() {
+        resp.headers
+            .retain(|(name, _)| !name.eq_ignore_ascii_case("www-authenticate"));
+    }
+    resp
 }
 
 fn route(state: &WebState, req: &RequestParts) -> ResponseParts {
@@ -842,6 +849,21 @@ mod tests {
 
     fn body(r: &ResponseParts) -> serde_json::Value {
         serde_json::from_slice(&r.body).unwrap()
+    }
+
+    #[test]
+    fn panel_requests_get_401_without_a_basic_challenge_and_scripts_with_one() {
+        let (_d, s) = state();
+        let r = handle(&s, &RequestParts::new("GET", "/api/session"));
+        assert_eq!(r.status, 401);
+        assert!(r
+            .header("www-authenticate")
+            .is_some_and(|v| v.starts_with("Basic")));
+        let panel = RequestParts::new("GET", "/api/session")
+            .with_header("X-Requested-With", "XMLHttpRequest");
+        let r = handle(&s, &panel);
+        assert_eq!(r.status, 401);
+        assert_eq!(r.header("www-authenticate"), None);
     }
 
     #[test]

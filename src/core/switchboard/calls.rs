@@ -488,6 +488,9 @@ impl Switchboard {
         let sdp = self.b_offer(now, id, offer);
         self.ext_enter(now, ext);
         self.invite_b(now, id, target, contact, ext, &caller, sdp, None);
+        // The extension's screen pop (SPEC §5) learns of the ring from its own live stream.
+        let data = serde_json::json!({ "agent": ext, "caller": caller, "direct": true });
+        self.agent_call_event(now, id, ext, "agent.ringing", data);
         let gen = self.bump_gen(id);
         let at = now.mono + self.cfg.direct_ring_timeout;
         self.arm(at, id, gen, TimerKind::DirectRing);

@@ -289,7 +289,9 @@ impl Switchboard {
             offer.call,
             &offer.agent,
             "agent.ringing",
-            serde_json::json!({ "agent": offer.agent }),
+            // `caller` lets the agent's screen pop (SPEC §5) look the customer up: an agent's
+            // live stream carries only events naming their extension, not `call.offered`.
+            serde_json::json!({ "agent": offer.agent, "caller": caller }),
         );
     }
 
@@ -433,7 +435,7 @@ impl Switchboard {
     }
 
     /// A call event that names its agent (a fork's agent is not yet the call's agent).
-    fn agent_call_event(
+    pub(super) fn agent_call_event(
         &mut self,
         now: Now,
         id: u64,

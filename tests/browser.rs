@@ -1,0 +1,333 @@
+//! Real-browser tests of the web panel: a demo daemon, headless Chromium (the Debian
+//! `chromium` package, which scripts/test.sh installs) driven by the Playwright scripts in
+//! tests/browser/*.mjs under Node. `playwright-core` is installed with npm into
+//! target/browser-node on first use. A missing browser, Node or npm fails the test with the
+//! reason: these tests never pass without having run.
+// Test drivers measure real time (the daemon is a separate process).
+#![allow(clippy::disallowed_methods)]
+
+mod common;
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc::{self, Receiver, RecvTimeoutError};
+use std::sync::{Mutex, OnceLock};
+use std::time::{Duration, Instant};
+
+use common::{
+    answering_phone, csv, free_port, free_ports, register, sipp, Daemon, TrunkLock, Workdir,
+};
+
+/// The Playwright client the scripts use (only the protocol client: the browser is Debian's).
+const PLAYWRIGHT: &str = "playwright-core@1";
+/// Where the browser is expected (override with `BRANCHLINE_CHROMIUM`).
+const CHROMIUM: &str = "/usr/bin/chromium";
+/// Longest a script may run before it is killed and the test fails.
+const SCRIPT_LIMIT: Duration = Duration::from_secs(120);
+
+fn repo() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// The target directory: the outermost ancestor of `CARGO_TARGET_TMPDIR` (`<target>/<triple>/tmp`
+/// here, as the build names a target; both levels hold Cargo's `CACHEDIR.TAG`) with the tag.
+fn target_dir() -> PathBuf {
+    let tmp = PathBuf::from(env!("CARGO_TARGET_TMPDIR"));
+    tmp.ancestors()
+        .filter(|d| d.join("CACHEDIR.TAG").is_file())
+        .last()
+        .or_else(|| tmp.parent())
+        .map(Path::to_path_buf)
+        .unwrap_or(tmp)
+}
+
+fn chromium() -> PathBuf {
+    let path = std::env::var_os("BRANCHLINE_CHROMIUM")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(CHROMIUM));
+    assert!(
+        path.is_file(),
+        "browser tests need Chromium at {}: install the Debian package \
+         (`apt-get install --no-install-recommends chromium`; scripts/test.sh does) or set \
+         BRANCHLINE_CHROMIUM",
+        path.display()
+    );
+    path
+}
+
+fn tool_runs(program: &str) -> bool {
+    Command::new(program)
+        .arg("--version")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success())
+}
+
+/// The npm prefix holding `node_modules/playwright-core`, installed once per target dir.
+fn playwright() -> PathBuf {
+    static INSTALL: OnceLock<Mutex<()>> = OnceLock::new();
+    let _one = INSTALL
+        .get_or_init(|| Mutex::new(()))
+        .lock()
+        .unwrap_or_else(|e| e.into_inner());
+    let prefix = target_dir().join("browser-node");
+    if prefix
+        .join("node_modules/playwright-core/package.json")
+        .is_file()
+    {
+        return prefix;
+    }
+    assert!(
+        tool_runs("node"),
+        "browser tests need Node.js (`node`) on PATH"
+    );
+    assert!(
+        tool_runs("npm"),
+        "browser tests need npm on PATH to install {PLAYWRIGHT}"
+    );
+    std::fs::create_dir_all(&prefix).expect("npm prefix dir");
+    let out = Command::new("npm")
+        .args(["install", "--no-audit", "--no-fund", "--prefix"])
+        .arg(&prefix)
+        .arg(PLAYWRIGHT)
+        .output()
+        .expect("run npm");
+    assert!(
+        out.status.success(),
+        "npm install {PLAYWRIGHT} into {} failed:\n{}\n{}",
+        prefix.display(),
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    prefix
+}
+
+/// A running Playwright script; its stdout lines arrive on a channel and are kept for reports.
+struct Script {
+    name: String,
+    child: Child,
+    lines: Receiver<String>,
+    seen: Vec<String>,
+    deadline: Instant,
+}
+
+impl Script {
+    /// Starts `node tests/browser/<name>` against the daemon `d`.
+    fn start(name: &str, d: &Daemon) -> Script {
+        let chromium = chromium();
+        let prefix = playwright();
+        let mut child = Command::new("node")
+            .arg(repo().join("tests/browser").join(name))
+            .env("BL_URL", format!("http://{}", d.http()))
+            .env("PW_DIR", &prefix)
+            .env("BL_CHROMIUM", chromium)
+            .env("BL_SCREENSHOTS", target_dir().join("screenshots"))
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("spawn node");
+        let (tx, lines) = mpsc::channel();
+        for pipe in [
+            child
+                .stdout
+                .take()
+                .map(|p| Box::new(p) as Box<dyn std::io::Read + Send>),
+            child
+                .stderr
+                .take()
+                .map(|p| Box::new(p) as Box<dyn std::io::Read + Send>),
+        ]
+        .into_iter()
+        .flatten()
+        {
+            let tx = tx.clone();
+            std::thread::spawn(move || {
+                for line in BufReader::new(pipe).lines().map_while(Result::ok) {
+                    if tx.send(line).is_err() {
+                        break;
+                    }
+                }
+            });
+        }
+        Script {
+            name: name.to_owned(),
+            child,
+            lines,
+            seen: Vec::new(),
+            deadline: Instant::now() + SCRIPT_LIMIT,
+        }
+    }
+
+    fn output(&self) -> String {
+        self.seen.join("\n")
+    }
+
+    /// Waits for the script's `READY <what>` line; fails with its output if it ends first.
+    fn wait_ready(&mut self, what: &str) {
+        let want = format!("READY {what}");
+        loop {
+            let left = self.deadline.saturating_duration_since(Instant::now());
+            match self.lines.recv_timeout(left) {
+                Ok(line) => {
+                    let hit = line.trim() == want;
+                    self.seen.push(line);
+                    if hit {
+                        return;
+                    }
+                }
+                Err(RecvTimeoutError::Timeout) => {
+                    let _ = self.child.kill();
+                    panic!("{}: no {want:?} in time:\n{}", self.name, self.output());
+                }
+                Err(RecvTimeoutError::Disconnected) => {
+                    let _ = self.child.wait();
+                    panic!("{}: ended before {want:?}:\n{}", self.name, self.output());
+                }
+            }
+        }
+    }
+
+    /// Waits for the script to end; fails with its output unless it passed. Returns the
+    /// `RESULT key=value` lines.
+    fn finish(mut self) -> Vec<(String, String)> {
+        loop {
+            let left = self.deadline.saturating_duration_since(Instant::now());
+            match self.lines.recv_timeout(left) {
+                Ok(line) => self.seen.push(line),
+                Err(RecvTimeoutError::Disconnected) => break,
+                Err(RecvTimeoutError::Timeout) => {
+                    let _ = self.child.kill();
+                    let _ = self.child.wait();
+                    panic!("{}: timed out:\n{}", self.name, self.output());
+                }
+            }
+        }
+        let status = self.child.wait().expect("wait for node");
+        let out = self.output();
+        println!("--- {} ---\n{out}", self.name);
+        assert!(
+            status.success() && self.seen.iter().any(|l| l == "PASS"),
+            "{} failed ({status}):\n{out}",
+            self.name
+        );
+        self.seen
+            .iter()
+            .filter_map(|l| l.strip_prefix("RESULT "))
+            .filter_map(|kv| kv.split_once('='))
+            .map(|(k, v)| (k.to_owned(), v.to_owned()))
+            .collect()
+    }
+}
+
+impl Drop for Script {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn value<'a>(results: &'a [(String, String)], key: &str) -> &'a str {
+    results
+        .iter()
+        .find(|(k, _)| k == key)
+        .map(|(_, v)| v.as_str())
+        .unwrap_or_else(|| panic!("the script reported no {key}: {results:?}"))
+}
+
+#[test]
+fn admin_sees_admin_navigation_and_language_switch_relabels_the_panel() {
+    let w = Workdir::new();
+    let d = Daemon::start(&w);
+    let results = Script::start("admin.mjs", &d).finish();
+    for key in ["page_load_ms.admin_workspace", "page_load_ms.admin_audit"] {
+        let ms: f64 = value(&results, key).parse().expect("a number");
+        println!("{key}: {ms:.1} ms");
+        assert!(ms > 0.0, "{key} measured");
+    }
+}
+
+#[test]
+fn agent_without_csrf_header_is_refused_and_audit_page_is_forbidden() {
+    let w = Workdir::new();
+    let d = Daemon::start(&w);
+    Script::start("agent_security.mjs", &d).finish();
+}
+
+#[test]
+fn screen_pop_shows_known_caller_within_a_second_saves_summary_ticket_and_new_customer() {
+    let _lock = TrunkLock::acquire();
+    let w = Workdir::new();
+    let d = Daemon::start(&w);
+    let phone = free_port();
+    register(&d, "1001", phone);
+    let agent_phone = answering_phone(phone, free_ports(4), 2, Duration::from_secs(110));
+    let inf = csv(w.path(), "did.csv", &["4001"]);
+    // A carrier call from `caller` to DID 4001 (the support queue, where 1001 is the agent).
+    let carrier_call = |caller: &str| {
+        let mp = free_ports(4).to_string();
+        sipp(
+            "trunk_call.xml",
+            &[
+                "-inf", &inf, "-s", caller, "-d", "8000", "-m", "1", "-p", "5080", "-mp", &mp,
+            ],
+            Some(&d.sip()),
+            Duration::from_secs(40),
+        )
+    };
+
+    let mut script = Script::start("screenpop.mjs", &d);
+    script.wait_ready("ring");
+    let o = carrier_call("13800138000").wait();
+    assert_eq!(o.code, 0, "carrier: {}", o.output());
+    script.wait_ready("ring2");
+    let unknown = carrier_call("13655501234");
+    let results = script.finish();
+    let o = unknown.wait();
+    assert_eq!(o.code, 0, "second carrier call: {}", o.output());
+    let a = agent_phone.wait();
+    assert_eq!(a.code, 0, "agent phone: {}", a.output());
+
+    let latency: f64 = value(&results, "screen_pop_ms").parse().expect("ms");
+    println!(
+        "screen pop: {latency} ms from the agent.ringing event to the customer on screen \
+         (SSE delivery {} ms); agent workspace load {} ms",
+        value(&results, "sse_delivery_ms"),
+        value(&results, "page_load_ms.agent_workspace")
+    );
+    assert!(latency < 1000.0, "screen pop took {latency} ms");
+
+    // What the pop saved is in the database, tied to the call and the customer.
+    let call_id = value(&results, "call_id");
+    let customers = d.api("/api/customers?phone=13800138000");
+    let customer_id = customers["items"][0]["id"].as_i64().expect("demo customer");
+    let ticket = d.api(&format!("/api/tickets/{}", value(&results, "ticket_id")));
+    assert_eq!(ticket["customer_id"], customer_id, "{ticket:#}");
+    assert_eq!(ticket["call_id"], call_id, "{ticket:#}");
+    assert_eq!(ticket["creator"], "agent1", "{ticket:#}");
+    let summaries = d.api(&format!("/api/calls/{call_id}/summary"));
+    let s = &summaries["items"][0];
+    assert_eq!(s["agent"], "agent1", "{summaries:#}");
+    assert_eq!(s["category_id"], 2, "{summaries:#}");
+    assert_eq!(s["customer_id"], customer_id, "{summaries:#}");
+    assert_eq!(s["fields"]["resolved"], "已解决", "{summaries:#}");
+    let plan = d.api(&format!(
+        "/api/contact-plans/{}",
+        value(&results, "plan_id")
+    ));
+    assert_eq!(plan["owner"], "agent1", "{plan:#}");
+    assert_eq!(plan["customer_id"], customer_id, "{plan:#}");
+
+    // The unknown caller became a customer from the pop's form.
+    println!(
+        "screen pop of an unknown number: {} ms",
+        value(&results, "screen_pop_unknown_ms")
+    );
+    let created = d.api("/api/customers?phone=13655501234");
+    let c = &created["items"][0];
+    assert_eq!(c["name"], "王芳", "{created:#}");
+    assert_eq!(c["fields"]["level"], "银卡", "{created:#}");
+    assert_eq!(c["created_by"], "agent1", "{created:#}");
+}
