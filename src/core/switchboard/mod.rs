@@ -12,6 +12,7 @@ mod monitor;
 mod out;
 mod queue;
 mod register;
+mod reload;
 mod responses;
 mod transfer;
 

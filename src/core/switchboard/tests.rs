@@ -1353,3 +1353,6 @@ mod outbound;
 
 #[path = "tests_transfer.rs"]
 mod transfer;
+
+#[path = "tests_reload.rs"]
+mod reload;
