@@ -169,7 +169,7 @@ impl Engine {
                     let version = self.shared.config_version.load(Ordering::Relaxed);
                     if version != config_version {
                         config_version = version;
-                        self.reload_config();
+                        self.reload_config(version);
                     }
                     self.publish();
                     if let Some(until) = drain_until {
@@ -484,7 +484,7 @@ impl Engine {
     /// is read again and handed to the switchboard (extensions, groups, trunks, DIDs, routes,
     /// IVR flows and prompts, supervisors, the agent policy). Calls in progress keep what they
     /// were set up with. A configuration that fails to load changes nothing.
-    fn reload_config(&mut self) {
+    fn reload_config(&mut self, version: u64) {
         self.prompts.clear();
         let loaded = (|| -> anyhow::Result<_> {
             let db = crate::storage::Db::open(&self.db_path)?;
@@ -498,6 +498,7 @@ impl Engine {
         match loaded {
             Ok((plan, supervisors, policy)) => {
                 tracing::info!(
+                    version,
                     extensions = plan.extensions.len(),
                     groups = plan.groups.len(),
                     dids = plan.dids.len(),
@@ -509,7 +510,7 @@ impl Engine {
                 self.sb.set_supervisors(supervisors);
                 self.sb.set_agent_policy(policy);
             }
-            Err(e) => tracing::error!("reloading the configuration failed: {e:#}"),
+            Err(e) => tracing::error!(version, "reloading the configuration failed: {e:#}"),
         }
     }
 
