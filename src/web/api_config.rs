@@ -154,10 +154,10 @@ pub fn serve(
         (R::Trunks, _) => read(
             state,
             None,
-            |db| admin::list_trunks(db),
+            admin::list_trunks,
             |t: &TrunkRow| &t.name,
         ),
-        (R::Trunk(t), "GET") => read(state, Some(&t), |db| admin::list_trunks(db), |t| &t.name),
+        (R::Trunk(t), "GET") => read(state, Some(&t), admin::list_trunks, |t| &t.name),
         (R::Trunk(t), "PUT") => {
             let b: TrunkBody = match body(req, "trunk {\"host\", \"port\"}") {
                 Ok(b) => b,
@@ -177,10 +177,10 @@ pub fn serve(
         (R::Dids, _) => read(
             state,
             None,
-            |db| admin::list_dids(db),
+            admin::list_dids,
             |d: &DidRow| &d.number,
         ),
-        (R::Did(d), "GET") => read(state, Some(&d), |db| admin::list_dids(db), |d| &d.number),
+        (R::Did(d), "GET") => read(state, Some(&d), admin::list_dids, |d| &d.number),
         (R::Did(d), "PUT") => {
             let b: DidBody = match body(req, "DID {\"target_kind\", \"target\"}") {
                 Ok(b) => b,
@@ -360,7 +360,7 @@ fn extensions(state: &WebState, user: &User, one: Option<&str>) -> ResponseParts
 }
 
 fn users(state: &WebState, one: Option<&str>) -> ResponseParts {
-    read(state, one, |db| admin::list_users(db), |u| &u.username)
+    read(state, one, admin::list_users, |u| &u.username)
 }
 
 /// Skill groups; a supervisor sees the groups in their scope.
