@@ -66,7 +66,7 @@ pub struct Engine {
     pub prompts_dir: PathBuf,
     /// Prompts already read from disk, by id.
     pub prompts: HashMap<String, PromptAudio>,
-    /// The database, to reload IVR flows after an edit in the panel.
+    /// The database, to reload the configuration after an edit in the panel.
     pub db_path: PathBuf,
     /// The configured time zone.
     pub tz: jiff::tz::TimeZone,
@@ -174,7 +174,7 @@ impl Engine {
                     let version = self.shared.config_version.load(Ordering::Relaxed);
                     if version != config_version {
                         config_version = version;
-                        self.reload_ivr();
+                        self.reload_config(version);
                     }
                     self.publish();
                     if let Some(until) = drain_until {
@@ -516,26 +516,37 @@ impl Engine {
         }
     }
 
-    /// Flows or prompts changed in the panel: new calls use the new versions.
-    fn reload_ivr(&mut self) {
+    /// The configuration changed in the panel (`config_version` bumped): the whole dialplan
+    /// is read again and handed to the switchboard (extensions, groups, trunks, DIDs, routes,
+    /// IVR flows and prompts, supervisors, the agent policy). Calls in progress keep what they
+    /// were set up with. A configuration that fails to load changes nothing.
+    fn reload_config(&mut self, version: u64) {
         self.prompts.clear();
-        let plan = crate::storage::Db::open(&self.db_path)
-            .map_err(anyhow::Error::from)
-            .and_then(|db| crate::driver::serve::load_ivr_plan(&db, self.tz.clone()));
-        match plan {
-            Ok(plan) => {
-                tracing::info!(flows = plan.flows.len(), "IVR configuration reloaded");
-                self.sb.set_ivr_plan(plan);
+        let loaded = (|| -> anyhow::Result<_> {
+            let db = crate::storage::Db::open(&self.db_path)?;
+            let pbx = crate::storage::load_pbx_config(db.conn())?;
+            let mut plan = crate::driver::serve::dialplan(&pbx, false);
+            plan.ivr = crate::driver::serve::load_ivr_plan(&db, self.tz.clone())?;
+            let supervisors = crate::driver::serve::supervisor_extensions(db.conn())?;
+            let policy = crate::storage::admin::load_agent_policy(db.conn())?.to_policy()?;
+            Ok((plan, supervisors, policy))
+        })();
+        match loaded {
+            Ok((plan, supervisors, policy)) => {
+                tracing::info!(
+                    version,
+                    extensions = plan.extensions.len(),
+                    groups = plan.groups.len(),
+                    dids = plan.dids.len(),
+                    flows = plan.ivr.flows.len(),
+                    "configuration reloaded"
+                );
+                let now = self.clock.now();
+                self.sb.set_dialplan(now, plan);
+                self.sb.set_supervisors(supervisors);
+                self.sb.set_agent_policy(policy);
             }
-            Err(e) => tracing::error!("reloading the IVR configuration failed: {e:#}"),
-        }
-        let pbx = crate::storage::Db::open(&self.db_path)
-            .and_then(|db| crate::storage::load_pbx_config(db.conn()));
-        match pbx {
-            Ok(pbx) => self
-                .sb
-                .set_outbound_routes(crate::driver::serve::outbound_routes(&pbx)),
-            Err(e) => tracing::error!("reloading the outbound routes failed: {e:#}"),
+            Err(e) => tracing::error!(version, "reloading the configuration failed: {e:#}"),
         }
     }
 

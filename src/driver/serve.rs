@@ -87,6 +87,7 @@ async fn run(
         .with_context(|| format!("time_zone {:?}", cfg.config.time_zone))?;
     let ivr = load_ivr_plan(&db, tz.clone())?;
     let supervisors = supervisor_extensions(db.conn())?;
+    let policy = storage::admin::load_agent_policy(db.conn())?.to_policy()?;
     drop(db);
     // Seeding hashes passwords with argon2 (19 MiB each); hand that memory back to the OS
     // so the idle daemon stays small.
@@ -162,6 +163,7 @@ async fn run(
         u64::from_le_bytes(secret[..8].try_into().unwrap_or_default()),
     );
     sb.set_supervisors(supervisors);
+    sb.set_agent_policy(policy);
 
     tracing::info!(sip = ?sip_bound, %advertised, %http, data = %data_dir.display(), "ready");
     let _ = sd_notify::notify(
@@ -200,7 +202,7 @@ async fn run(
 }
 
 /// Extensions of users allowed to monitor calls (supervisor and admin roles).
-fn supervisor_extensions(conn: &rusqlite::Connection) -> anyhow::Result<Vec<String>> {
+pub fn supervisor_extensions(conn: &rusqlite::Connection) -> anyhow::Result<Vec<String>> {
     let mut stmt = conn.prepare(
         "SELECT extension FROM users
          WHERE role IN ('supervisor', 'admin') AND extension IS NOT NULL AND extension <> ''",
@@ -209,8 +211,8 @@ fn supervisor_extensions(conn: &rusqlite::Connection) -> anyhow::Result<Vec<Stri
     Ok(rows.collect::<Result<Vec<_>, _>>()?)
 }
 
-/// The operational configuration as the switchboard needs it.
-fn dialplan(pbx: &storage::PbxConfig, demo: bool) -> Dialplan {
+/// The operational configuration as the switchboard needs it (at start and on every reload).
+pub fn dialplan(pbx: &storage::PbxConfig, demo: bool) -> Dialplan {
     let extensions: BTreeMap<String, String> = pbx
         .extensions
         .iter()

@@ -7,8 +7,10 @@
 //! `seed.rs` (the demo profile and the first administrator), `crm.rs` (customers, custom
 //! fields, the customer timeline), `summaries.rs` (service summaries and their categories),
 //! `tickets.rs` (ticket types, tickets, SLA), `contact_plans.rs` (call-back reminders),
-//! `endpoints.rs` (the endpoint an agent works on: desk phone or mobile number).
+//! `admin.rs` (extensions, users, skill groups, trunks, DIDs and the agent policy as the admin
+//! edits them), `endpoints.rs` (the endpoint an agent works on: desk phone or mobile number).
 
+pub mod admin;
 pub mod audit;
 mod cdr;
 mod config;
@@ -40,7 +42,7 @@ pub use config::{
 };
 pub use events::{events_for_call, insert_event, Event};
 pub use seed::{seed_demo, seed_initial_admin};
-pub use users::{create_user, hash_password, verify_user, Role, User};
+pub use users::{create_user, hash_password, verify_user, Role, User, ROLES};
 pub use writer::StorageWriter;
 
 /// How long a connection waits for another one's lock before failing with `SQLITE_BUSY`.
@@ -66,6 +68,10 @@ const MIGRATIONS: &[(&str, &str)] = &[
         include_str!("migrations/0007_web_security.sql"),
     ),
     ("crm", include_str!("migrations/0008_crm.sql")),
+    (
+        "roles_and_config",
+        include_str!("migrations/0009_roles_and_config.sql"),
+    ),
     (
         "agent_endpoints",
         include_str!("migrations/0010_agent_endpoints.sql"),
@@ -224,6 +230,39 @@ fn migrate_with(
     conn: &mut Connection,
     migrations: &[(&'static str, &'static str)],
 ) -> Result<(), StorageError> {
+    // Table rebuilds (the SQLite 12-step procedure, lang_altertable.html §7) need foreign keys
+    // off: dropping a parent table would otherwise cascade into its children. The pragma is a
+    // no-op inside a transaction, so it is switched here and restored afterwards; each
+    // migration runs `foreign_key_check` before it commits instead.
+    let fk_on: bool = conn.query_row("PRAGMA foreign_keys", [], |r| r.get(0))?;
+    conn.execute_batch("PRAGMA foreign_keys=OFF")?;
+    let result = migrate_steps(conn, migrations);
+    if fk_on {
+        conn.execute_batch("PRAGMA foreign_keys=ON")?;
+    }
+    result
+}
+
+/// Whether any row breaks a foreign key, described for the migration error.
+fn foreign_key_violation(conn: &Connection) -> rusqlite::Result<Option<String>> {
+    let mut stmt = conn.prepare("PRAGMA foreign_key_check")?;
+    let mut rows = stmt.query([])?;
+    match rows.next()? {
+        Some(r) => {
+            let table: String = r.get(0)?;
+            let parent: String = r.get(2)?;
+            Ok(Some(format!(
+                "a row of {table} references a missing {parent}"
+            )))
+        }
+        None => Ok(None),
+    }
+}
+
+fn migrate_steps(
+    conn: &mut Connection,
+    migrations: &[(&'static str, &'static str)],
+) -> Result<(), StorageError> {
     let supported = migrations.len() as u32;
     loop {
         // IMMEDIATE takes the write lock before reading the version: two processes starting at
@@ -242,6 +281,13 @@ fn migrate_with(
         let version = current + 1;
         let apply = tx
             .execute_batch(sql)
+            .and_then(|()| match foreign_key_violation(&tx)? {
+                None => Ok(()),
+                Some(what) => Err(rusqlite::Error::SqliteFailure(
+                    rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_CONSTRAINT_FOREIGNKEY),
+                    Some(what),
+                )),
+            })
             .and_then(|()| tx.execute_batch(&format!("PRAGMA user_version={version}")));
         if let Err(source) = apply {
             return Err(StorageError::Migration {

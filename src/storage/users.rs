@@ -7,9 +7,11 @@ use serde::{Deserialize, Serialize};
 
 use super::{StorageError, SQL_NOW_MS};
 
-/// A user's role (SPEC §12); decides what the API lets them do.
+/// A user's role (SPEC §12); decides what the API lets them do. The three telemarketing roles
+/// (电销) are stored and assignable; until the telemarketing module checks them they get the
+/// access of an agent (their own extension and calls), nothing more.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
+#[serde(rename_all = "snake_case")]
 pub enum Role {
     /// Administrator (管理员): everything.
     Admin,
@@ -19,7 +21,24 @@ pub enum Role {
     Agent,
     /// QA inspector (质检员): recordings and scores.
     Qa,
+    /// Telemarketing super admin (电销超级管理员); agent-like access for now.
+    TmSuperAdmin,
+    /// Telemarketing admin (电销管理员); agent-like access for now.
+    TmAdmin,
+    /// Telemarketing member (电销坐席); agent-like access for now.
+    TmMember,
 }
+
+/// Every role, in the order the panel lists them.
+pub const ROLES: &[Role] = &[
+    Role::Admin,
+    Role::Supervisor,
+    Role::Agent,
+    Role::Qa,
+    Role::TmSuperAdmin,
+    Role::TmAdmin,
+    Role::TmMember,
+];
 
 impl Role {
     /// The stored and wire spelling.
@@ -29,6 +48,9 @@ impl Role {
             Role::Supervisor => "supervisor",
             Role::Agent => "agent",
             Role::Qa => "qa",
+            Role::TmSuperAdmin => "tm_super_admin",
+            Role::TmAdmin => "tm_admin",
+            Role::TmMember => "tm_member",
         }
     }
 
@@ -39,6 +61,9 @@ impl Role {
             "supervisor" => Role::Supervisor,
             "agent" => Role::Agent,
             "qa" => Role::Qa,
+            "tm_super_admin" => Role::TmSuperAdmin,
+            "tm_admin" => Role::TmAdmin,
+            "tm_member" => Role::TmMember,
             _ => return None,
         })
     }
@@ -133,8 +158,10 @@ mod tests {
 
     #[test]
     fn roles_round_trip_through_their_stored_spelling() {
-        for role in [Role::Admin, Role::Supervisor, Role::Agent, Role::Qa] {
+        for &role in ROLES {
             assert_eq!(Role::parse(role.as_str()), Some(role));
+            let json = serde_json::to_string(&role).unwrap();
+            assert_eq!(json, format!("\"{}\"", role.as_str()), "wire spelling");
         }
         assert_eq!(Role::parse("root"), None);
     }

@@ -12,6 +12,7 @@
 
 mod api_agents;
 mod api_calls;
+mod api_config;
 mod api_crm;
 mod api_dial;
 mod api_ivr;

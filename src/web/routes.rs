@@ -10,7 +10,7 @@ use serde_json::json;
 use super::auth::{self, BasicCache, Sessions, Throttle, SESSION_COOKIE};
 use super::http::{percent_decode, RequestParts, ResponseParts};
 use super::live::Shared;
-use super::{api_ivr, api_prompts, api_routes, assets, metrics};
+use super::{api_config, api_ivr, api_prompts, api_routes, assets, metrics};
 use crate::core::time::Instant;
 use crate::driver::clock::Clock;
 use crate::driver::voice::{EspeakNg, TtsEngine, UploadLimits};
@@ -193,6 +193,8 @@ enum AdminRoute {
     PromptAudio(String),
     OutboundRoutes,
     OutboundRoute(String),
+    /// Extensions, users, skill groups, trunks, DIDs, agent policy (`api_config.rs`).
+    Config(api_config::ConfigRoute),
 }
 
 /// Decodes one path segment: `%XX` escapes only (`+` is literal in paths, RFC 3986 §3.3).
@@ -215,7 +217,10 @@ fn admin_route(path: &str) -> Option<(AdminRoute, &'static [&'static str])> {
         ["prompts", id, "audio"] => (AdminRoute::PromptAudio(segment(id)?), &["GET"]),
         ["outbound-routes"] => (AdminRoute::OutboundRoutes, &["GET"]),
         ["outbound-routes", p] => (AdminRoute::OutboundRoute(segment(p)?), &["PUT", "DELETE"]),
-        _ => return None,
+        _ => {
+            let (route, allowed) = api_config::match_route(&segs, segment)?;
+            (AdminRoute::Config(route), allowed)
+        }
     })
 }
 
@@ -235,7 +240,10 @@ fn admin_api(
         Ok(u) => u,
         Err(denied) => return denied,
     };
-    if !auth::may_administer(&user) {
+    // Supervisors read groups and extensions; everyone reads the agent policy (api_config.rs).
+    let reader =
+        method == "GET" && matches!(&route, AdminRoute::Config(c) if c.readable_by(user.role));
+    if !auth::may_administer(&user) && !reader {
         return ResponseParts::error(
             403,
             "forbidden",
@@ -253,6 +261,7 @@ fn admin_api(
         | AdminRoute::PromptReview(t)
         | AdminRoute::PromptAudio(t)
         | AdminRoute::OutboundRoute(t) => t.clone(),
+        AdminRoute::Config(c) => c.target(),
         _ => String::new(),
     };
     let resp = admin_handler(state, req, method, route, &user);
@@ -286,6 +295,7 @@ fn admin_handler(
         (AdminRoute::OutboundRoutes, _) => api_routes::list(state),
         (AdminRoute::OutboundRoute(p), "PUT") => api_routes::put(state, req, &p),
         (AdminRoute::OutboundRoute(p), _) => api_routes::delete(state, &p),
+        (AdminRoute::Config(c), _) => api_config::serve(state, req, method, c, user),
     }
 }
 

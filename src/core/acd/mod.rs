@@ -9,6 +9,7 @@
 //! it costs O(log n) however many agents and callers there are (SPEC §13: < 50 µs).
 
 mod queue;
+mod reconfigure;
 mod state;
 mod strategy;
 #[cfg(test)]

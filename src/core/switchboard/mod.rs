@@ -14,6 +14,7 @@ mod originate;
 mod out;
 mod queue;
 mod register;
+mod reload;
 mod responses;
 mod transfer;
 

@@ -1356,3 +1356,6 @@ mod transfer;
 
 #[path = "tests_dial.rs"]
 mod dial;
+
+#[path = "tests_reload.rs"]
+mod reload;

@@ -3,5 +3,10 @@
 // Adding a page: a file in this folder and one line here.
 import workspace from "./workspace.js";
 import audit from "./audit.js";
+import groups from "./groups.js";
+import extensions from "./extensions.js";
+import users from "./users.js";
+import routes from "./routes.js";
+import policy from "./policy.js";
 
-export default [workspace, audit];
+export default [workspace, audit, groups, extensions, users, routes, policy];

@@ -1,0 +1,261 @@
+//! Web accounts (用户) as the admin edits them: role, extension, password, supervisor scope
+//! (the skill groups of `user_groups`). Password hashes never leave this module.
+
+use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
+use serde::{Deserialize, Serialize};
+
+use super::{exists, ident, invalid, strings, text, AdminError};
+use crate::storage::users::{hash_password, Role};
+use crate::storage::SQL_NOW_MS;
+
+/// Shortest web password an admin may set (the demo's short ones are seeded, not set here).
+pub const MIN_PASSWORD: usize = 8;
+/// Longest web password (argon2 cost grows with input; login refuses longer ones too).
+const MAX_PASSWORD: usize = 256;
+
+/// A user as the API lists it (no password hash).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UserView {
+    /// Login name.
+    pub username: String,
+    /// Name shown in the panel.
+    pub display_name: String,
+    /// Role (`admin`, `supervisor`, `agent`, `qa`, `tm_super_admin`, `tm_admin`, `tm_member`).
+    pub role: Role,
+    /// The extension the user works on, if any.
+    pub extension: Option<String>,
+    /// Skill groups a supervisor oversees (empty: every group).
+    pub groups: Vec<String>,
+    /// Locked after repeated failed logins (an admin unlocks it).
+    pub locked: bool,
+}
+
+/// The body of `PUT /api/users/{username}`.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UserInput {
+    /// Name shown in the panel.
+    #[serde(default)]
+    pub display_name: String,
+    /// Role, by its wire name.
+    pub role: String,
+    /// Extension (empty or absent: none).
+    #[serde(default)]
+    pub extension: Option<String>,
+    /// New password; required for a new user, kept when absent on an update.
+    #[serde(default)]
+    pub password: Option<String>,
+    /// Supervisor scope: the skill groups overseen (only for supervisors).
+    #[serde(default)]
+    pub groups: Vec<String>,
+}
+
+/// Every user, by username.
+pub fn list_users(conn: &Connection) -> Result<Vec<UserView>, AdminError> {
+    let mut stmt = conn.prepare(
+        "SELECT username, display_name, role, extension, locked_at_ms IS NOT NULL
+         FROM users ORDER BY username",
+    )?;
+    let rows = stmt
+        .query_map([], |r| {
+            Ok((
+                r.get::<_, String>(0)?,
+                r.get::<_, String>(1)?,
+                r.get::<_, String>(2)?,
+                r.get::<_, Option<String>>(3)?,
+                r.get::<_, bool>(4)?,
+            ))
+        })?
+        .collect::<Result<Vec<_>, _>>()?;
+    let mut out = Vec::with_capacity(rows.len());
+    for (username, display_name, role, extension, locked) in rows {
+        let role = Role::parse(&role).ok_or(crate::storage::StorageError::BadValue {
+            column: "users.role",
+            value: role,
+        })?;
+        let groups = strings(
+            conn,
+            "SELECT group_name FROM user_groups WHERE username = ?1 ORDER BY group_name",
+            &username,
+        )?;
+        out.push(UserView {
+            username,
+            display_name,
+            role,
+            extension: extension.filter(|e| !e.is_empty()),
+            groups,
+            locked,
+        });
+    }
+    Ok(out)
+}
+
+/// Creates or updates `username`. The password is hashed before the write lock is taken
+/// (argon2 is slow by design). Returns the stored view and whether the user was created.
+pub fn save_user(
+    conn: &mut Connection,
+    username: &str,
+    input: &UserInput,
+) -> Result<(UserView, bool), AdminError> {
+    ident("username", username)?;
+    text("display_name", &input.display_name, 64)?;
+    let role = Role::parse(&input.role).ok_or_else(|| {
+        let names: Vec<&str> = crate::storage::ROLES.iter().map(|r| r.as_str()).collect();
+        invalid(
+            "role",
+            format!("{:?} is not one of {}", input.role, names.join(", ")),
+        )
+    })?;
+    let extension = input
+        .extension
+        .as_deref()
+        .map(str::trim)
+        .filter(|e| !e.is_empty());
+    if role != Role::Supervisor && !input.groups.is_empty() {
+        return Err(invalid(
+            "groups",
+            "only supervisors are scoped to skill groups",
+        ));
+    }
+    let hash = match &input.password {
+        Some(p) if p.chars().count() < MIN_PASSWORD => {
+            return Err(invalid(
+                "password",
+                format!("must be at least {MIN_PASSWORD} characters"),
+            ))
+        }
+        Some(p) if p.len() > MAX_PASSWORD => {
+            return Err(invalid(
+                "password",
+                format!("longer than {MAX_PASSWORD} bytes"),
+            ))
+        }
+        Some(p) => Some(hash_password(p)?),
+        None => None,
+    };
+
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    let old_role: Option<String> = tx
+        .query_row(
+            "SELECT role FROM users WHERE username = ?1",
+            [username],
+            |r| r.get(0),
+        )
+        .optional()?;
+    let created = old_role.is_none();
+    if created && hash.is_none() {
+        return Err(invalid("password", "a new user needs a password"));
+    }
+    if old_role.as_deref() == Some("admin") && role != Role::Admin && admins(&tx)? <= 1 {
+        return Err(invalid(
+            "role",
+            format!("{username} is the last administrator"),
+        ));
+    }
+    if let Some(ext) = extension {
+        if !exists(&tx, "SELECT 1 FROM extensions WHERE number = ?1", ext)? {
+            return Err(invalid("extension", format!("no extension {ext}")));
+        }
+        let others: Vec<String> = strings(
+            &tx,
+            "SELECT username FROM users WHERE extension = ?1 ORDER BY username",
+            ext,
+        )?
+        .into_iter()
+        .filter(|u| u != username)
+        .collect();
+        if let Some(other) = others.first() {
+            return Err(invalid(
+                "extension",
+                format!("extension {ext} already belongs to {other}"),
+            ));
+        }
+    }
+    let mut groups = input.groups.clone();
+    groups.sort();
+    groups.dedup();
+    for g in &groups {
+        if !exists(&tx, "SELECT 1 FROM skill_groups WHERE name = ?1", g)? {
+            return Err(invalid("groups", format!("no skill group {g:?}")));
+        }
+    }
+    if created {
+        tx.execute(
+            &format!(
+                "INSERT INTO users (username, display_name, role, password_hash, extension, created_at_ms)
+                 VALUES (?1, ?2, ?3, ?4, ?5, {SQL_NOW_MS})"
+            ),
+            params![username, input.display_name, role.as_str(), hash, extension],
+        )?;
+    } else {
+        tx.execute(
+            "UPDATE users SET display_name = ?2, role = ?3, extension = ?4,
+                 password_hash = COALESCE(?5, password_hash)
+             WHERE username = ?1",
+            params![username, input.display_name, role.as_str(), extension, hash],
+        )?;
+    }
+    tx.execute("DELETE FROM user_groups WHERE username = ?1", [username])?;
+    for g in &groups {
+        tx.execute(
+            "INSERT INTO user_groups (username, group_name) VALUES (?1, ?2)",
+            params![username, g],
+        )?;
+    }
+    tx.commit()?;
+    Ok((
+        UserView {
+            username: username.to_owned(),
+            display_name: input.display_name.clone(),
+            role,
+            extension: extension.map(str::to_owned),
+            groups,
+            locked: false,
+        },
+        created,
+    ))
+}
+
+/// Deletes `username` (its API tokens and scope go with it); the last administrator and the
+/// caller's own account (`acting`) are refused.
+pub fn delete_user(conn: &mut Connection, username: &str, acting: &str) -> Result<(), AdminError> {
+    if username == acting {
+        return Err(AdminError::InUse(format!(
+            "{username} cannot delete their own account"
+        )));
+    }
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    let role: Option<String> = tx
+        .query_row(
+            "SELECT role FROM users WHERE username = ?1",
+            [username],
+            |r| r.get(0),
+        )
+        .optional()?;
+    match role.as_deref() {
+        None => {
+            return Err(AdminError::NotFound {
+                what: "user",
+                key: username.to_owned(),
+            })
+        }
+        Some("admin") if admins(&tx)? <= 1 => {
+            return Err(AdminError::InUse(format!(
+                "{username} is the last administrator"
+            )))
+        }
+        Some(_) => {}
+    }
+    // Foreign keys cascade to api_tokens and user_groups.
+    tx.execute("DELETE FROM users WHERE username = ?1", [username])?;
+    tx.commit()?;
+    Ok(())
+}
+
+fn admins(conn: &Connection) -> Result<i64, AdminError> {
+    Ok(
+        conn.query_row("SELECT count(*) FROM users WHERE role = 'admin'", [], |r| {
+            r.get(0)
+        })?,
+    )
+}
