@@ -163,18 +163,44 @@ fn longest_idle_offers_the_agent_idle_longest_first() {
     register(&d, "1001", p1);
     let a1 = answering_phone(p1, free_ports(4), 1, Duration::from_secs(30));
     let a2 = answering_phone(p2, free_ports(4), 1, Duration::from_secs(30));
-    // Both calls overlap: the second arrives while 1002 talks.
-    let first = trunk_call(&d, &w, "13900000031", 3000, Duration::from_secs(20));
-    std::thread::sleep(Duration::from_millis(800));
-    let second = trunk_call(&d, &w, "13900000032", 1000, Duration::from_secs(20));
-    for (caller, p) in [("13900000031", first), ("13900000032", second)] {
-        let o = p.wait();
-        assert_eq!(o.code, 0, "carrier {caller}: {}", o.output());
-    }
+    // Two calls 0.8 s apart from one carrier (one SIPp owns port 5080), each talking 3 s: the
+    // second arrives while 1002 talks.
+    let inf = csv(w.path(), "did-overlap.csv", &["4001"]);
+    let mp = free_ports(4).to_string();
+    let o = sipp(
+        "trunk_call.xml",
+        &[
+            "-inf",
+            &inf,
+            "-s",
+            "13900000031",
+            "-d",
+            "3000",
+            "-m",
+            "2",
+            "-l",
+            "2",
+            "-r",
+            "1",
+            "-rp",
+            "800",
+            "-p",
+            "5080",
+            "-mp",
+            &mp,
+        ],
+        Some(&d.sip()),
+        Duration::from_secs(25),
+    )
+    .wait();
+    assert_eq!(o.code, 0, "carrier: {}", o.output());
     assert_eq!(a1.wait().code, 0, "1001 answered one call");
     assert_eq!(a2.wait().code, 0, "1002 answered one call");
-    let first = d.wait_cdr(CDR_WAIT, |c| c["caller"] == "13900000031");
-    let second = d.wait_cdr(CDR_WAIT, |c| c["caller"] == "13900000032");
+    let mut calls = d.wait_cdrs(2, CDR_WAIT, |c| c["caller"] == "13900000031");
+    calls.sort_by_key(|c| c["started_at_ms"].as_i64());
+    let [first, second] = calls.as_slice() else {
+        panic!("two CDRs: {calls:#?}");
+    };
     assert_eq!(first["agent"], "1002", "{first:#}");
     assert_eq!(second["agent"], "1001", "{second:#}");
 }

@@ -179,7 +179,10 @@ fn an_attended_transfer_by_refer_with_replaces_joins_the_caller_and_1002_with_au
     let (to_1002, from_1002) = (num(&b, "packets_out"), num(&b, "packets_in"));
     eprintln!("after the transfer: caller→1002 {to_1002}, 1002→caller {from_1002} packets");
     assert!(to_1002 > 50.0, "caller → 1002: {to_1002} packets: {cdr:#}");
-    assert!(from_1002 > 50.0, "1002 → caller: {from_1002} packets: {cdr:#}");
+    assert!(
+        from_1002 > 50.0,
+        "1002 → caller: {from_1002} packets: {cdr:#}"
+    );
     let consult = d.wait_cdr(CDR_WAIT, |c| c["direction"] == "internal");
     assert_eq!(consult["hangup_cause"], "transferred", "{consult:#}");
 

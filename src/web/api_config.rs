@@ -151,12 +151,7 @@ pub fn serve(
             })
         }
         (R::Group(g), _) => delete(state, &g, |db| admin::delete_group(db, &g)),
-        (R::Trunks, _) => read(
-            state,
-            None,
-            admin::list_trunks,
-            |t: &TrunkRow| &t.name,
-        ),
+        (R::Trunks, _) => read(state, None, admin::list_trunks, |t: &TrunkRow| &t.name),
         (R::Trunk(t), "GET") => read(state, Some(&t), admin::list_trunks, |t| &t.name),
         (R::Trunk(t), "PUT") => {
             let b: TrunkBody = match body(req, "trunk {\"host\", \"port\"}") {
@@ -174,12 +169,7 @@ pub fn serve(
             })
         }
         (R::Trunk(t), _) => delete(state, &t, |db| admin::delete_trunk(db, &t)),
-        (R::Dids, _) => read(
-            state,
-            None,
-            admin::list_dids,
-            |d: &DidRow| &d.number,
-        ),
+        (R::Dids, _) => read(state, None, admin::list_dids, |d: &DidRow| &d.number),
         (R::Did(d), "GET") => read(state, Some(&d), admin::list_dids, |d| &d.number),
         (R::Did(d), "PUT") => {
             let b: DidBody = match body(req, "DID {\"target_kind\", \"target\"}") {
