@@ -54,6 +54,16 @@ impl Role {
         }
     }
 
+    /// Roles that work as front-line agents and see only their own tickets, plans and calls:
+    /// agents and, until the telemarketing module defines their own scopes, the three
+    /// telemarketing roles (SPEC §6). Checks of "own data only" use this, never `== Agent`.
+    pub fn is_agent_like(self) -> bool {
+        matches!(
+            self,
+            Role::Agent | Role::TmSuperAdmin | Role::TmAdmin | Role::TmMember
+        )
+    }
+
     /// Parses the stored spelling.
     pub fn parse(s: &str) -> Option<Role> {
         Some(match s {

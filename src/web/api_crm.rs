@@ -126,7 +126,7 @@ pub(super) fn may_configure(user: &User) -> bool {
 /// Whether `user` may write customers, summaries, tickets and plans (everyone but QA, who
 /// only read: SPEC §12).
 pub(super) fn may_write(user: &User) -> bool {
-    matches!(user.role, Role::Admin | Role::Supervisor | Role::Agent)
+    matches!(user.role, Role::Admin | Role::Supervisor) || user.role.is_agent_like()
 }
 
 /// 403 with a reason.
@@ -296,7 +296,7 @@ fn update_customer(state: &WebState, req: &RequestParts, user: &User, id: i64) -
 /// plans in it (SPEC §12).
 fn timeline(state: &WebState, req: &RequestParts, user: &User, id: i64) -> ResponseParts {
     let (page, per_page) = try_answer!(paging(req));
-    let owner = (user.role == Role::Agent).then_some(user.username.as_str());
+    let owner = (user.role.is_agent_like()).then_some(user.username.as_str());
     let found = try_answer!(read(state, |c| {
         if !crm::customer_exists(c, id)? {
             return Ok(None);

@@ -15,7 +15,7 @@ use crate::storage::contact_plans::{self, ContactPlanChange, NewContactPlan};
 use crate::storage::crm::CrmError;
 use crate::storage::summaries::{self, CategoryNode, SummaryInput};
 use crate::storage::tickets::{self, NewTicket, Ticket, TicketChange, TicketFilter, TicketType};
-use crate::storage::{Role, User};
+use crate::storage::User;
 
 /// Most summaries one `GET /api/summaries` returns.
 const MAX_SUMMARIES: u32 = 100_000;
@@ -116,7 +116,7 @@ pub(super) fn save_summary(
 /// `GET /api/summaries?from=&to=[&limit=]`: summaries written in `[from, to)` for reports
 /// (administrators, supervisors, QA).
 pub(super) fn summaries(state: &WebState, req: &RequestParts, user: &User) -> ResponseParts {
-    if user.role == Role::Agent {
+    if user.role.is_agent_like() {
         return forbidden("summary lists are for administrators, supervisors and QA");
     }
     let from = try_answer!(time_param(req, "from")).unwrap_or(0);
@@ -169,7 +169,7 @@ pub(super) fn put_types(state: &WebState, req: &RequestParts, user: &User) -> Re
 
 /// Whether `user` may see and change `t`: agents only tickets they created or are assigned.
 fn may_touch(user: &User, t: &Ticket) -> bool {
-    user.role != Role::Agent
+    !user.role.is_agent_like()
         || t.creator == user.username
         || t.assignee.as_deref() == Some(user.username.as_str())
 }
@@ -203,7 +203,7 @@ pub(super) fn list_tickets(state: &WebState, req: &RequestParts, user: &User) ->
             )
         }
     };
-    let involving = (user.role == Role::Agent || flag(req, "mine")).then(|| user.username.clone());
+    let involving = (user.role.is_agent_like() || flag(req, "mine")).then(|| user.username.clone());
     let filter = TicketFilter {
         involving,
         state: state_filter,
@@ -319,7 +319,7 @@ struct PlanChangeBody {
 /// sees only their own plans (SPEC §12); others see all unless `mine=1` or `owner=` narrows.
 pub(super) fn list_plans(state: &WebState, req: &RequestParts, user: &User) -> ResponseParts {
     let due_before = try_answer!(time_param(req, "due_before"));
-    let owner = if user.role == Role::Agent || flag(req, "mine") {
+    let owner = if user.role.is_agent_like() || flag(req, "mine") {
         Some(user.username.clone())
     } else {
         req.query_param("owner").filter(|o| !o.is_empty())
@@ -350,7 +350,7 @@ pub(super) fn get_plan(state: &WebState, user: &User, id: i64) -> ResponseParts 
         id,
         wall_now()
     ))) {
-        Some(p) if user.role != Role::Agent || p.owner == user.username => {
+        Some(p) if !user.role.is_agent_like() || p.owner == user.username => {
             ResponseParts::json(200, &p)
         }
         // An agent learns nothing about other agents' plans, not even that they exist.
@@ -373,7 +373,7 @@ pub(super) fn create_plan(state: &WebState, req: &RequestParts, user: &User) -> 
     };
     let due_at_ms = try_answer!(parse_time("due_at", due));
     let owner = match body.owner.filter(|o| !o.is_empty()) {
-        Some(o) if o != user.username && user.role == Role::Agent => {
+        Some(o) if o != user.username && user.role.is_agent_like() => {
             return forbidden("agents create contact plans for themselves only")
         }
         Some(o) => o,
@@ -418,7 +418,7 @@ pub(super) fn update_plan(
         id,
         wall_now()
     ))) {
-        Some(p) if user.role != Role::Agent || p.owner == user.username => {}
+        Some(p) if !user.role.is_agent_like() || p.owner == user.username => {}
         _ => return plan_not_found(id),
     }
     let change = ContactPlanChange {
