@@ -34,17 +34,7 @@ fn daemon_with(w: &Workdir, sql: &str) -> Daemon {
 /// A carrier call from `caller` to DID 4001 (support) hanging up `talk_ms` after the box
 /// answers it (queue calls are answered at once, with music).
 fn trunk_call(d: &Daemon, w: &Workdir, caller: &str, talk_ms: u32, limit: Duration) -> Peer {
-    let inf = csv(w.path(), &format!("did-{caller}.csv"), &["4001"]);
-    let mp = free_ports(4).to_string();
-    let talk = talk_ms.to_string();
-    sipp(
-        "trunk_call.xml",
-        &[
-            "-inf", &inf, "-s", caller, "-d", &talk, "-m", "1", "-p", "5080", "-mp", &mp,
-        ],
-        Some(&d.sip()),
-        limit,
-    )
+    carrier_call(d, w, "4001", caller, talk_ms, limit)
 }
 
 /// The agent on `phone` rings and is cancelled `calls` times (never answers).

@@ -35,28 +35,7 @@ fn held_caller_hears_music_and_a_refer_moves_the_call_to_1002_with_audio_both_wa
         Duration::from_secs(30),
     );
     let agent2 = answering_phone(phone2, free_ports(4), 1, Duration::from_secs(30));
-    let inf = csv(w.path(), "did.csv", &["4001"]);
-    let mp = free_ports(4).to_string();
-    let carrier = sipp(
-        "trunk_call.xml",
-        &[
-            "-inf",
-            &inf,
-            "-s",
-            "13800138000",
-            "-d",
-            "8000",
-            "-m",
-            "1",
-            "-p",
-            "5080",
-            "-mp",
-            &mp,
-        ],
-        Some(&d.sip()),
-        Duration::from_secs(30),
-    )
-    .wait();
+    let carrier = carrier_call(&d, &w, "4001", "13800138000", 8000, Duration::from_secs(30)).wait();
     assert_eq!(carrier.code, 0, "carrier: {}", carrier.output());
     let a1 = agent1.wait();
     assert_eq!(
@@ -139,28 +118,7 @@ fn an_attended_transfer_by_refer_with_replaces_joins_the_caller_and_1002_with_au
     );
     let agent2 = answering_phone(phone2, free_ports(4), 1, Duration::from_secs(30));
     std::thread::sleep(Duration::from_millis(300));
-    let inf = csv(w.path(), "did.csv", &["4001"]);
-    let mp = free_ports(4).to_string();
-    let carrier = sipp(
-        "trunk_call.xml",
-        &[
-            "-inf",
-            &inf,
-            "-s",
-            "13800138000",
-            "-d",
-            "9000",
-            "-m",
-            "1",
-            "-p",
-            "5080",
-            "-mp",
-            &mp,
-        ],
-        Some(&d.sip()),
-        Duration::from_secs(30),
-    )
-    .wait();
+    let carrier = carrier_call(&d, &w, "4001", "13800138000", 9000, Duration::from_secs(30)).wait();
     assert_eq!(carrier.code, 0, "carrier: {}", carrier.output());
     let a1 = agent1.wait();
     assert_eq!(a1.code, 0, "1001 (consultation call Y): {}", a1.output());

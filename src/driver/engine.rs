@@ -444,11 +444,7 @@ impl Engine {
 
     /// Agent state changes queued by the web tier.
     fn agent_requests(&mut self) {
-        let requests: Vec<_> = match self.shared.agent_requests.lock() {
-            Ok(mut q) => q.drain(..).collect(),
-            Err(_) => return,
-        };
-        for r in requests {
+        for r in drain(&self.shared.agent_requests) {
             let now = self.clock.now();
             let answer = self
                 .sb
@@ -459,11 +455,7 @@ impl Engine {
 
     /// Live-call actions (hold, transfer) queued by the web tier.
     fn call_requests(&mut self) {
-        let requests: Vec<_> = match self.shared.call_requests.lock() {
-            Ok(mut q) => q.drain(..).collect(),
-            Err(_) => return,
-        };
-        for r in requests {
+        for r in drain(&self.shared.call_requests) {
             let now = self.clock.now();
             let answer = self
                 .sb
@@ -474,11 +466,7 @@ impl Engine {
 
     /// Conference requests (`POST /api/calls/{id}/conference`) queued by the web tier.
     fn conference_requests(&mut self) {
-        let requests: Vec<_> = match self.shared.conference_requests.lock() {
-            Ok(mut q) => q.drain(..).collect(),
-            Err(_) => return,
-        };
-        for r in requests {
+        for r in drain(&self.shared.conference_requests) {
             let now = self.clock.now();
             let answer = self.sb.conference(now, &r.call_id, &r.conference_to);
             let _ = r.reply.send(answer);
@@ -488,11 +476,7 @@ impl Engine {
     /// Click-to-dial, hang-up, consult, attended transfer and endpoint changes queued by the
     /// web tier.
     fn dial_requests(&mut self) {
-        let requests: Vec<_> = match self.shared.dial_requests.lock() {
-            Ok(mut q) => q.drain(..).collect(),
-            Err(_) => return,
-        };
-        for r in requests {
+        for r in drain(&self.shared.dial_requests) {
             let now = self.clock.now();
             let answer = self.sb.dial_action(now, r.actor.as_deref(), r.action);
             let _ = r.reply.send(answer);
@@ -643,5 +627,14 @@ async fn recv_tts(rx: &mut Option<mpsc::UnboundedReceiver<TtsResult>>) -> Option
     match rx {
         Some(rx) => rx.recv().await,
         None => std::future::pending().await,
+    }
+}
+
+/// Takes every request the web tier has queued (a poisoned lock — a web thread panicked while
+/// holding it — yields nothing rather than taking the engine down).
+fn drain<T>(queue: &std::sync::Mutex<std::collections::VecDeque<T>>) -> Vec<T> {
+    match queue.lock() {
+        Ok(mut q) => q.drain(..).collect(),
+        Err(_) => Vec::new(),
     }
 }

@@ -901,3 +901,26 @@ pub fn raw_register(server: SocketAddr, user: &str, password: &str) -> (String, 
         .expect("no answer to authenticated REGISTER");
     (challenge, fin)
 }
+
+/// The carrier calls DID `did` on the trunk port 5080 (hold a [`TrunkLock`]) from `caller`,
+/// sends PCMA for `talk_ms` after the box answers, then hangs up (`trunk_call.xml`).
+pub fn carrier_call(
+    d: &Daemon,
+    w: &Workdir,
+    did: &str,
+    caller: &str,
+    talk_ms: u32,
+    limit: Duration,
+) -> Peer {
+    let inf = csv(w.path(), &format!("did-{did}-{caller}.csv"), &[did]);
+    let mp = free_ports(4).to_string();
+    let talk = talk_ms.to_string();
+    sipp(
+        "trunk_call.xml",
+        &[
+            "-inf", &inf, "-s", caller, "-d", &talk, "-m", "1", "-p", "5080", "-mp", &mp,
+        ],
+        Some(&d.sip()),
+        limit,
+    )
+}
