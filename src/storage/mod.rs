@@ -17,6 +17,7 @@ mod events;
 pub mod ivr;
 pub mod prompts;
 pub mod report_events;
+pub mod rollups;
 pub mod routes;
 mod seed;
 pub mod summaries;
@@ -64,6 +65,10 @@ const MIGRATIONS: &[(&str, &str)] = &[
         include_str!("migrations/0007_web_security.sql"),
     ),
     ("crm", include_str!("migrations/0008_crm.sql")),
+    (
+        "report_rollups",
+        include_str!("migrations/0011_report_rollups.sql"),
+    ),
 ];
 
 /// The schema version this binary migrates to.
