@@ -3,5 +3,8 @@
 // Adding a page: a file in this folder and one line here.
 import workspace from "./workspace.js";
 import audit from "./audit.js";
+import monitor from "./monitor.js";
+import wallboard from "./wallboard.js";
+import reports from "./reports.js";
 
-export default [workspace, audit];
+export default [workspace, monitor, wallboard, reports, audit];
