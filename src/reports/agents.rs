@@ -7,7 +7,7 @@
 use std::collections::{BTreeMap, HashMap};
 
 use jiff::civil::Date;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::groups::level_count;
 use super::interaction::Interaction;
@@ -60,8 +60,8 @@ impl AgentStateName {
     }
 }
 
-/// One agent's figures for one day, before they become a row.
-#[derive(Debug, Clone, Default, PartialEq)]
+/// One agent's figures for one day, before they become a row (kept as is by the rollups).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct AgentDay {
     /// First moment online that day, UTC ms.
     pub first_login_ms: Option<i64>,

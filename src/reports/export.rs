@@ -95,9 +95,14 @@ fn text(v: &Value) -> String {
 /// The rows as CSV (UTF-8, header line first).
 pub fn to_csv<T: Serialize>(rows: &[T]) -> Result<Vec<u8>, ExportError> {
     let (header, cells) = table(rows)?;
+    table_csv(&header, &cells)
+}
+
+/// A table as CSV (UTF-8, header line first).
+pub fn table_csv(header: &[String], cells: &[Vec<Value>]) -> Result<Vec<u8>, ExportError> {
     let mut w = csv::Writer::from_writer(Vec::new());
-    w.write_record(&header)?;
-    for row in &cells {
+    w.write_record(header)?;
+    for row in cells {
         w.write_record(row.iter().map(text))?;
     }
     w.into_inner()
@@ -107,6 +112,15 @@ pub fn to_csv<T: Serialize>(rows: &[T]) -> Result<Vec<u8>, ExportError> {
 /// The rows as an .xlsx workbook with one sheet named `sheet`; numbers stay numbers.
 pub fn to_xlsx<T: Serialize>(rows: &[T], sheet: &str) -> Result<Vec<u8>, ExportError> {
     let (header, cells) = table(rows)?;
+    table_xlsx(&header, &cells, sheet)
+}
+
+/// A table as an .xlsx workbook with one sheet named `sheet`.
+pub fn table_xlsx(
+    header: &[String],
+    cells: &[Vec<Value>],
+    sheet: &str,
+) -> Result<Vec<u8>, ExportError> {
     let mut book = rust_xlsxwriter::Workbook::new();
     let ws = book.add_worksheet();
     ws.set_name(sheet)?;

@@ -10,14 +10,14 @@ use std::collections::BTreeMap;
 use std::ops::{AddAssign, SubAssign};
 
 use jiff::civil::Date;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::interaction::{Exit, Interaction, Via};
 use super::{ratio, Calendar};
 use crate::storage::Event;
 
 /// The raw counts of one group in one bucket; every metric is a method over them.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct GroupCounts {
     /// Visits that did not leave by transfer-out or overflow-out (rule 2).
     pub inflow: i64,
@@ -367,7 +367,7 @@ impl GroupRow {
 
 /// Sums the contributions of every interaction into (date, hour, group) buckets; `hourly`
 /// false puts every hour of a day in one bucket.
-fn bucket(
+pub(crate) fn bucket(
     events: &[Event],
     cal: &Calendar,
     from: Date,

@@ -4,13 +4,18 @@
 //! clocks. `interaction.rs` folds the events of one call into the **visit** model of SPEC §11
 //! rule 1; `groups.rs`, `agents.rs` and `traffic.rs` are the report families; `live.rs` is the
 //! incremental live monitor, built from the very same per-call contributions so the two always
-//! agree; `export.rs` renders any family as CSV or .xlsx.
+//! agree; `export.rs` renders any family as CSV or .xlsx. `rollup.rs` serves the daily
+//! families from kept closed days (migration 0011), the one place here that reads storage.
 
 pub mod agents;
+pub mod columns;
+pub mod crm;
 pub mod export;
 pub mod groups;
 pub mod interaction;
 pub mod live;
+pub mod rollup;
+pub mod scale;
 pub mod traffic;
 
 #[cfg(test)]

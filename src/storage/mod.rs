@@ -21,6 +21,7 @@ mod events;
 pub mod ivr;
 pub mod prompts;
 pub mod report_events;
+pub mod rollups;
 pub mod routes;
 mod seed;
 pub mod summaries;
@@ -75,6 +76,10 @@ const MIGRATIONS: &[(&str, &str)] = &[
     (
         "agent_endpoints",
         include_str!("migrations/0010_agent_endpoints.sql"),
+    ),
+    (
+        "report_rollups",
+        include_str!("migrations/0011_report_rollups.sql"),
     ),
 ];
 

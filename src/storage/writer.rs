@@ -186,6 +186,18 @@ fn commit_batch(conn: &mut Connection, batch: &[Msg]) -> Result<(), StorageError
             }
         }
     }
+    // Migration 0011: cached report days these events could change are dropped in the same
+    // transaction, so a rollup never outlives the events it was computed from.
+    let written = batch.iter().flat_map(|m| match m {
+        Msg::Append(e) => std::slice::from_ref(e),
+        Msg::FinishCall(events, _) => events.as_slice(),
+        Msg::Flush(_) | Msg::Shutdown(_) => &[],
+    });
+    if let Err(e) = super::rollups::invalidate(&tx, written) {
+        // Without the invalidation a stale rollup could be served: keep nothing of the batch.
+        tracing::error!(error = %e, "report rollups not invalidated; batch rolled back");
+        return Err(e);
+    }
     tx.commit()?;
     match first_error {
         Some(e) => Err(e),

@@ -1,5 +1,7 @@
-//! `GET /api/monitor` (SPEC §10, §11 API names): the live monitor's snapshot as JSON. Admins and
-//! supervisors may read it; agents get 403.
+//! `GET /api/monitor` (SPEC §10, §11 API names): the live monitor's snapshot as JSON, and
+//! `GET /api/monitor/stream`, the same snapshot as Server-Sent Events (one `monitor` frame at
+//! once, then one every [`STREAM_PERIOD`] when it changed, a heartbeat comment otherwise).
+//! Admins and supervisors may read them; agents get 403.
 
 use std::collections::BTreeMap;
 
@@ -81,6 +83,45 @@ pub fn handle(
     if !may_monitor(&user) {
         return forbidden(req, &user);
     }
+    match snapshot_json(state) {
+        Ok(body) => ResponseParts::new(200, "application/json", body.into_bytes())
+            .with_header("Cache-Control", "no-store"),
+        Err(e) => e,
+    }
+}
+
+/// The stream's path.
+pub const STREAM_PATH: &str = "/api/monitor/stream";
+/// How often the stream recomputes the snapshot (SPEC §10: live, not T+1).
+pub const STREAM_PERIOD: std::time::Duration = std::time::Duration::from_secs(2);
+/// Unchanged snapshots are not resent; a heartbeat comment goes out after this much silence.
+pub const STREAM_HEARTBEAT_EVERY: u32 = 7;
+
+/// Authenticates a monitor stream request (GET, admin or supervisor); the error is the answer.
+pub fn open_stream(state: &WebState, req: &RequestParts) -> Result<(), ResponseParts> {
+    if req.method != "GET" {
+        return Err(ResponseParts::error(
+            405,
+            "method_not_allowed",
+            &format!("{STREAM_PATH} accepts GET only"),
+            None,
+        )
+        .with_header("Allow", "GET"));
+    }
+    let user = super::routes::authenticate(state, req)?;
+    if !may_monitor(&user) {
+        return Err(forbidden(req, &user));
+    }
+    Ok(())
+}
+
+/// One snapshot as an SSE frame (serde_json never writes a raw newline: one `data:` line).
+pub fn stream_frame(json: &str) -> String {
+    format!("event: monitor\ndata: {json}\n\n")
+}
+
+/// The live snapshot as JSON: the engine's monitor, or today's log projected on demand.
+pub fn snapshot_json(state: &WebState) -> Result<String, ResponseParts> {
     let now = now_ms();
     let members: Result<BTreeMap<String, Vec<String>>, StorageError> = state.with_db(|db| {
         Ok(storage::load_pbx_config(db.conn())?
@@ -96,7 +137,7 @@ pub fn handle(
         Ok(m) => m,
         Err(e) => {
             tracing::error!(error = %e, "reading skill groups for the monitor failed");
-            return super::routes::internal();
+            return Err(super::routes::internal());
         }
     };
     let mut guard = state
@@ -119,10 +160,146 @@ pub fn handle(
                 }
                 Err(e) => {
                     tracing::error!(error = %e, "rebuilding the live monitor failed");
-                    return super::routes::internal();
+                    return Err(super::routes::internal());
                 }
             }
         }
     };
-    ResponseParts::json(200, &snap).with_header("Cache-Control", "no-store")
+    serde_json::to_string(&snap).map_err(|e| {
+        tracing::error!(error = %e, "encoding the monitor snapshot failed");
+        super::routes::internal()
+    })
+}
+
+/// `GET /api/monitor/stream`: authenticate on the blocking pool, then an endless body: the
+/// open frame and a snapshot at once, then every [`STREAM_PERIOD`] a snapshot if it changed
+/// (at most one per period, so never more than 2/s) or, after a quiet spell, a heartbeat;
+/// the body ends when the server closes.
+pub(super) async fn stream(
+    state: std::sync::Arc<WebState>,
+    closing: tokio::sync::watch::Receiver<bool>,
+    parts: RequestParts,
+) -> axum::response::Response {
+    use axum::http::{HeaderName, HeaderValue};
+    let st = state.clone();
+    let opened = tokio::task::spawn_blocking(move || open_stream(&st, &parts)).await;
+    match opened {
+        Ok(Ok(())) => {}
+        Ok(Err(resp)) => return super::server::into_response(resp),
+        Err(_) => return super::server::into_response(super::routes::internal()),
+    }
+    let start = (state, closing, None::<String>, 0u32);
+    let frames =
+        futures_util::stream::unfold(start, |(state, mut closing, last, mut quiet)| async move {
+            loop {
+                if last.is_some() {
+                    tokio::select! {
+                        _ = closing.changed() => return None,
+                        _ = tokio::time::sleep(STREAM_PERIOD) => {}
+                    }
+                }
+                let st = state.clone();
+                let snap = tokio::task::spawn_blocking(move || snapshot_json(&st)).await;
+                let json = match snap {
+                    Ok(Ok(j)) => j,
+                    // A failed snapshot (logged) ends the stream; EventSource reconnects.
+                    _ => return None,
+                };
+                let frame = if last.is_none() {
+                    format!("{}{}", super::sse::OPEN_FRAME, stream_frame(&json))
+                } else if last.as_deref() != Some(json.as_str()) {
+                    stream_frame(&json)
+                } else {
+                    quiet += 1;
+                    if quiet < STREAM_HEARTBEAT_EVERY {
+                        continue;
+                    }
+                    super::sse::HEARTBEAT_FRAME.to_owned()
+                };
+                return Some((
+                    Ok::<_, std::convert::Infallible>(frame),
+                    (state, closing, Some(json), 0),
+                ));
+            }
+        });
+    let mut resp = axum::response::Response::new(axum::body::Body::from_stream(frames));
+    for (k, v) in super::sse::head_headers() {
+        resp.headers_mut()
+            .insert(HeaderName::from_static(k), HeaderValue::from_static(v));
+    }
+    resp
+}
+
+#[cfg(test)]
+mod tests {
+    use std::io::{Read, Write};
+    use std::sync::Arc;
+
+    use crate::storage::{create_user, Db, Role};
+    use crate::web::{Shared, WebConfig, WebServer};
+
+    fn read_until(s: &mut std::net::TcpStream, buf: &mut String, want: usize) {
+        let mut chunk = [0u8; 4096];
+        let deadline = std::time::Duration::from_secs(10);
+        s.set_read_timeout(Some(deadline)).unwrap();
+        while buf.matches("event: monitor\n").count() < want {
+            let n = s.read(&mut chunk).unwrap();
+            assert!(n > 0, "stream closed early: {buf}");
+            buf.push_str(&String::from_utf8_lossy(&chunk[..n]));
+        }
+    }
+
+    #[test]
+    fn the_monitor_stream_sends_a_snapshot_at_once_and_refuses_agents() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("m.db");
+        let db = Db::open(&path).unwrap();
+        create_user(db.conn(), "boss", "Boss", Role::Supervisor, "pw", None).unwrap();
+        create_user(db.conn(), "ag", "Agent", Role::Agent, "pw", None).unwrap();
+        drop(db);
+        let cfg = WebConfig {
+            listen: "127.0.0.1:0".parse().unwrap(),
+            db_path: path,
+            threads: 2,
+        };
+        let server = WebServer::start(cfg, Arc::new(Shared::default())).unwrap();
+        let addr = server.local_addr();
+        // boss:pw and ag:pw, RFC 7617.
+        let ask = |auth: &str| {
+            let mut s = std::net::TcpStream::connect(addr).unwrap();
+            let req = format!(
+                "GET /api/monitor/stream HTTP/1.1\r\nHost: x\r\nAuthorization: Basic {auth}\r\n\r\n"
+            );
+            s.write_all(req.as_bytes()).unwrap();
+            s
+        };
+        let mut s = ask("Ym9zczpwdw==");
+        let mut buf = String::new();
+        read_until(&mut s, &mut buf, 1);
+        assert!(buf.starts_with("HTTP/1.1 200"), "{buf}");
+        assert!(buf
+            .to_ascii_lowercase()
+            .contains("content-type: text/event-stream"));
+        assert!(buf.contains("event: stream.open"), "{buf}");
+        let after = buf
+            .split("event: monitor\n")
+            .nth(1)
+            .expect("a snapshot frame");
+        let data = after
+            .lines()
+            .next()
+            .and_then(|l| l.strip_prefix("data: "))
+            .expect("one data line");
+        let snap: serde_json::Value = serde_json::from_str(data).unwrap();
+        assert_eq!(snap["hourly"].as_array().map(Vec::len), Some(24));
+        let mut s = ask("YWc6cHc=");
+        let mut head = String::new();
+        s.set_read_timeout(Some(std::time::Duration::from_secs(10)))
+            .unwrap();
+        let mut chunk = [0u8; 1024];
+        let n = s.read(&mut chunk).unwrap();
+        head.push_str(&String::from_utf8_lossy(&chunk[..n]));
+        assert!(head.starts_with("HTTP/1.1 403"), "{head}");
+        server.stop();
+    }
 }

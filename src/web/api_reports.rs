@@ -10,15 +10,12 @@ use serde_json::json;
 use super::api_monitor_live::{calendar, forbidden, may_monitor, now_ms};
 use super::routes::WebState;
 use super::{RequestParts, ResponseParts};
-use crate::reports::{self, export, Calendar};
+use crate::reports::rollup::READ_MARGIN_MS;
+use crate::reports::{self, columns, export, Calendar};
 use crate::storage::{self, StorageError, User};
 
 /// The longest period one request may cover, in days.
 pub const MAX_DAYS: i64 = 366;
-
-/// Calls longer than this may start before or end after the period: read this much around it
-/// so every visit entered in the period is complete.
-const MARGIN_MS: i64 = 24 * 3_600_000;
 
 /// The report families served.
 pub const FAMILIES: &[&str] = &[
@@ -27,6 +24,8 @@ pub const FAMILIES: &[&str] = &[
     "agents/daily",
     "traffic",
     "satisfaction",
+    "categories",
+    "tickets",
 ];
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -128,13 +127,70 @@ pub fn handle(
         }
     };
     let group = req.query_param("group").filter(|g| !g.is_empty());
+    let view = req.query_param("view").filter(|v| !v.is_empty());
+    let views: &[&str] = match family {
+        "categories" => &["daily", "top"],
+        "tickets" => &["agent", "type", "agent-type-node"],
+        _ => &[],
+    };
+    if let Some(v) = view.as_deref() {
+        if !views.contains(&v) {
+            return bad(
+                "view",
+                &format!(
+                    "view of {family} must be one of [{}], got {v:?}",
+                    views.join(", ")
+                ),
+            );
+        }
+    }
+    let wanted = columns::parse_selection(&req.query_param("columns").unwrap_or_default());
+    if let Err(e) = columns::check(&columns::known_columns(family, view.as_deref()), &wanted) {
+        return bad("columns", &e.to_string());
+    }
+    let out = Out {
+        family,
+        name: family.replace('/', "-"),
+        cal: &cal,
+        from,
+        to,
+        format,
+        wanted: &wanted,
+        view: view.as_deref(),
+    };
+    if family == "categories" || family == "tickets" {
+        return crm_family(state, &out, view.as_deref(), req, now);
+    }
+    let keep_group = |g: &str| group.as_deref().is_none_or(|want| want == g);
+    if family == "skill-groups/daily" || family == "agents/daily" {
+        // SPEC §15: closed days come from the rollups (migration 0011), kept on first use.
+        let rows = storage::Db::open(state.db_path()).and_then(|mut db| {
+            if family == "agents/daily" {
+                reports::rollup::agents_daily(db.conn_mut(), &cal, from, to, now).map(Rows::Agents)
+            } else {
+                reports::rollup::skill_groups_daily(db.conn_mut(), &cal, from, to, now)
+                    .map(Rows::Groups)
+            }
+        });
+        return match rows {
+            Ok(Rows::Groups(mut rows)) => {
+                rows.retain(|r| keep_group(&r.group));
+                out.render(&rows)
+            }
+            Ok(Rows::Agents(rows)) => out.render(&rows),
+            Err(e) => {
+                tracing::error!(error = %e, "computing a report from the rollups failed");
+                super::routes::internal()
+            }
+        };
+    }
     let start = cal.day_start_ms(from);
     let end = to.tomorrow().map_or(i64::MAX, |d| cal.day_start_ms(d));
     let events: Result<Vec<storage::Event>, StorageError> = state.with_db(|db| {
         storage::report_events::report_events(
             db.conn(),
-            start.saturating_sub(MARGIN_MS),
-            end.saturating_add(MARGIN_MS),
+            start.saturating_sub(READ_MARGIN_MS),
+            end.saturating_add(READ_MARGIN_MS),
         )
     });
     let events = match events {
@@ -145,72 +201,162 @@ pub fn handle(
         }
     };
     let now = now.min(end);
-    let keep_group = |g: &str| group.as_deref().is_none_or(|want| want == g);
-    let name = family.replace('/', "-");
     match family {
-        "skill-groups/daily" | "skill-groups/hourly" => {
-            let mut rows = if family.ends_with("daily") {
-                reports::skill_groups_daily(&events, &cal, from, to)
-            } else {
-                reports::skill_groups_hourly(&events, &cal, from, to)
-            };
+        "skill-groups/hourly" => {
+            let mut rows = reports::skill_groups_hourly(&events, &cal, from, to);
             rows.retain(|r| keep_group(&r.group));
-            render(family, &name, &cal, from, to, &rows, format)
-        }
-        "agents/daily" => {
-            let rows = reports::agents_daily(&events, &cal, from, to, now);
-            render(family, &name, &cal, from, to, &rows, format)
+            out.render(&rows)
         }
         "traffic" => {
             let rows = reports::traffic_daily(&events, &cal, from, to, now);
-            render(family, &name, &cal, from, to, &rows, format)
+            out.render(&rows)
         }
         _ => {
             let rows = reports::satisfaction_daily(&events, &cal, from, to, now);
-            render(family, &name, &cal, from, to, &rows, format)
+            out.render(&rows)
         }
     }
 }
 
-fn render<T: Serialize>(
-    family: &str,
-    name: &str,
-    cal: &Calendar,
+enum Rows {
+    Groups(Vec<reports::GroupRow>),
+    Agents(Vec<reports::agents::AgentDayRow>),
+}
+
+/// What every family's answer shares.
+struct Out<'a> {
+    family: &'a str,
+    name: String,
+    cal: &'a Calendar,
     from: Date,
     to: Date,
-    rows: &[T],
     format: Format,
-) -> ResponseParts {
-    let file = format!("{name}_{from}_{to}");
-    let out = match format {
-        Format::Json => {
-            return ResponseParts::json(
-                200,
-                &json!({
-                    "family": family,
-                    "from": from.to_string(),
-                    "to": to.to_string(),
-                    "time_zone": cal.tz().iana_name().unwrap_or("UTC"),
-                    "items": rows,
-                }),
-            )
+    wanted: &'a [String],
+    view: Option<&'a str>,
+}
+
+impl Out<'_> {
+    /// The rows as JSON (`columns` lists the selection's order), CSV or .xlsx.
+    fn render<T: Serialize>(&self, rows: &[T]) -> ResponseParts {
+        let table = match columns::select(rows, self.wanted) {
+            // No rows: the header still names the family's columns.
+            Ok(mut t) if t.header.is_empty() => {
+                t.header = columns::known_columns(self.family, self.view);
+                t
+            }
+            Ok(t) => t,
+            Err(e) => {
+                tracing::error!(error = %e, "tabulating a report failed");
+                return super::routes::internal();
+            }
+        };
+        let file = format!("{}_{}_{}", self.name, self.from, self.to);
+        let out = match self.format {
+            Format::Json => {
+                return ResponseParts::json(
+                    200,
+                    &json!({
+                        "family": self.family,
+                        "from": self.from.to_string(),
+                        "to": self.to.to_string(),
+                        "time_zone": self.cal.tz().iana_name().unwrap_or("UTC"),
+                        "columns": table.header,
+                        "items": table.items(),
+                    }),
+                )
+            }
+            Format::Csv => export::table_csv(&table.header, &table.cells)
+                .map(|b| (b, "text/csv; charset=utf-8", "csv")),
+            Format::Xlsx => export::table_xlsx(&table.header, &table.cells, &self.name).map(|b| {
+                (
+                    b,
+                    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+                    "xlsx",
+                )
+            }),
+        };
+        match out {
+            Ok((body, ctype, ext)) => ResponseParts::new(200, ctype, body).with_header(
+                "Content-Disposition",
+                &format!("attachment; filename=\"{file}.{ext}\""),
+            ),
+            Err(e) => {
+                tracing::error!(error = %e, "exporting a report failed");
+                super::routes::internal()
+            }
         }
-        Format::Csv => export::to_csv(rows).map(|b| (b, "text/csv; charset=utf-8", "csv")),
-        Format::Xlsx => export::to_xlsx(rows, name).map(|b| {
-            (
-                b,
-                "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-                "xlsx",
-            )
-        }),
+    }
+}
+
+/// The most summaries or tickets one report reads.
+const CRM_LIMIT: u32 = 1_000_000;
+
+/// `categories` (`view=daily|top`, `top=N`, default 10) and `tickets`
+/// (`view=agent|type|agent-type-node`).
+fn crm_family(
+    state: &WebState,
+    out: &Out<'_>,
+    view: Option<&str>,
+    req: &RequestParts,
+    now: i64,
+) -> ResponseParts {
+    let start = out.cal.day_start_ms(out.from);
+    let end = out
+        .to
+        .tomorrow()
+        .map_or(i64::MAX, |d| out.cal.day_start_ms(d));
+    if out.family == "categories" {
+        let top = match req.query_param("top").map(|t| t.trim().parse::<usize>()) {
+            None => 10,
+            Some(Ok(n)) if (1..=1000).contains(&n) => n,
+            Some(_) => return bad("top", "top must be a number from 1 to 1000"),
+        };
+        let got = state
+            .with_db(|db| storage::summaries::list_summaries(db.conn(), start, end, CRM_LIMIT));
+        return match got {
+            Ok(list) if view == Some("top") => out.render(&reports::crm::categories_top(
+                &list, out.cal, out.from, out.to, top,
+            )),
+            Ok(list) => out.render(&reports::crm::categories_daily(
+                &list, out.cal, out.from, out.to,
+            )),
+            Err(e) => {
+                tracing::error!(error = %e, "reading summaries for a report failed");
+                super::routes::internal()
+            }
+        };
+    }
+    let tv = match view {
+        Some("type") => reports::crm::TicketView::Type,
+        Some("agent-type-node") => reports::crm::TicketView::AgentTypeNode,
+        _ => reports::crm::TicketView::Agent,
     };
-    match out {
-        Ok((body, ctype, ext)) => ResponseParts::new(200, ctype, body).with_header(
-            "Content-Disposition",
-            &format!("attachment; filename=\"{file}.{ext}\""),
-        ),
+    // Newest first: page until the tickets are older than the period.
+    let got = state.with_db(|db| {
+        let mut all = Vec::new();
+        let filter = storage::tickets::TicketFilter::default();
+        for page in 1..=(CRM_LIMIT / 500) {
+            let (list, _) = storage::tickets::list_tickets(
+                db.conn(),
+                &filter,
+                crate::core::time::WallMs(now),
+                page,
+                500,
+            )?;
+            let done = list.len() < 500 || list.last().is_some_and(|t| t.created_at_ms < start);
+            all.extend(list.into_iter().filter(|t| t.created_at_ms < end));
+            if done {
+                break;
+            }
+        }
+        Ok::<_, storage::crm::CrmError>(all)
+    });
+    match got {
+        Ok(list) => out.render(&reports::crm::tickets_report(
+            &list, out.cal, out.from, out.to, tv,
+        )),
         Err(e) => {
-            tracing::error!(error = %e, "exporting a report failed");
+            tracing::error!(error = %e, "reading tickets for a report failed");
             super::routes::internal()
         }
     }
@@ -360,6 +506,83 @@ mod tests {
         );
         let r = route(&s, &RequestParts::new("GET", "/api/monitor"));
         assert_eq!(r.status, 401);
+    }
+
+    #[test]
+    fn columns_select_and_order_every_format_and_an_unknown_one_is_400() {
+        let (_d, s) = state();
+        let q = "from=2024-05-01&to=2024-05-01";
+        let r = get(
+            &s,
+            &format!("/api/reports/skill-groups/daily?{q}&columns=answered,group,inflow"),
+            "boss",
+        );
+        let b = body(&r);
+        assert_eq!(b["columns"], json!(["answered", "group", "inflow"]));
+        assert_eq!(
+            b["items"][0],
+            json!({"answered": 1, "group": "support", "inflow": 2})
+        );
+        let r = get(
+            &s,
+            &format!("/api/reports/skill-groups/daily?{q}&columns=answered,group&format=csv"),
+            "boss",
+        );
+        assert_eq!(
+            String::from_utf8(r.body).unwrap(),
+            "answered,group\n1,support\n"
+        );
+        let r = get(
+            &s,
+            &format!("/api/reports/agents/daily?{q}&columns=agent,answered,bogus"),
+            "boss",
+        );
+        assert_eq!(r.status, 400);
+        let b = body(&r);
+        assert_eq!(b["field"], "columns");
+        assert!(b["message"].as_str().unwrap().contains("bogus"), "{b}");
+        let r = get(&s, &format!("/api/reports/tickets?{q}&view=nodes"), "boss");
+        assert_eq!(body(&r)["field"], "view");
+    }
+
+    #[test]
+    fn categories_and_tickets_families_answer_with_their_columns() {
+        let (_d, s) = state();
+        let q = "from=2024-05-01&to=2024-05-31";
+        let r = get(
+            &s,
+            &format!("/api/reports/categories?{q}&format=csv"),
+            "boss",
+        );
+        assert_eq!(r.status, 200);
+        assert_eq!(
+            String::from_utf8(r.body).unwrap(),
+            "date,category,inbound_call,manual_outbound,system_outbound,chat,total\n"
+        );
+        let r = get(
+            &s,
+            &format!("/api/reports/categories?{q}&view=top&top=5"),
+            "boss",
+        );
+        assert_eq!(
+            body(&r)["columns"],
+            json!(["rank", "category", "count", "share"])
+        );
+        let r = get(
+            &s,
+            &format!("/api/reports/categories?{q}&view=top&top=0"),
+            "boss",
+        );
+        assert_eq!(body(&r)["field"], "top");
+        let r = get(
+            &s,
+            &format!("/api/reports/tickets?{q}&view=agent-type-node"),
+            "boss",
+        );
+        assert_eq!(r.status, 200);
+        let cols = body(&r)["columns"].clone();
+        assert_eq!(cols[2], "node");
+        assert_eq!(cols[7], "open_past_sla");
     }
 
     #[test]

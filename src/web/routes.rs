@@ -125,6 +125,11 @@ impl WebState {
         })
     }
 
+    /// The database file (the reports open a writable connection to keep rollups).
+    pub(super) fn db_path(&self) -> &std::path::Path {
+        &self.db_path
+    }
+
     /// Runs `f` on a pooled read-only connection (opened on demand).
     pub(super) fn with_db<T, E: From<StorageError>>(
         &self,

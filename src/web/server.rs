@@ -209,6 +209,10 @@ async fn serve(
     if parts.path == sse::STREAM_PATH {
         return stream(app, parts).await;
     }
+    if parts.path == super::api_monitor_live::STREAM_PATH {
+        return super::api_monitor_live::stream(app.state.clone(), app.closing.clone(), parts)
+            .await;
+    }
     let state = app.state.clone();
     let path = parts.path.clone();
     let answered = tokio::task::spawn_blocking(move || {
@@ -275,7 +279,7 @@ fn frames(
 }
 
 /// Converts the server-neutral answer; a header that is not representable is logged, not sent.
-fn into_response(resp: ResponseParts) -> Response {
+pub(super) fn into_response(resp: ResponseParts) -> Response {
     let mut out = Response::new(Body::from(resp.body));
     *out.status_mut() =
         StatusCode::from_u16(resp.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);

@@ -8,5 +8,8 @@ import extensions from "./extensions.js";
 import users from "./users.js";
 import routes from "./routes.js";
 import policy from "./policy.js";
+import monitor from "./monitor.js";
+import wallboard from "./wallboard.js";
+import reports from "./reports.js";
 
-export default [workspace, audit, groups, extensions, users, routes, policy];
+export default [workspace, monitor, wallboard, reports, audit, groups, extensions, users, routes, policy];
