@@ -250,6 +250,15 @@ fn admin_sees_admin_navigation_and_language_switch_relabels_the_panel() {
 }
 
 #[test]
+fn every_admin_page_renders_and_a_skill_group_is_created_in_the_form() {
+    let w = Workdir::new();
+    let d = Daemon::start(&w);
+    let results = Script::start("pages.mjs", &d).finish();
+    eprintln!("pages: {}", value(&results, "pages_visited"));
+    eprintln!("refusal shown: {}", value(&results, "group_refusal"));
+}
+
+#[test]
 fn agent_without_csrf_header_is_refused_and_audit_page_is_forbidden() {
     let w = Workdir::new();
     let d = Daemon::start(&w);

@@ -5,11 +5,11 @@ import { el } from "../lib.js";
 import { openMonitor, figures, hourlyChart } from "./monitor.js";
 
 function render(view) {
-  const board = el("div", undefined, { id: "wallboard", class: "wallboard", style: "font-size:2rem" });
+  const board = el("div", undefined, { id: "wallboard", class: "wallboard" });
   const full = el("button", t("wb.fullscreen"), { type: "button", id: "wb-full" });
   full.addEventListener("click", () => board.requestFullscreen?.());
   view.append(el("h1", t("nav.wallboard")), full, board);
-  const grid = el("div", t("mon.waiting"), { style: "display:grid;grid-template-columns:repeat(4,1fr);gap:1rem" });
+  const grid = el("div", t("mon.waiting"), { class: "wallboard-grid" });
   const chart = el("div");
   const clock = el("div", "", { class: "clock" });
   board.append(clock, grid, chart);
@@ -17,7 +17,7 @@ function render(view) {
     grid.replaceChildren();
     for (const [k, v] of figures(s)) {
       const cell = el("div", undefined, { class: "figure" });
-      cell.append(el("div", String(v), { class: "value", style: "font-size:3.5rem;font-weight:bold" }), el("div", t(k)));
+      cell.append(el("div", String(v), { class: "value wallboard-value" }), el("div", t(k)));
       grid.append(cell);
     }
     chart.replaceChildren(hourlyChart(s));
