@@ -1,6 +1,8 @@
 //! End to end with SIPp over loopback: a carrier caller abandons the support queue (DID 4001)
 //! while no agent is there, then agent 1001's phone registers and answers a second call; the
-//! daily skill group report and the live monitor show exactly those two calls (SPEC §10, §11).
+//! daily skill group report and the live monitor show exactly those two calls (SPEC §10, §11);
+//! and a call transferred from support to sales is answered once, for sales, and counted for
+//! both agents.
 
 // These tests drive real processes over real sockets, so deadlines read the clock here.
 #![allow(clippy::disallowed_methods)]
@@ -90,4 +92,92 @@ fn an_answered_and_an_abandoned_support_call_show_in_the_daily_report_and_the_mo
         .and_then(|t| t.iter().find(|a| a["agent"] == "1001"))
         .unwrap_or_else(|| panic!("no 1001 row: {m:#}"));
     assert_eq!(int(a1001, "answered"), 1, "{a1001:#}");
+}
+
+/// A transfer between groups (SPEC §11 rules 2–7): a support call answered by 1001 is sent to
+/// the sales queue over the API and answered there by 1003. The call is answered once, for
+/// sales (its last group), enters sales by transfer (not directly), leaves support as a
+/// transfer-out (so it is not support's inflow), and counts for both agents who served it.
+#[test]
+fn a_call_transferred_from_support_to_sales_counts_once_for_sales_and_for_both_agents() {
+    let _lock = TrunkLock::acquire();
+    let w = Workdir::new();
+    let d = Daemon::start(&w);
+    let (p1, p3) = (free_port(), free_port());
+    register(&d, "1001", p1);
+    register(&d, "1003", p3);
+    let a1 = answering_phone(p1, free_ports(4), 1, Duration::from_secs(30));
+    let a3 = answering_phone(p3, free_ports(4), 1, Duration::from_secs(30));
+    let carrier = carrier_call(&d, &w, "4001", "13800000003", 6000, Duration::from_secs(30));
+    // Wait until 1001 talks with the caller, then transfer to sales' queue number 6001.
+    let start = std::time::Instant::now();
+    let call_id = loop {
+        let talking = d
+            .live_calls()
+            .into_iter()
+            .find(|c| c["state"] == "talking" && c["agent"] == "1001");
+        if let Some(c) = talking {
+            break c["call_id"].as_str().expect("call id").to_owned();
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(10),
+            "1001 never answered"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    let r = request(
+        d.http(),
+        "POST",
+        &format!("/api/calls/{call_id}/transfer"),
+        &[("Authorization", "Basic YWRtaW46YWRtaW4=")],
+        br#"{"to": "6001", "mode": "blind"}"#,
+    );
+    assert_eq!(r.status, 200, "transfer: {}", r.text());
+    let c = carrier.wait();
+    assert_eq!(c.code, 0, "carrier: {}", c.output());
+    assert_eq!(a1.wait().code, 0, "1001 answered and was released");
+    assert_eq!(a3.wait().code, 0, "1003 answered the transferred call");
+    let cdr = d.wait_cdr(CDR_WAIT, |c| c["caller"] == "13800000003");
+    assert_eq!(cdr["agent"], "1003", "{cdr:#}");
+
+    let report = d.api("/api/reports/skill-groups/daily?from=today&to=today");
+    let row = |g: &str| {
+        report["items"]
+            .as_array()
+            .and_then(|items| items.iter().find(|r| r["group"] == g).cloned())
+            .unwrap_or_else(|| panic!("no {g} row: {report:#}"))
+    };
+    let (support, sales) = (row("support"), row("sales"));
+    assert_eq!(int(&support, "inflow"), 0, "left by transfer: {support:#}");
+    assert_eq!(int(&support, "answered"), 0, "{support:#}");
+    assert_eq!(int(&support, "transfer_out"), 1, "{support:#}");
+    assert_eq!(int(&sales, "inflow"), 1, "{sales:#}");
+    assert_eq!(
+        int(&sales, "answered"),
+        1,
+        "answered once, for the last group: {sales:#}"
+    );
+    assert_eq!(
+        int(&sales, "direct_inflow"),
+        0,
+        "entered by transfer: {sales:#}"
+    );
+    assert_eq!(int(&sales, "lost"), 0, "{sales:#}");
+
+    let agents = d.api("/api/reports/agents/daily?from=today&to=today");
+    let agent = |a: &str| {
+        agents["items"]
+            .as_array()
+            .and_then(|items| items.iter().find(|r| r["agent"] == a).cloned())
+            .unwrap_or_else(|| panic!("no {a} row: {agents:#}"))
+    };
+    assert_eq!(int(&agent("1001"), "answered"), 1, "{agents:#}");
+    assert_eq!(int(&agent("1001"), "transfer_out"), 1, "{agents:#}");
+    assert_eq!(int(&agent("1003"), "answered"), 1, "{agents:#}");
+    let m = d.api("/api/monitor");
+    let panel = m["groups"]
+        .as_array()
+        .and_then(|g| g.iter().find(|p| p["group"] == "sales"))
+        .unwrap_or_else(|| panic!("no sales panel: {m:#}"));
+    assert_eq!(panel["today"], sales, "monitor and report agree");
 }
