@@ -81,6 +81,10 @@ const MIGRATIONS: &[(&str, &str)] = &[
         "report_rollups",
         include_str!("migrations/0011_report_rollups.sql"),
     ),
+    (
+        "agent_state_index",
+        include_str!("migrations/0012_agent_state_index.sql"),
+    ),
 ];
 
 /// The schema version this binary migrates to.

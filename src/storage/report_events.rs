@@ -27,9 +27,18 @@ pub fn events_between(
 
 /// Each agent's last `agent.state` event before `before_ms`, ordered by time.
 pub fn last_agent_states(conn: &Connection, before_ms: i64) -> Result<Vec<Event>, StorageError> {
+    // A skip-scan over the partial index `events_agent_state` (agent, at_ms, id): the next
+    // agent name, then that agent's last state before `before_ms`; O(agents × log events).
     let mut stmt = conn.prepare_cached(
-        "SELECT at_ms, kind, call_id, agent, grp, data FROM events WHERE id IN \
-         (SELECT MAX(id) FROM events WHERE kind = 'agent.state' AND at_ms < ?1 GROUP BY agent) \
+        "WITH RECURSIVE agents(name) AS ( \
+           SELECT MIN(agent) FROM events WHERE kind = 'agent.state' AND agent IS NOT NULL \
+           UNION ALL \
+           SELECT (SELECT MIN(agent) FROM events WHERE kind = 'agent.state' AND agent > name) \
+           FROM agents WHERE name IS NOT NULL) \
+         SELECT at_ms, kind, call_id, agent, grp, data FROM events WHERE id IN ( \
+           SELECT (SELECT id FROM events WHERE kind = 'agent.state' AND agent = name \
+                   AND at_ms < ?1 ORDER BY at_ms DESC, id DESC LIMIT 1) \
+           FROM agents WHERE name IS NOT NULL) \
          ORDER BY at_ms, id",
     )?;
     let rows = stmt.query_map([before_ms], raw_event)?;
