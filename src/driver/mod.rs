@@ -3,6 +3,7 @@
 pub mod clock;
 pub mod engine;
 pub mod media;
+pub mod rollups;
 pub mod serve;
 pub mod sip;
 pub mod voice;

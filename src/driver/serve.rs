@@ -195,7 +195,18 @@ async fn run(
         tts_pending: Default::default(),
         tts_done: Default::default(),
     };
+    // The report rollups of recent closed days are computed in the background, so a month's
+    // daily report is read, not recomputed, on its first request.
+    let warm_stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    if let Err(e) = crate::driver::rollups::spawn(
+        db_path.clone(),
+        crate::reports::Calendar::new(engine.tz.clone()),
+        warm_stop.clone(),
+    ) {
+        tracing::warn!("report rollups thread not started: {e}");
+    }
     engine.run(rx, stop.unwrap_or(never_rx)).await;
+    warm_stop.store(true, std::sync::atomic::Ordering::Relaxed);
     web.stop();
     storage.shutdown()?;
     Ok(())
