@@ -1,6 +1,9 @@
 //! Call detail records: written when a call ends, listed newest first, and reconstructed from
 //! the event log for calls that a crash interrupted (SPEC §12: nothing lost).
 
+use std::collections::BTreeMap;
+use std::sync::Mutex;
+
 use rusqlite::{params, Connection, OptionalExtension, Row, TransactionBehavior};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
@@ -109,10 +112,15 @@ pub fn list_calls(
             reason: "must be at least 1",
         });
     }
-    let total: i64 = conn.query_row("SELECT count(*) FROM cdrs", [], |r| r.get(0))?;
+    let total = cdr_total(conn)?;
     let offset = i64::from(page - 1) * i64::from(per_page);
+    // The offset is skipped on the covering index `cdrs_by_start` (start time and rowid), not on
+    // full rows: page 500 of 50 read 25,000 rows with their legs JSON before (54 ms of CPU each
+    // request, docs/PERFORMANCE.md (j)); now 25,000 index entries, then 50 rows by rowid.
     let mut stmt = conn.prepare_cached(&format!(
-        "SELECT {CDR_COLUMNS} FROM cdrs ORDER BY started_at_ms DESC, rowid DESC LIMIT ?1 OFFSET ?2"
+        "SELECT {CDR_COLUMNS} FROM cdrs WHERE rowid IN \
+           (SELECT rowid FROM cdrs ORDER BY started_at_ms DESC, rowid DESC LIMIT ?1 OFFSET ?2) \
+         ORDER BY started_at_ms DESC, rowid DESC"
     ))?;
     let rows = stmt.query_map(params![i64::from(per_page), offset], raw_cdr)?;
     let mut items = Vec::new();
@@ -120,6 +128,50 @@ pub fn list_calls(
         items.push(row?.decode()?);
     }
     Ok((items, u64::try_from(total).unwrap_or(0)))
+}
+
+/// Row counts of `cdrs` per database file: (smallest rowid, largest rowid, rows up to it).
+static TOTALS: Mutex<BTreeMap<String, (i64, i64, i64)>> = Mutex::new(BTreeMap::new());
+
+/// The number of CDRs, without a count(*) over the whole table on every page (32 ms at a
+/// million rows, docs/PERFORMANCE.md (j)). CDRs are append-only — written once when a call
+/// ends, never updated or deleted — so only rows above the largest rowid seen are counted;
+/// a changed smallest rowid (a purge of old rows) or a shrunk table means a full recount.
+fn cdr_total(conn: &Connection) -> Result<i64, StorageError> {
+    // Two statements: SQLite's min/max shortcut (one b-tree seek) applies only to a query with a
+    // single min() or max(); both in one query scan the whole table.
+    let lo: Option<i64> = conn.query_row("SELECT min(rowid) FROM cdrs", [], |r| r.get(0))?;
+    let hi: Option<i64> = conn.query_row("SELECT max(rowid) FROM cdrs", [], |r| r.get(0))?;
+    let (Some(lo), Some(hi)) = (lo, hi) else {
+        return Ok(0);
+    };
+    let key = match conn.path() {
+        Some(p) if !p.is_empty() => p.to_owned(),
+        _ => return Ok(conn.query_row("SELECT count(*) FROM cdrs", [], |r| r.get(0))?),
+    };
+    let known = TOTALS
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .get(&key)
+        .copied();
+    let total = match known {
+        Some((lo0, hi0, n0)) if lo0 == lo && hi0 <= hi => {
+            let more: i64 = conn.query_row(
+                "SELECT count(*) FROM cdrs WHERE rowid > ?1 AND rowid <= ?2",
+                [hi0, hi],
+                |r| r.get(0),
+            )?;
+            n0 + more
+        }
+        _ => conn.query_row("SELECT count(*) FROM cdrs WHERE rowid <= ?1", [hi], |r| {
+            r.get(0)
+        })?,
+    };
+    TOTALS
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .insert(key, (lo, hi, total));
+    Ok(total)
 }
 
 /// The CDR of one call, if written.
@@ -347,5 +399,83 @@ mod tests {
         assert_eq!(cdr.direction, "inbound");
         assert_eq!(cdr.caller, "");
         assert_eq!(cdr.wait_secs, 0.0);
+    }
+
+    fn cdr(n: u32, started_at_ms: i64) -> Cdr {
+        Cdr {
+            call_id: format!("c{n}"),
+            direction: "inbound".into(),
+            caller: "13800000000".into(),
+            callee: "4001".into(),
+            trunk: None,
+            did: None,
+            skill_group: None,
+            agent: None,
+            agent_extension: None,
+            started_at_ms,
+            answered_at_ms: None,
+            ended_at_ms: started_at_ms + 1_000,
+            wait_secs: 0.0,
+            ring_secs: 0.0,
+            talk_secs: 0.0,
+            hangup_cause: "normal".into(),
+            hangup_by: "caller".into(),
+            sip_code: None,
+            recording_path: None,
+            legs: json!([{"leg": "a"}]),
+        }
+    }
+
+    #[test]
+    fn pages_of_calls_match_a_plain_sort_by_start_then_insertion_order_newest_first() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = super::super::Db::open(&dir.path().join("t.db")).unwrap();
+        // Many calls share a start time, inserted out of order, so the tie-break shows.
+        for n in 0..97u32 {
+            insert_cdr(db.conn(), &cdr(n, i64::from((n * 7) % 13) * 1_000)).unwrap();
+        }
+        let expected: Vec<String> = {
+            let mut stmt = db
+                .conn()
+                .prepare("SELECT call_id FROM cdrs ORDER BY started_at_ms DESC, rowid DESC")
+                .unwrap();
+            let ids = stmt.query_map([], |r| r.get(0)).unwrap();
+            ids.map(Result::unwrap).collect()
+        };
+        for per_page in [1u32, 5, 10, 50, 200] {
+            let mut seen = Vec::new();
+            for page in 1..=(97 / per_page + 2) {
+                let (items, total) = list_calls(db.conn(), page, per_page).unwrap();
+                assert_eq!(total, 97);
+                assert!(items.len() <= per_page as usize);
+                seen.extend(items.into_iter().map(|c| c.call_id));
+            }
+            assert_eq!(seen, expected, "per_page {per_page}");
+        }
+        // Whole rows come back, not just ids.
+        let (first, _) = list_calls(db.conn(), 1, 1).unwrap();
+        assert_eq!(first[0].started_at_ms, 12_000);
+        assert_eq!(first[0].legs, json!([{"leg": "a"}]));
+    }
+
+    #[test]
+    fn the_call_total_follows_inserts_and_a_purge_of_old_rows() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = super::super::Db::open(&dir.path().join("t.db")).unwrap();
+        assert_eq!(list_calls(db.conn(), 1, 10).unwrap().1, 0);
+        for n in 0..30u32 {
+            insert_cdr(db.conn(), &cdr(n, i64::from(n))).unwrap();
+        }
+        assert_eq!(list_calls(db.conn(), 1, 10).unwrap().1, 30);
+        for n in 30..45u32 {
+            insert_cdr(db.conn(), &cdr(n, i64::from(n))).unwrap();
+        }
+        // A second connection to the same file sees the same count.
+        let other = super::super::Db::open(&dir.path().join("t.db")).unwrap();
+        assert_eq!(list_calls(other.conn(), 1, 10).unwrap().1, 45);
+        db.conn()
+            .execute("DELETE FROM cdrs WHERE started_at_ms < 5", [])
+            .unwrap();
+        assert_eq!(list_calls(db.conn(), 1, 10).unwrap().1, 40);
     }
 }

@@ -26,6 +26,126 @@ const MAX_CREDENTIAL_LEN: usize = 256;
 /// Room for multipart framing (boundaries, part headers, the `name` field) around an upload.
 const MULTIPART_OVERHEAD: usize = 64 * 1024;
 
+/// The OpenAPI 3.1 description of this API (SPEC §12), served at `GET /api/openapi.json`.
+pub const OPENAPI: &str = include_str!("../../docs/openapi.json");
+
+/// Every route the router serves, as (method, path template): the list `tests/openapi.rs`
+/// compares with docs/openapi.json and with a running daemon, so the document cannot drift
+/// (SPEC §12: an OpenAPI document describes every endpoint). Templates name path parameters
+/// in braces as OpenAPI does; a route added to [`handle`] belongs here too.
+pub fn route_table() -> &'static [(&'static str, &'static str)] {
+    ROUTES
+}
+
+const ROUTES: &[(&str, &str)] = &[
+    // Panel shell and assets, health, metrics, the API description.
+    ("GET", "/"),
+    ("GET", "/index.html"),
+    ("GET", "/assets/{asset}"),
+    ("GET", "/api/health"),
+    ("GET", "/api/openapi.json"),
+    ("GET", "/metrics"),
+    // Sessions and security (api_security.rs).
+    ("POST", "/api/login"),
+    ("POST", "/api/logout"),
+    ("GET", "/api/session"),
+    ("GET", "/api/audit-log"),
+    ("GET", "/api/tokens"),
+    ("POST", "/api/tokens"),
+    ("DELETE", "/api/tokens/{id}"),
+    ("POST", "/api/users/{username}/unlock"),
+    // Calls: history, live calls and phone-bar actions.
+    ("GET", "/api/calls"),
+    ("GET", "/api/calls/live"),
+    ("POST", "/api/calls"),
+    ("POST", "/api/calls/{call_id}/hangup"),
+    ("POST", "/api/calls/{call_id}/consult"),
+    ("POST", "/api/calls/{call_id}/hold"),
+    ("POST", "/api/calls/{call_id}/unhold"),
+    ("POST", "/api/calls/{call_id}/transfer"),
+    ("POST", "/api/calls/{call_id}/conference"),
+    ("GET", "/api/calls/{call_id}/summary"),
+    ("POST", "/api/calls/{call_id}/summary"),
+    ("POST", "/api/agents/{username}/state"),
+    ("PUT", "/api/agents/{username}/endpoint"),
+    ("GET", "/api/voicemails"),
+    ("GET", "/api/voicemails/{call_id}/audio"),
+    // Live monitor, event stream and reports.
+    ("GET", "/api/monitor"),
+    ("GET", "/api/monitor/stream"),
+    ("GET", "/api/events/stream"),
+    ("GET", "/api/reports/skill-groups/daily"),
+    ("GET", "/api/reports/skill-groups/hourly"),
+    ("GET", "/api/reports/agents/daily"),
+    ("GET", "/api/reports/traffic"),
+    ("GET", "/api/reports/satisfaction"),
+    ("GET", "/api/reports/categories"),
+    ("GET", "/api/reports/tickets"),
+    // IVR, voice library and outbound routes (administrators).
+    ("GET", "/api/ivr-flows"),
+    ("GET", "/api/ivr-flows/{name}"),
+    ("PUT", "/api/ivr-flows/{name}"),
+    ("DELETE", "/api/ivr-flows/{name}"),
+    ("GET", "/api/ivr-schedule"),
+    ("PUT", "/api/ivr-schedule"),
+    ("GET", "/api/ivr-settings"),
+    ("PUT", "/api/ivr-settings"),
+    ("GET", "/api/prompts"),
+    ("POST", "/api/prompts"),
+    ("POST", "/api/prompts/tts"),
+    ("POST", "/api/prompts/{id}/review"),
+    ("GET", "/api/prompts/{id}/audio"),
+    ("GET", "/api/outbound-routes"),
+    ("PUT", "/api/outbound-routes/{prefix}"),
+    ("DELETE", "/api/outbound-routes/{prefix}"),
+    // Configuration (api_config.rs): collections, items created or replaced by PUT.
+    ("GET", "/api/extensions"),
+    ("GET", "/api/extensions/{number}"),
+    ("PUT", "/api/extensions/{number}"),
+    ("DELETE", "/api/extensions/{number}"),
+    ("GET", "/api/users"),
+    ("GET", "/api/users/{username}"),
+    ("PUT", "/api/users/{username}"),
+    ("DELETE", "/api/users/{username}"),
+    ("GET", "/api/skill-groups"),
+    ("GET", "/api/skill-groups/{name}"),
+    ("PUT", "/api/skill-groups/{name}"),
+    ("DELETE", "/api/skill-groups/{name}"),
+    ("GET", "/api/trunks"),
+    ("GET", "/api/trunks/{name}"),
+    ("PUT", "/api/trunks/{name}"),
+    ("DELETE", "/api/trunks/{name}"),
+    ("GET", "/api/dids"),
+    ("GET", "/api/dids/{number}"),
+    ("PUT", "/api/dids/{number}"),
+    ("DELETE", "/api/dids/{number}"),
+    ("GET", "/api/agent-policy"),
+    ("PUT", "/api/agent-policy"),
+    // Customers, summaries, tickets and contact plans (api_crm.rs, api_tickets.rs).
+    ("GET", "/api/customers"),
+    ("POST", "/api/customers"),
+    ("GET", "/api/customers/{id}"),
+    ("PUT", "/api/customers/{id}"),
+    ("GET", "/api/customers/{id}/timeline"),
+    ("GET", "/api/customer-fields"),
+    ("PUT", "/api/customer-fields"),
+    ("GET", "/api/summary-fields"),
+    ("PUT", "/api/summary-fields"),
+    ("GET", "/api/summary-categories"),
+    ("PUT", "/api/summary-categories"),
+    ("GET", "/api/summaries"),
+    ("GET", "/api/ticket-types"),
+    ("PUT", "/api/ticket-types"),
+    ("GET", "/api/tickets"),
+    ("POST", "/api/tickets"),
+    ("GET", "/api/tickets/{id}"),
+    ("PUT", "/api/tickets/{id}"),
+    ("GET", "/api/contact-plans"),
+    ("POST", "/api/contact-plans"),
+    ("GET", "/api/contact-plans/{id}"),
+    ("PUT", "/api/contact-plans/{id}"),
+];
+
 /// Settings of the IVR and voice-library API beyond [`super::WebConfig`].
 #[derive(Clone)]
 pub struct WebOptions {
@@ -459,8 +579,10 @@ fn route(state: &WebState, req: &RequestParts) -> ResponseParts {
         "/api/health" => &["GET"],
         "/api/login" => &["POST"],
         "/api/logout" => &["POST"],
-        "/api/calls" => &["GET"],
+        // POST (click-to-dial) is answered by api_dial before this table.
+        "/api/calls" => &["GET", "POST"],
         "/api/calls/live" => &["GET"],
+        "/api/openapi.json" => &["GET"],
         "/metrics" => &["GET"],
         _ => {
             return ResponseParts::error(
@@ -479,6 +601,11 @@ fn route(state: &WebState, req: &RequestParts) -> ResponseParts {
         "/api/health" => health(state),
         "/api/login" => login(state, req),
         "/api/logout" => logout(state, req),
+        // The API description needs no login: it holds no data, only the shape of the API.
+        "/api/openapi.json" => {
+            ResponseParts::new(200, "application/json", OPENAPI.as_bytes().to_vec())
+                .with_header("Cache-Control", "no-cache")
+        }
         "/metrics" => {
             ResponseParts::new(200, metrics::CONTENT_TYPE, metrics::render(&state.shared))
                 .with_header("Cache-Control", "no-store")

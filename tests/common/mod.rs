@@ -66,6 +66,9 @@ pub struct DaemonOpts {
     pub grace_secs: u64,
     /// Also listen on TCP.
     pub tcp: bool,
+    /// Start without `--demo`: an empty data dir then gets a random admin password file
+    /// instead of the demo profile (SPEC §1).
+    pub no_demo: bool,
 }
 
 impl Default for DaemonOpts {
@@ -74,6 +77,7 @@ impl Default for DaemonOpts {
             digest_algorithms: None,
             grace_secs: 2,
             tcp: false,
+            no_demo: false,
         }
     }
 }
@@ -90,6 +94,7 @@ pub struct Daemon {
     config_path: PathBuf,
     log_path: PathBuf,
     restarts: u32,
+    demo: bool,
 }
 
 /// Temporary directory that owns a daemon's data and config across restarts.
@@ -159,6 +164,7 @@ impl Daemon {
             config_path,
             log_path: work.path().join("daemon.log"),
             restarts: 0,
+            demo: !opts.no_demo,
         };
         d.spawn();
         d
@@ -170,13 +176,16 @@ impl Daemon {
             .append(true)
             .open(&self.log_path)
             .expect("log file");
-        let child = Command::new(env!("CARGO_BIN_EXE_branchline"))
-            .arg("serve")
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_branchline"));
+        cmd.arg("serve")
             .arg("--config")
             .arg(&self.config_path)
             .arg("--data")
-            .arg(&self.data)
-            .arg("--demo")
+            .arg(&self.data);
+        if self.demo {
+            cmd.arg("--demo");
+        }
+        let child = cmd
             .env("RUST_LOG", "debug")
             .stdin(Stdio::null())
             .stdout(log.try_clone().expect("log"))
