@@ -331,7 +331,7 @@ fn unknown_routes_are_404_and_wrong_methods_405_as_json() {
     let r = request(f.addr(), "DELETE", "/api/calls", &[], b"");
     assert_eq!(r.status, 405);
     assert_eq!(r.json()["error"], "method_not_allowed");
-    assert_eq!(r.header("allow"), Some("GET"));
+    assert_eq!(r.header("allow"), Some("GET, POST"));
     let r = get(f.addr(), "/api/login", &[]);
     assert_eq!(r.status, 405);
 }
