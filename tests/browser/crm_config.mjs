@@ -117,6 +117,11 @@ await run(async ({ page }) => {
   await page.click("#trunk-new");
   await page.fill("#trunk-form [name=name]", "carrier2");
   await page.fill("#trunk-form [name=host]", "192.0.2.10");
+  await page.fill("#trunk-form [name=port]", "0");
+  await page.click("#trunk-save");
+  await filled(page, "#trunk-error-port");
+  result("trunk_port_refusal", JSON.stringify((await page.textContent("#trunk-error-port")).trim()));
+  check(!(await get(page, "/api/trunks")).items.some((x) => x.name === "carrier2"), "a refused trunk is not stored");
   await page.fill("#trunk-form [name=port]", "5062");
   await page.click("#trunk-save");
   await page.waitForSelector('#trunks td:text-is("carrier2")');
@@ -132,6 +137,21 @@ await run(async ({ page }) => {
   const did = (await get(page, "/api/dids")).items.find((x) => x.number === "4002");
   check(did && did.target_kind === "extension" && did.target === "1001", `the DID is stored: ${JSON.stringify(did)}`);
   await shot(page, "crm-trunks");
+
+  // Every label of the four pages exists in English too (no raw dictionary key on screen).
+  await page.selectOption("#lang", "en");
+  for (const [id, title] of [["customer-fields", "Customer fields"], ["summary-config", "Service summary"],
+    ["ticket-types", "Ticket types"], ["trunks", "Trunks / DIDs"]]) {
+    await page.click(`#nav-${id}`);
+    await page.waitForFunction((t) => document.querySelector("#view h1")?.textContent === t, title);
+    await page.waitForLoadState("networkidle");
+    const raw = await page.evaluate(() => [...document.querySelectorAll("#view *")]
+      .flatMap((e) => [e.childNodes.length === 1 && e.firstChild.nodeType === 3 ? e.textContent : "", e.getAttribute("aria-label") ?? "", e.getAttribute("placeholder") ?? ""])
+      .filter((x) => /^(fd|cat|sf|tt|trunk|did|nav)\.[a-z_.-]+$/.test(x)));
+    check(raw.length === 0, `page ${id} in English shows no raw keys: ${raw}`);
+  }
+  await shot(page, "crm-trunks-en");
+  await page.selectOption("#lang", "zh-CN");
 
   // 5. Two contact plans for agent1: one overdue, one due tomorrow (not yet a reminder).
   const zhang = (await get(page, "/api/customers?phone=13800138000")).items[0];
