@@ -8,6 +8,7 @@
 // agent1 — sees one reminder with the count 1; opens it (the pop shows the customer with the
 // new field); saves a plan due now from the pop (the count rises to 2 without waiting);
 // marks the first done (the count drops to 1 and the API has it done).
+// super (supervisor) — sees the ticket types read-only and no trunk page.
 import { run, check, login, shot, result, URL } from "./lib.mjs";
 
 /** GET an API path as the signed-in user. */
@@ -58,6 +59,13 @@ await run(async ({ page }) => {
     `the new customer field is stored: ${JSON.stringify(fields)}`);
   check(fields.length === before.length + 1 && channel.order === before.length, "after the existing ones");
   check((await page.textContent(slot("cf", `fields[${i}].key`))).trim() === "", "the refusal is cleared on success");
+  // Reorder: the new field moves up one place and is stored there.
+  await page.evaluate(() => delete document.querySelector("#cf-editor").dataset.saved);
+  await page.click("#cf-rows tr:last-child .up");
+  await page.click("#cf-save");
+  await page.waitForSelector("#cf-editor[data-saved]");
+  const moved = (await get(page, "/api/customer-fields")).items.map((f) => f.key);
+  check(moved.indexOf("channel") === before.length - 1 && moved.length === before.length + 1, `moved up: ${moved}`);
   await shot(page, "crm-customer-fields");
   result("customer_field_refusal", JSON.stringify(keyRefusal));
 
@@ -196,4 +204,15 @@ await run(async ({ page }) => {
   await shot(page, "crm-agent-reminder-done");
   check(errors.length === 0, `no script errors: ${errors.join(" | ")}`);
   result("reminders", "1 -> 2 -> 1");
+
+  // A supervisor reads the ticket types but has no editing controls and no trunk page.
+  await page.click("#logout");
+  await page.waitForSelector("#login:not([hidden])");
+  await login(page, "super", "super");
+  check(!(await page.isVisible("#nav-trunks")), "no trunk page for a supervisor");
+  await page.click("#nav-ticket-types");
+  await page.waitForSelector("#tt-list fieldset");
+  check((await page.$("#tt-save")) === null && (await page.$("#tt-add")) === null, "no save or add for a supervisor");
+  check(await page.$$eval("#tt-list input", (is) => is.length > 0 && is.every((i) => i.disabled)), "the inputs are read-only");
+  check(errors.length === 0, `no script errors for the supervisor: ${errors.join(" | ")}`);
 });

@@ -2,6 +2,7 @@
 // customer record — add, remove, reorder; key, zh-CN and en labels, type, required, the options
 // of a select. The whole list is saved in one PUT /api/customer-fields, so a refusal stores
 // nothing and is shown next to its cell (`field` of the error: `fields[<i>].<name>`).
+// Supervisors see the list read-only (the API lets everyone read it, only admins write).
 // The editor is shared with the service-summary fields (summary_config.js).
 // Ids: #<prefix>-rows, #<prefix>-add, #<prefix>-save, #<prefix>-error-fields[<i>].<name>.
 import { t } from "../i18n.js";
@@ -49,7 +50,7 @@ export async function fieldEditor(view, { title, prefix, path }) {
   const heading = view.querySelector("h1") ? el("h2", t(title)) : el("h1", t(title));
   const body = el("tbody", undefined, { id: `${prefix}-rows` });
   const head = el("tr");
-  for (const c of [...COLS, ""]) head.append(el("th", c ? t(`fd.${c}`) : ""));
+  for (const c of admin ? [...COLS, ""] : COLS) head.append(el("th", c ? t(`fd.${c}`) : ""));
   const thead = el("thead");
   thead.append(head);
   const tbl = el("table", undefined, { class: "field-defs" });
@@ -166,4 +167,4 @@ const dict = {
   en: { ...fieldDict.en, "nav.customer-fields": "Customer fields" },
 };
 
-export default { id: "customer-fields", roles: ["admin"], label: "nav.customer-fields", render, dict };
+export default { id: "customer-fields", roles: ["admin", "supervisor"], label: "nav.customer-fields", render, dict };

@@ -2,7 +2,7 @@
 // summary form's own fields (the shared field editor, PUT /api/summary-fields) and the service
 // category tree (服务分类) edited as a nested list — add a child, rename, remove — saved whole
 // in one PUT /api/summary-categories (a refusal stores nothing and is shown next to the node:
-// `field` = `categories[<i>].children[<j>].name`). Ids: #cat-tree, #cat-add, #cat-save,
+// `field` = `categories[<i>].children[<j>].name`). Supervisors see both read-only. Ids: #cat-tree, #cat-add, #cat-save,
 // #cat-error-<path>, and the field editor's #sf-*.
 import { t } from "../i18n.js";
 import { api, ctx, el } from "../lib.js";
@@ -110,4 +110,4 @@ const dict = {
   },
 };
 
-export default { id: "summary-config", roles: ["admin"], label: "nav.summary-config", render, dict };
+export default { id: "summary-config", roles: ["admin", "supervisor"], label: "nav.summary-config", render, dict };

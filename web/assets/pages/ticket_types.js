@@ -3,6 +3,7 @@
 // first). The list is saved whole in one PUT /api/ticket-types: a refusal stores nothing and is
 // shown next to its input (`field` = `types[<i>].<name>`). An SLA that is not a number is
 // refused here before anything is sent. The model has no default assignee per type.
+// Supervisors see the types read-only.
 // Ids: #tt-list, #tt-add, #tt-save, #tt-error-types[<i>].{name,sla_hours,nodes,nodes[<j>]}.
 import { t } from "../i18n.js";
 import { api, ctx, el } from "../lib.js";
@@ -125,4 +126,4 @@ const dict = {
   },
 };
 
-export default { id: "ticket-types", roles: ["admin"], label: "nav.ticket-types", render, dict };
+export default { id: "ticket-types", roles: ["admin", "supervisor"], label: "nav.ticket-types", render, dict };
