@@ -259,6 +259,31 @@ fn every_admin_page_renders_and_a_skill_group_is_created_in_the_form() {
 }
 
 #[test]
+fn admin_configures_crm_pages_and_agent_clears_a_due_contact_plan_reminder() {
+    let w = Workdir::new();
+    let d = Daemon::start(&w);
+    let results = Script::start("crm_config.mjs", &d).finish();
+    for key in [
+        "customer_field_refusal",
+        "sla_refusal.abc",
+        "sla_refusal.-5",
+        "reminders",
+    ] {
+        eprintln!("{key}: {}", value(&results, key));
+    }
+    // What the pages saved is what the daemon serves.
+    let types = d.api("/api/ticket-types");
+    let made = types["items"]
+        .as_array()
+        .and_then(|a| a.iter().find(|t| t["name"] == "售后"))
+        .unwrap_or_else(|| panic!("ticket type saved: {types:#}"));
+    assert_eq!(made["sla_hours"], 48.0, "{made:#}");
+    assert_eq!(made["nodes"].as_array().map(Vec::len), Some(3), "{made:#}");
+    let dids = d.api("/api/dids/4002");
+    assert_eq!(dids["target"], "1001", "{dids:#}");
+}
+
+#[test]
 fn agent_without_csrf_header_is_refused_and_audit_page_is_forbidden() {
     let w = Workdir::new();
     let d = Daemon::start(&w);

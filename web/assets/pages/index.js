@@ -11,5 +11,9 @@ import policy from "./policy.js";
 import monitor from "./monitor.js";
 import wallboard from "./wallboard.js";
 import reports from "./reports.js";
+import customerFields from "./customer_fields.js";
+import summaryConfig from "./summary_config.js";
+import ticketTypes from "./ticket_types.js";
+import trunks from "./trunks.js";
 
-export default [workspace, monitor, wallboard, reports, audit, groups, extensions, users, routes, policy];
+export default [workspace, monitor, wallboard, reports, audit, groups, extensions, users, routes, policy, customerFields, summaryConfig, ticketTypes, trunks];

@@ -1,9 +1,15 @@
 // The agent workspace (坐席工作台, SPEC §5): the phone bar (电话条) — state switch, dial,
-// hold/unhold, blind transfer, hang up — driving the calls API, the live state over SSE, and
-// the screen pop (来电弹屏) when this agent's phone rings.
+// hold/unhold, blind transfer, hang up — driving the calls API, the live state over SSE, the
+// screen pop (来电弹屏) when this agent's phone rings, and the reminders of the agent's contact
+// plans (联系计划) that are due or overdue.
 import { t } from "../i18n.js";
-import { ctx, api, el, openStream } from "../lib.js";
+import { ctx, api, el, openStream, when } from "../lib.js";
 import { createScreenPop, loadConfig, dict as popDict } from "./screenpop.js";
+
+/** Contact plans due within this many ms are listed with the overdue ones. */
+const REMIND_AHEAD_MS = 15 * 60_000;
+/** How often the reminder list is re-read (plans fall due without any event). */
+const REMIND_EVERY_MS = 30_000;
 
 /** Break sub-states the ACD accepts by default (core/acd/state.rs `break_reasons`). */
 const BREAK_REASONS = ["小休", "用餐", "会议", "培训", "卫生间"];
@@ -13,11 +19,15 @@ const own = {
     "bar.dial": "外呼", "bar.number": "号码", "bar.hold": "保持", "bar.unhold": "恢复",
     "bar.transfer": "转接", "bar.transfer-to": "转接到", "bar.hangup": "挂断", "bar.call": "当前通话",
     "bar.none": "无", "bar.reason": "小休原因",
+    "rem.title": "联系计划提醒", "rem.none": "暂无到期的联系计划", "rem.done": "完成", "rem.overdue": "已逾期",
+    "rem.due": "即将到期", "rem.busy": "请先结束当前通话", "rem.count": "待联系",
   },
   en: {
     "bar.dial": "Dial", "bar.number": "Number", "bar.hold": "Hold", "bar.unhold": "Resume",
     "bar.transfer": "Transfer", "bar.transfer-to": "Transfer to", "bar.hangup": "Hang up", "bar.call": "Current call",
     "bar.none": "none", "bar.reason": "Break reason",
+    "rem.title": "Contact-plan reminders", "rem.none": "No contact plan is due", "rem.done": "Done", "rem.overdue": "Overdue",
+    "rem.due": "Due soon", "rem.busy": "Finish the current call first", "rem.count": "to contact",
   },
 };
 const dict = { "zh-CN": { ...popDict["zh-CN"], ...own["zh-CN"] }, en: { ...popDict.en, ...own.en } };
@@ -105,6 +115,8 @@ async function render(view) {
 
   bar.append(el("strong", t("phonebar")), states, dialing, calling, err);
   view.append(bar);
+  const reminders = el("section", undefined, { id: "reminders", class: "reminders", "aria-label": t("rem.title") });
+  view.append(reminders);
 
   const popRoot = el("section", undefined, { id: "screenpop", class: "screenpop", "aria-label": t("screenpop") });
   view.append(popRoot);
@@ -121,6 +133,7 @@ async function render(view) {
     }
     if (ev.kind === "agent.ringing" && mine(ev)) {
       setCall(ev.call_id);
+      delete popRoot.dataset.planId; // a call replaces a contact plan's customer view
       if (pop) pop.ring(ev); else early.push(ev);
     }
     if (ev.kind === "call.answered" && mine(ev)) {
@@ -136,8 +149,81 @@ async function render(view) {
   async function answeredWithoutRing(ev) {
     const r = await api("GET", "/api/calls/live");
     const c = (r.data.items ?? []).find((x) => x.call_id === ev.call_id);
+    delete popRoot.dataset.planId;
     pop.answered(ev, c?.caller ?? "");
   }
+
+  // Contact-plan reminders: this user's open plans due within REMIND_AHEAD_MS or overdue,
+  // re-read periodically and whenever the pop saves a plan; a click opens the customer in the
+  // pop, "done" marks the plan done through the API.
+  const count = el("span", "0", { id: "reminder-count", class: "badge", "aria-label": t("rem.count") });
+  const heading = el("h2", t("rem.title"));
+  heading.append(" ", count);
+  const list = el("ul", undefined, { id: "reminder-list", class: "reminder-list" });
+  const remErr = el("p", "", { class: "error", id: "reminder-error", role: "alert" });
+  reminders.replaceChildren(heading, list, remErr);
+  // One read at a time; a refresh asked for during a read reads once more after it (the
+  // first answer may predate the change that asked).
+  let reading = null;
+  let again = false;
+  function refreshReminders() {
+    if (reading) { again = true; return reading; }
+    reading = (async () => {
+      do {
+        again = false;
+        const r = await api("GET", `/api/contact-plans?mine=1&due_before=${Date.now() + REMIND_AHEAD_MS}`);
+        if (r.status !== 200) remErr.textContent = r.data.message || String(r.status);
+        else drawReminders(r.data.items ?? []);
+      } while (again);
+    })().finally(() => { reading = null; });
+    return reading;
+  }
+  function drawReminders(plans) {
+    count.textContent = String(plans.length);
+    count.dataset.count = String(plans.length);
+    reminders.dataset.count = String(plans.length);
+    list.replaceChildren();
+    if (!plans.length) list.append(el("li", t("rem.none"), { class: "empty" }));
+    for (const p of plans) {
+      const li = el("li", undefined, { class: "reminder", "data-id": String(p.id) });
+      if (p.overdue) li.classList.add("overdue");
+      const who = p.customer_name ? `${p.customer_name} ${p.number}` : p.number;
+      const open = el("button", `${when(p.due_at_ms)} · ${who}`, { type: "button", class: "open-plan" });
+      open.addEventListener("click", () => openPlan(p));
+      li.append(el("span", t(p.overdue ? "rem.overdue" : "rem.due"), { class: "due-tag" }), open);
+      if (p.note) li.append(el("span", p.note, { class: "note" }));
+      const done = el("button", t("rem.done"), { type: "button", class: "plan-done" });
+      done.addEventListener("click", async () => {
+        remErr.textContent = "";
+        done.disabled = true;
+        const r = await api("PUT", `/api/contact-plans/${p.id}`, { done: true });
+        if (r.status !== 200) { remErr.textContent = r.data.message || String(r.status); done.disabled = false; return; }
+        await refreshReminders();
+      });
+      li.append(done);
+      list.append(li);
+    }
+  }
+  // The pop's customer view for the plan's number; never over a call the agent is on.
+  function openPlan(p) {
+    remErr.textContent = "";
+    if (!pop) return;
+    if (live.callId) { remErr.textContent = t("rem.busy"); return; }
+    // The pop shows a new number only once the one on screen is closed. `data-plan-id` hides
+    // the pop's call rows and call summary (app.css): there is no call.
+    popRoot.querySelector("#pop-close")?.click();
+    pop.ring({ kind: "contact_plan", call_id: null, at_ms: Date.now(), group: null, data: { caller: p.number } });
+    popRoot.dataset.planId = String(p.id);
+  }
+  // A plan saved from the pop (its status line gets the new id) may already be due.
+  new MutationObserver((changes) => {
+    if (changes.some((c) => c.target.id === "plan-status")) refreshReminders();
+  }).observe(popRoot, { subtree: true, attributes: true, attributeFilter: ["data-id"] });
+  const timer = setInterval(() => {
+    if (!reminders.isConnected) { clearInterval(timer); return; }
+    refreshReminders();
+  }, REMIND_EVERY_MS);
+  refreshReminders();
 
   const config = await loadConfig();
   pop = createScreenPop(popRoot, config, session);
