@@ -259,6 +259,16 @@ fn every_admin_page_renders_and_a_skill_group_is_created_in_the_form() {
 }
 
 #[test]
+fn ivr_pages_build_a_flow_review_an_uploaded_prompt_and_save_a_holiday() {
+    let w = Workdir::new();
+    let d = Daemon::start(&w);
+    let results = Script::start("ivr.mjs", &d).finish();
+    for key in ["file_refusal", "edge_refusal", "range_refusal"] {
+        eprintln!("{key}: {}", value(&results, key));
+    }
+}
+
+#[test]
 fn agent_without_csrf_header_is_refused_and_audit_page_is_forbidden() {
     let w = Workdir::new();
     let d = Daemon::start(&w);

@@ -11,5 +11,8 @@ import policy from "./policy.js";
 import monitor from "./monitor.js";
 import wallboard from "./wallboard.js";
 import reports from "./reports.js";
+import ivr from "./ivr.js";
+import voices from "./voices.js";
+import hours from "./hours.js";
 
-export default [workspace, monitor, wallboard, reports, audit, groups, extensions, users, routes, policy];
+export default [workspace, monitor, wallboard, reports, audit, groups, extensions, users, routes, policy, ivr, voices, hours];
