@@ -1,9 +1,11 @@
 // Admin, IVR pages: (b) a WAV made here is uploaded in the voice library (自定义语音库), listed as
 // pending, approved with a comment and listed as approved (a non-WAV is refused next to the file
 // input); (a) a flow play → menu (key 1 → queue, fallback → hang-up) is built in the IVR flow
-// editor, saved and read back from the API node by node; a menu key pointing nowhere is refused
-// next to that key and the stored flow does not change; (c) a holiday (特殊时间IVR) with its dates
-// reversed is refused next to its end date, then saved with working hours and read back.
+// editor (a new flow named like the demo's `main` is refused first), saved and read back from the
+// API node by node; a menu key pointing nowhere is refused next to that key and the stored flow
+// does not change, then the fixed flow is saved as version 2; (c) a holiday (特殊时间IVR) with its
+// dates reversed is refused next to its end date and nothing changes, then it is saved with
+// changed working hours and read back; a scheduled flow's deletion is refused on the list.
 import { run, check, login, shot, result } from "./lib.mjs";
 
 /** A 16-bit mono PCM WAV of `ms` milliseconds of a `hz` tone at `rate` Hz (RIFF, WAVE fmt/data). */
