@@ -284,6 +284,16 @@ fn admin_configures_crm_pages_and_agent_clears_a_due_contact_plan_reminder() {
 }
 
 #[test]
+fn ivr_pages_build_a_flow_review_an_uploaded_prompt_and_save_a_holiday() {
+    let w = Workdir::new();
+    let d = Daemon::start(&w);
+    let results = Script::start("ivr.mjs", &d).finish();
+    for key in ["file_refusal", "edge_refusal", "range_refusal"] {
+        eprintln!("{key}: {}", value(&results, key));
+    }
+}
+
+#[test]
 fn agent_without_csrf_header_is_refused_and_audit_page_is_forbidden() {
     let w = Workdir::new();
     let d = Daemon::start(&w);

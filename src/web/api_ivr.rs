@@ -13,7 +13,7 @@ use serde_json::{json, Value};
 use super::http::{RequestParts, ResponseParts};
 use super::routes::{internal, json_body, WebState};
 use crate::core::ivr::flow::{Flow, FlowError, PromptId};
-use crate::core::ivr::schedule::IvrSchedule;
+use crate::core::ivr::schedule::{IvrSchedule, ScheduleError};
 use crate::core::ivr::settings::IvrSettings;
 use crate::storage::ivr::{self, IvrStorageError};
 use crate::storage::prompts::{approved_prompt_ids, PromptError};
@@ -260,26 +260,60 @@ pub fn put_schedule(state: &WebState, req: &RequestParts) -> ResponseParts {
         Err(IvrStorageError::InvalidSchedule { errors }) => {
             let items: Vec<Value> = errors
                 .iter()
-                .map(|e| json!({"problem": e.to_string()}))
+                .map(|e| json!({"problem": e.to_string(), "field": schedule_error_field(&schedule, e)}))
                 .collect();
             let message = errors
                 .iter()
                 .map(ToString::to_string)
                 .collect::<Vec<_>>()
                 .join("; ");
+            let field = errors.first().map(|e| schedule_error_field(&schedule, e));
             ResponseParts::json(
                 400,
-                &json!({"error": "invalid_schedule", "message": format!("schedule is invalid: {message}"), "errors": items}),
+                &json!({"error": "invalid_schedule", "message": format!("schedule is invalid: {message}"), "field": field, "errors": items}),
             )
         }
         Err(IvrStorageError::UnknownFlow { flow }) => ResponseParts::error(
             400,
             "unknown_flow",
             &format!("the schedule names flow {flow:?}, which does not exist"),
-            Some("flow"),
+            Some(&unknown_flow_field(&schedule, &flow)),
         ),
         Err(e) => storage_failure("saving the schedule", &e),
     }
+}
+
+/// The schedule field a problem is about, as a path into the body (`daily[0].weekdays`,
+/// `special[2].to`, `working_hours[1].end`), so the panel can show it next to that input.
+pub fn schedule_error_field(schedule: &IvrSchedule, e: &ScheduleError) -> String {
+    match e {
+        ScheduleError::EmptyDaily { index } => format!("daily[{index}].weekdays"),
+        ScheduleError::ReversedRange { name, from, to } => schedule
+            .special
+            .iter()
+            .position(|s| &s.name == name && &s.from == from && &s.to == to)
+            .map_or_else(|| "special".to_owned(), |i| format!("special[{i}].to")),
+        ScheduleError::BadWindow { index, .. } => {
+            let empty = schedule
+                .working_hours
+                .get(*index)
+                .is_some_and(|w| w.weekdays.is_empty());
+            let part = if empty { "weekdays" } else { "end" };
+            format!("working_hours[{index}].{part}")
+        }
+    }
+}
+
+/// The first rule naming `flow` (`daily[0].flow` or `special[1].flow`); `flow` if none does.
+fn unknown_flow_field(schedule: &IvrSchedule, flow: &str) -> String {
+    if let Some(i) = schedule.daily.iter().position(|d| d.flow == flow) {
+        return format!("daily[{i}].flow");
+    }
+    schedule
+        .special
+        .iter()
+        .position(|s| s.flow == flow)
+        .map_or_else(|| "flow".to_owned(), |i| format!("special[{i}].flow"))
 }
 
 /// `GET /api/ivr-settings`: the basic settings (defaults until saved).
@@ -352,6 +386,31 @@ pub fn put_settings(state: &WebState, req: &RequestParts) -> ResponseParts {
 mod tests {
     use super::*;
     use crate::core::ivr::flow::NodeId;
+
+    #[test]
+    fn schedule_errors_name_the_rule_field_they_are_about() {
+        let schedule: IvrSchedule = serde_json::from_value(json!({
+            "daily": [{"weekdays": ["mon"], "flow": "day"}, {"weekdays": [], "flow": "night"}],
+            "special": [
+                {"name": "a", "from": "2025-01-01", "to": "2025-01-02", "flow": "day"},
+                {"name": "x", "from": "2025-05-05", "to": "2025-05-01", "flow": "ghost"}
+            ],
+            "working_hours": [{"weekdays": ["mon"], "start": "18:00", "end": "09:00"}]
+        }))
+        .unwrap();
+        let errors = schedule.validate().unwrap_err();
+        let fields: Vec<String> = errors
+            .iter()
+            .map(|e| schedule_error_field(&schedule, e))
+            .collect();
+        assert_eq!(
+            fields,
+            ["daily[1].weekdays", "special[1].to", "working_hours[0].end"]
+        );
+        assert_eq!(unknown_flow_field(&schedule, "ghost"), "special[1].flow");
+        assert_eq!(unknown_flow_field(&schedule, "night"), "daily[1].flow");
+        assert_eq!(unknown_flow_field(&schedule, "none"), "flow");
+    }
 
     #[test]
     fn flow_errors_name_their_node_kind_and_problem() {

@@ -6,9 +6,10 @@
 
 use super::http::ResponseParts;
 
-/// The panel's policy: only our own scripts, styles and connections; no framing.
+/// The panel's policy: only our own scripts, styles, media (the voice library's `<audio>`) and
+/// connections; no framing.
 pub const CSP: &str = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; \
-                       connect-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'";
+                       media-src 'self'; connect-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'";
 
 include!(concat!(env!("OUT_DIR"), "/assets.rs"));
 

@@ -15,5 +15,11 @@ import customerFields from "./customer_fields.js";
 import summaryConfig from "./summary_config.js";
 import ticketTypes from "./ticket_types.js";
 import trunks from "./trunks.js";
+import ivr from "./ivr.js";
+import voices from "./voices.js";
+import hours from "./hours.js";
 
-export default [workspace, monitor, wallboard, reports, audit, groups, extensions, users, routes, policy, customerFields, summaryConfig, ticketTypes, trunks];
+export default [
+  workspace, monitor, wallboard, reports, audit, groups, extensions, users, routes, policy,
+  ivr, voices, hours, trunks, customerFields, summaryConfig, ticketTypes,
+];
