@@ -47,6 +47,8 @@ pub struct GroupCounts {
     pub answered_30s: i64,
     /// Sum of the waits of the answered interactions, ms.
     pub wait_ms: i64,
+    /// Interactions whose request for an agent failed here (转人工失败量).
+    pub transfer_to_human_failures: i64,
 }
 
 impl AddAssign for GroupCounts {
@@ -67,6 +69,7 @@ impl AddAssign for GroupCounts {
         self.answered_20s += o.answered_20s;
         self.answered_30s += o.answered_30s;
         self.wait_ms += o.wait_ms;
+        self.transfer_to_human_failures += o.transfer_to_human_failures;
     }
 }
 
@@ -88,6 +91,7 @@ impl SubAssign for GroupCounts {
         self.answered_20s -= o.answered_20s;
         self.answered_30s -= o.answered_30s;
         self.wait_ms -= o.wait_ms;
+        self.transfer_to_human_failures -= o.transfer_to_human_failures;
     }
 }
 
@@ -150,6 +154,13 @@ impl GroupCounts {
     /// 排队放弃量:排队中途放弃的量 — callers who gave up while queued.
     pub fn abandoned(&self) -> i64 {
         self.abandoned
+    }
+
+    /// 转人工失败量:由于客服繁忙或者非工作时间等原因造成访客转人工失败的量 — callers whose request
+    /// for an agent failed for the centre's reasons (agents busy, queue full, out of hours);
+    /// see [`Interaction::transfer_to_human_failure`] for the exact reading.
+    pub fn transfer_to_human_failures(&self) -> i64 {
+        self.transfer_to_human_failures
     }
 
     /// 参评量:该技能组客户参与评价的总量 — interactions the customer rated (rule 8).
@@ -246,6 +257,24 @@ pub fn contributions(it: &Interaction) -> Vec<(String, i64, GroupCounts)> {
         }
         c.invitations = i64::from(it.invited);
     }
+    // 转人工失败: on the last group asked; that is the last visit unless the group turned the
+    // caller away before it joined its queue (then it has no visit of its own).
+    if let Some((group, at)) = it.transfer_to_human_failure() {
+        let on_last = out
+            .last_mut()
+            .filter(|(g, entered, _)| g == group && *entered == at);
+        match on_last {
+            Some((_, _, c)) => c.transfer_to_human_failures = 1,
+            None => out.push((
+                group.to_owned(),
+                at,
+                GroupCounts {
+                    transfer_to_human_failures: 1,
+                    ..GroupCounts::default()
+                },
+            )),
+        }
+    }
     out
 }
 
@@ -281,6 +310,8 @@ pub struct GroupRow {
     pub overflow_out: i64,
     /// 排队放弃量.
     pub abandoned: i64,
+    /// 转人工失败量.
+    pub transfer_to_human_failures: i64,
     /// 参评量.
     pub rated: i64,
     /// 参评率.
@@ -341,6 +372,7 @@ impl GroupRow {
             transfer_out_rate: c.transfer_out_rate(),
             overflow_out: c.overflow_out(),
             abandoned: c.abandoned(),
+            transfer_to_human_failures: c.transfer_to_human_failures(),
             rated: c.rated(),
             rating_rate: c.rating_rate(),
             very_satisfied: c.level(1),

@@ -188,6 +188,8 @@ pub struct Snapshot {
     pub abandoned: i64,
     /// 排队放弃率 = abandoned / inflow.
     pub abandon_rate: f64,
+    /// 转人工失败量 (see [`Interaction::transfer_to_human_failure`]).
+    pub transfer_to_human_failures: i64,
     /// Per skill group panels.
     pub groups: Vec<GroupPanel>,
     /// Per agent table.
@@ -536,6 +538,7 @@ impl Monitor {
             overflows: total.overflow_out(),
             abandoned: total.abandoned(),
             abandon_rate: ratio(total.abandoned, total.inflow),
+            transfer_to_human_failures: total.transfer_to_human_failures(),
             groups: panels,
             agent_table: table,
             hourly: self.hours.to_vec(),

@@ -353,8 +353,11 @@ fn traffic_counts_inbound_outbound_and_average_talk() {
     assert_eq!((r.outbound, r.outbound_connected), (2, 1));
     assert!((r.answer_rate - 5.0 / 6.0).abs() < 1e-12);
     assert!((r.outbound_success_rate - 0.5).abs() < 1e-12);
-    // Talk: c1 120 + c2 60 + c4 (60 + 120) + c5 60 + c6 30 = 450 s over 6 connected calls.
-    assert!((r.avg_talk_secs - 75.0).abs() < 1e-12);
+    // 平均通话时长 averages each call's 通话时长 (first answer → end, as its call record):
+    // c1 120 + c2 60 + c4 205 (11:00:05 → 11:03:30) + c5 70 (12:01:10 → 12:02:20) + c6 35
+    // + c8 60 (outbound, answered by the far end: no agent leg, still a conversation)
+    // = 550 s over 6 connected calls.
+    assert!((r.avg_talk_secs - 550.0 / 6.0).abs() < 1e-12);
 }
 
 #[test]
