@@ -49,6 +49,8 @@ pub struct GroupCounts {
     pub wait_ms: i64,
     /// Interactions whose request for an agent failed here (转人工失败量).
     pub transfer_to_human_failures: i64,
+    /// Transfer operations by the group's agents, any target (转接量).
+    pub transfers: i64,
 }
 
 impl AddAssign for GroupCounts {
@@ -70,6 +72,7 @@ impl AddAssign for GroupCounts {
         self.answered_30s += o.answered_30s;
         self.wait_ms += o.wait_ms;
         self.transfer_to_human_failures += o.transfer_to_human_failures;
+        self.transfers += o.transfers;
     }
 }
 
@@ -92,6 +95,7 @@ impl SubAssign for GroupCounts {
         self.answered_30s -= o.answered_30s;
         self.wait_ms -= o.wait_ms;
         self.transfer_to_human_failures -= o.transfer_to_human_failures;
+        self.transfers -= o.transfers;
     }
 }
 
@@ -144,6 +148,18 @@ impl GroupCounts {
     /// 主动转出率:主动转出量/应答量 — transfer-out / answered.
     pub fn transfer_out_rate(&self) -> f64 {
         ratio(self.transfer_out, self.answered)
+    }
+
+    /// 转接量:操作转接数量 (seed 002 §3.1, §3.3) — transfer operations by the group's agents,
+    /// whatever the target (a group, an extension, an outside number). 主动转出量 counts only
+    /// the visits that left the group that way (SPEC §11 rule 5).
+    pub fn transfers(&self) -> i64 {
+        self.transfers
+    }
+
+    /// 转接率:操作转接数量/总接通量 — transfer operations / answered.
+    pub fn transfer_rate(&self) -> f64 {
+        ratio(self.transfers, self.answered)
     }
 
     /// 溢流 — visits that left the group by overflow (SPEC §11 rule 5, counted apart).
@@ -257,6 +273,26 @@ pub fn contributions(it: &Interaction) -> Vec<(String, i64, GroupCounts)> {
         }
         c.invitations = i64::from(it.invited);
     }
+    // 转接量: each operation on the visit it was made from (the group's last visit entered
+    // before it), so it shares that visit's day (rule 9).
+    for (group, at) in &it.transfer_ops {
+        let Some(group) = group else { continue };
+        let visit = it
+            .visits
+            .iter()
+            .rposition(|v| &v.group == group && v.entered_ms <= *at);
+        match visit.and_then(|i| out.get_mut(i)) {
+            Some((_, _, c)) => c.transfers += 1,
+            None => out.push((
+                group.clone(),
+                *at,
+                GroupCounts {
+                    transfers: 1,
+                    ..GroupCounts::default()
+                },
+            )),
+        }
+    }
     // 转人工失败: on the last group asked; that is the last visit unless the group turned the
     // caller away before it joined its queue (then it has no visit of its own).
     if let Some((group, at)) = it.transfer_to_human_failure() {
@@ -306,6 +342,10 @@ pub struct GroupRow {
     pub transfer_out: i64,
     /// 主动转出率.
     pub transfer_out_rate: f64,
+    /// 转接量 (transfer operations, any target).
+    pub transfers: i64,
+    /// 转接率.
+    pub transfer_rate: f64,
     /// 溢流出.
     pub overflow_out: i64,
     /// 排队放弃量.
@@ -370,6 +410,8 @@ impl GroupRow {
             direct_connect_rate: c.direct_connect_rate(),
             transfer_out: c.transfer_out(),
             transfer_out_rate: c.transfer_out_rate(),
+            transfers: c.transfers(),
+            transfer_rate: c.transfer_rate(),
             overflow_out: c.overflow_out(),
             abandoned: c.abandoned(),
             transfer_to_human_failures: c.transfer_to_human_failures(),

@@ -99,6 +99,10 @@ pub struct Interaction {
     pub legs: Vec<Leg>,
     /// Agent transfers: (the agent who transferred, when).
     pub transfers: Vec<(String, i64)>,
+    /// Every transfer operation (转接, any target): (the transferring agent's serving group,
+    /// when). A transfer to an extension or an outside number keeps the visit in its group
+    /// but is still an operation of that group (seed 002 §3: 转接量 = 操作转接数量).
+    pub transfer_ops: Vec<(Option<String>, i64)>,
     /// First entry into any queue (rule 6).
     pub first_queue_ms: Option<i64>,
     /// First answer by any agent (rule 6).
@@ -125,6 +129,7 @@ impl Interaction {
             visits: Vec::new(),
             legs: Vec::new(),
             transfers: Vec::new(),
+            transfer_ops: Vec::new(),
             first_queue_ms: None,
             first_answer_ms: None,
             rating: None,
@@ -200,6 +205,7 @@ impl Interaction {
                 if let Some(agent) = agent_of(ev) {
                     self.transfers.push((agent, at));
                 }
+                self.transfer_ops.push((group_of(ev), at));
                 if str_field(ev, "to_kind") == Some("group") {
                     self.close_visit(Exit::TransferredOut);
                 }

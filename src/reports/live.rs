@@ -178,9 +178,9 @@ pub struct Snapshot {
     pub average_satisfaction: f64,
     /// 相对满意度.
     pub relative_satisfaction: f64,
-    /// Transfers out of groups today (转接量).
+    /// Transfer operations today, any target (转接量:操作转接数量).
     pub transfers: i64,
-    /// 转接率 = transfers / answered.
+    /// 转接率 = 操作转接数量 / 总接通量.
     pub transfer_rate: f64,
     /// Overflows today.
     pub overflows: i64,
@@ -533,8 +533,8 @@ impl Monitor {
             rated: total.rated(),
             average_satisfaction: average_satisfaction(&total.levels, total.rated),
             relative_satisfaction: relative_satisfaction(&total.levels, total.rated),
-            transfers: total.transfer_out(),
-            transfer_rate: total.transfer_out_rate(),
+            transfers: total.transfers(),
+            transfer_rate: total.transfer_rate(),
             overflows: total.overflow_out(),
             abandoned: total.abandoned(),
             abandon_rate: ratio(total.abandoned, total.inflow),

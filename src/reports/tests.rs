@@ -552,3 +552,59 @@ fn malformed_events_are_ignored_without_panicking() {
     let mut m = Monitor::from_events(cal, &events);
     let _ = m.snapshot(5);
 }
+
+/// `queue.overflowed` out of `group` for `reason`, to `target`.
+fn overflowed(at: i64, call: &str, group: &str, reason: &str, target: &str) -> Event {
+    with(
+        ev(at, "queue.overflowed", call, None, Some(group)),
+        json!({"group": group, "reason": reason, "target": target}),
+    )
+}
+
+#[test]
+fn transfer_to_human_failures_count_only_callers_the_centre_could_not_serve() {
+    let events = vec![
+        // k1: support is full, the caller overflows to sales and is answered: served, no failure.
+        offered(t(9, 0, 0), "k1", "inbound"),
+        overflowed(t(9, 0, 0), "k1", "support", "queue_full", "group:sales"),
+        queued(t(9, 0, 0), "k1", "sales", "overflow"),
+        answered(t(9, 0, 5), "k1", "1003", "sales"),
+        ended(t(9, 1, 0), "k1"),
+        // k2: support full, overflows to sales, the caller gives up there: 排队放弃, no failure.
+        offered(t(9, 10, 0), "k2", "inbound"),
+        overflowed(t(9, 10, 0), "k2", "support", "queue_full", "group:sales"),
+        queued(t(9, 10, 0), "k2", "sales", "overflow"),
+        ev(t(9, 10, 30), "queue.abandoned", "k2", None, Some("sales")),
+        ended(t(9, 10, 30), "k2"),
+        // k3: 60 s in support, overflows to sales, which is full and answers busy: a failure of
+        // sales (the last group asked), dated when sales turned it away.
+        offered(t(9, 20, 0), "k3", "inbound"),
+        queued(t(9, 20, 0), "k3", "support", "direct"),
+        overflowed(t(9, 21, 0), "k3", "support", "max_wait", "group:sales"),
+        overflowed(t(9, 21, 0), "k3", "sales", "queue_full", "busy"),
+        ended(t(9, 21, 0), "k3"),
+        // k4: still waiting in support: not (yet) a failure.
+        offered(t(9, 30, 0), "k4", "inbound"),
+        queued(t(9, 30, 0), "k4", "support", "direct"),
+        // k5: waits in support until the box gives up to voicemail: a failure of support.
+        offered(t(10, 0, 0), "k5", "inbound"),
+        queued(t(10, 0, 0), "k5", "support", "direct"),
+        overflowed(t(10, 1, 0), "k5", "support", "max_wait", "voicemail:1001"),
+        ended(t(10, 2, 0), "k5"),
+    ];
+    let rows = skill_groups_daily(&events, &Calendar::utc(), day(), day());
+    let of = |g: &str| rows.iter().find(|r| r.group == g).expect("a row");
+    assert_eq!(of("support").transfer_to_human_failures, 1, "k5");
+    assert_eq!(of("sales").transfer_to_human_failures, 1, "k3");
+    // 流入量 is unchanged by the new figure: support k4 only (k3, k5 overflowed out; k1, k2
+    // never joined it); sales k1 + k2.
+    assert_eq!((of("support").inflow, of("sales").inflow), (1, 2));
+    let hours = skill_groups_hourly(&events, &Calendar::utc(), day(), day());
+    let sales_9 = hours
+        .iter()
+        .find(|r| r.group == "sales" && r.hour == Some(9))
+        .expect("sales 09");
+    assert_eq!(sales_9.transfer_to_human_failures, 1);
+    let mut m = Monitor::from_events(Calendar::utc(), &events);
+    assert_eq!(m.snapshot(t(10, 5, 0)).transfer_to_human_failures, 2);
+}

@@ -171,7 +171,7 @@ impl Day {
             );
             inflow += row.inflow;
             answered += row.answered;
-            transfers += row.transfer_out;
+            transfers += row.transfers;
             abandoned += row.abandoned;
             failures += row.transfer_to_human_failures;
             a20 += row.answered_20s;
@@ -404,6 +404,9 @@ fn a_transfer_and_an_overflow_count_inflow_only_where_the_call_stayed() {
     assert_rate!(sales.connect_rate_15s, 0.5);
     assert_rate!(sales.connect_rate_20s, 1.0);
 
+    // 转接量 (操作转接数量): support's one transfer; 转接率 = 1/应答量 1.
+    assert_eq!((sup.transfers, sales.transfers), (1, 0));
+    assert_rate!(sup.transfer_rate, 1.0);
     // Monitor: 转接量 1, 转接率 = 转接量/总接通量 = 1/3; 接通率 = 3/3.
     assert_eq!(
         (d.snap.inflow, d.snap.answered, d.snap.transfers),
@@ -696,5 +699,60 @@ fn a_direct_call_and_outbound_calls_are_traffic_but_no_group_inflow() {
     );
     // The direct call is the agent's conversation (应答量) though no group had it.
     assert_eq!(d.agent("1001").answered, 1);
+    d.assert_monitor_agrees();
+}
+
+// ---- scenario 7: a transfer to an agent's extension ----
+
+#[test]
+fn a_transfer_to_an_extension_is_a_transfer_operation_but_the_call_stays_in_its_group() {
+    let mut sim = sim_at(15 * H, |_| {});
+    sim.register("1001", 7001);
+    sim.register("1003", 7003);
+    // x1 (t = 0): support, 1001 answers at once and talks 30 s, then transfers it over the
+    // API to extension 1003 (a sales agent), who answers 2 s later and talks 20 s.
+    sim.trunk_call("x1", "4001");
+    let (ext, inv) = sim.one_rung();
+    assert_eq!(ext, "1001");
+    sim.answer(7001, &inv);
+    sim.advance(Duration::from_secs(30));
+    let (cid, _) = sim.ids_of("x1");
+    let now = sim.now;
+    let got = sim.sb.call_action(
+        now,
+        &cid,
+        Some("1001"),
+        CallAction::Transfer { to: "1003".into() },
+    );
+    assert_eq!(got, Ok("transferring"));
+    sim.drain();
+    let (ext, inv3) = sim.one_rung();
+    assert_eq!(ext, "1003");
+    sim.ring(7003, &inv3);
+    sim.advance(Duration::from_secs(2));
+    sim.answer(7003, &inv3);
+    sim.advance(Duration::from_secs(20));
+    sim.trunk_bye("x1");
+    let d = reports_of(&sim.log(), day(), MIDNIGHT + sim.clock());
+    let g = d.group("support");
+    // The call never left support for another group: 流入量 1, 应答量 1, 主动转出量 0 (no
+    // visit left support by transfer, SPEC §11 rule 5) ...
+    assert_eq!((g.inflow, g.answered, g.transfer_out), (1, 1, 0));
+    // ... but 转接量 = 操作转接数量 counts the operation: 1, 转接率 = 1/1.
+    assert_eq!(g.transfers, 1);
+    assert_rate!(g.transfer_rate, 1.0);
+    assert_eq!((d.snap.transfers, d.snap.answered), (1, 1));
+    assert_rate!(d.snap.transfer_rate, 1.0);
+    // 人工客服: both served it (应答量 1 each); 1001 made the transfer (转出量 1).
+    let a1 = d.agent("1001");
+    assert_eq!((a1.answered, a1.transfer_out), (1, 1));
+    // 1001's own span runs until the transfer completes (EVENTS.md `agent.left`: a blind
+    // transfer keeps the transferor's leg parked until the target answers, to hand the
+    // caller back on failure): 30 + 2 s.
+    assert_rate!(a1.avg_conversation_secs, 32.0);
+    let a3 = d.agent("1003");
+    assert_eq!((a3.answered, a3.transfer_out), (1, 0));
+    assert_rate!(a3.avg_conversation_secs, 20.0);
+    assert_eq!(d.panel("1001").transfer_out, 1);
     d.assert_monitor_agrees();
 }
