@@ -252,6 +252,21 @@ fn queue_waits_of_15_19_21_and_31_s_and_an_abandon_give_the_seed_rates() {
     // The fifth caller gives up after 40 s in the queue.
     sim.trunk_call("ab", "4001");
     sim.advance(Duration::from_secs(40));
+    // Live, 40 s into that wait: 当前排队量 1, 最长等待时间 = 平均排队时长 = 40 s; the waiting
+    // caller is already part of 流入量 (4 answered + 1 waiting) and 接通率 is 4/5.
+    let mut live = Monitor::from_events(cal(), &sim.log());
+    let snap = live.snapshot(MIDNIGHT + sim.clock());
+    assert_eq!((snap.queued, snap.calls_in_progress), (1, 1));
+    assert_rate!(snap.longest_wait_secs, 40.0);
+    assert_rate!(snap.avg_wait_secs, 40.0);
+    assert_eq!((snap.inflow, snap.answered), (5, 4));
+    let panel = snap
+        .groups
+        .iter()
+        .find(|p| p.group == "support")
+        .expect("support");
+    assert_eq!(panel.queued, 1);
+    assert_rate!(panel.longest_wait_secs, 40.0);
     sim.trunk_bye("ab");
     sim.advance(Duration::from_secs(34)); // now 10:06:40 = 400 s
     let d = reports_of(&sim.log(), day(), MIDNIGHT + sim.clock());
@@ -754,5 +769,50 @@ fn a_transfer_to_an_extension_is_a_transfer_operation_but_the_call_stays_in_its_
     assert_eq!((a3.answered, a3.transfer_out), (1, 0));
     assert_rate!(a3.avg_conversation_secs, 20.0);
     assert_eq!(d.panel("1001").transfer_out, 1);
+    d.assert_monitor_agrees();
+}
+
+// ---- scenario 8: a call waiting across midnight ----
+
+#[test]
+fn a_call_queued_before_midnight_and_answered_after_belongs_to_the_day_it_entered() {
+    // 23:59:40 1001 logs in and takes a break; 23:59:50 a caller queues in support; 00:00:10
+    // 1001 is back and answers (a 20 s wait); they talk 30 s.
+    let mut sim = sim_at(23 * H + 59 * 60 * S + 40 * S, |_| {});
+    sim.register("1001", 7001);
+    sim.agent_to("1001", "break", Some("小休"));
+    sim.advance(Duration::from_secs(10));
+    served_after(&mut sim, "m1", 20, 30);
+    let events = sim.log();
+    let cal = cal();
+    let now = MIDNIGHT + sim.clock();
+    let next = date(2026, 11, 19);
+    // SPEC §11 rule 9: the visit belongs to the day (and hour) it entered: 18th, hour 23.
+    let rows = reports::skill_groups_daily(&events, &cal, day(), next);
+    assert_eq!(rows.len(), 1, "{rows:?}");
+    let g = &rows[0];
+    assert_eq!(g.date, "2026-11-18");
+    assert_eq!((g.inflow, g.answered, g.answered_20s), (1, 1, 1));
+    let hours = reports::skill_groups_hourly(&events, &cal, day(), next);
+    assert_eq!(
+        hours
+            .iter()
+            .map(|r| (r.date.as_str(), r.hour))
+            .collect::<Vec<_>>(),
+        [("2026-11-18", Some(23))]
+    );
+    // The agent's conversation is dated by the agent's own answer (rule 7): the 19th.
+    let agents = reports::agents_daily(&events, &cal, day(), next, now);
+    let answered: Vec<(&str, i64)> = agents
+        .iter()
+        .filter(|r| r.agent == "1001")
+        .map(|r| (r.date.as_str(), r.answered))
+        .collect();
+    assert_eq!(answered, [("2026-11-18", 0), ("2026-11-19", 1)]);
+    // The monitor on the 19th: no visit entered today, one conversation of 1001's today.
+    let d = reports_of(&events, next, now);
+    assert_eq!((d.snap.inflow, d.snap.answered), (0, 0));
+    assert!(d.groups.is_empty());
+    assert_eq!(d.panel("1001").answered, 1);
     d.assert_monitor_agrees();
 }
