@@ -47,6 +47,10 @@ pub struct GroupCounts {
     pub answered_30s: i64,
     /// Sum of the waits of the answered interactions, ms.
     pub wait_ms: i64,
+    /// Interactions whose request for an agent failed here (转人工失败量).
+    pub transfer_to_human_failures: i64,
+    /// Transfer operations by the group's agents, any target (转接量).
+    pub transfers: i64,
 }
 
 impl AddAssign for GroupCounts {
@@ -67,6 +71,8 @@ impl AddAssign for GroupCounts {
         self.answered_20s += o.answered_20s;
         self.answered_30s += o.answered_30s;
         self.wait_ms += o.wait_ms;
+        self.transfer_to_human_failures += o.transfer_to_human_failures;
+        self.transfers += o.transfers;
     }
 }
 
@@ -88,6 +94,8 @@ impl SubAssign for GroupCounts {
         self.answered_20s -= o.answered_20s;
         self.answered_30s -= o.answered_30s;
         self.wait_ms -= o.wait_ms;
+        self.transfer_to_human_failures -= o.transfer_to_human_failures;
+        self.transfers -= o.transfers;
     }
 }
 
@@ -142,6 +150,18 @@ impl GroupCounts {
         ratio(self.transfer_out, self.answered)
     }
 
+    /// 转接量:操作转接数量 (seed 002 §3.1, §3.3) — transfer operations by the group's agents,
+    /// whatever the target (a group, an extension, an outside number). 主动转出量 counts only
+    /// the visits that left the group that way (SPEC §11 rule 5).
+    pub fn transfers(&self) -> i64 {
+        self.transfers
+    }
+
+    /// 转接率:操作转接数量/总接通量 — transfer operations / answered.
+    pub fn transfer_rate(&self) -> f64 {
+        ratio(self.transfers, self.answered)
+    }
+
     /// 溢流 — visits that left the group by overflow (SPEC §11 rule 5, counted apart).
     pub fn overflow_out(&self) -> i64 {
         self.overflow_out
@@ -150,6 +170,13 @@ impl GroupCounts {
     /// 排队放弃量:排队中途放弃的量 — callers who gave up while queued.
     pub fn abandoned(&self) -> i64 {
         self.abandoned
+    }
+
+    /// 转人工失败量:由于客服繁忙或者非工作时间等原因造成访客转人工失败的量 — callers whose request
+    /// for an agent failed for the centre's reasons (agents busy, queue full, out of hours);
+    /// see [`Interaction::transfer_to_human_failure`] for the exact reading.
+    pub fn transfer_to_human_failures(&self) -> i64 {
+        self.transfer_to_human_failures
     }
 
     /// 参评量:该技能组客户参与评价的总量 — interactions the customer rated (rule 8).
@@ -246,6 +273,44 @@ pub fn contributions(it: &Interaction) -> Vec<(String, i64, GroupCounts)> {
         }
         c.invitations = i64::from(it.invited);
     }
+    // 转接量: each operation on the visit it was made from (the group's last visit entered
+    // before it), so it shares that visit's day (rule 9).
+    for (group, at) in &it.transfer_ops {
+        let Some(group) = group else { continue };
+        let visit = it
+            .visits
+            .iter()
+            .rposition(|v| &v.group == group && v.entered_ms <= *at);
+        match visit.and_then(|i| out.get_mut(i)) {
+            Some((_, _, c)) => c.transfers += 1,
+            None => out.push((
+                group.clone(),
+                *at,
+                GroupCounts {
+                    transfers: 1,
+                    ..GroupCounts::default()
+                },
+            )),
+        }
+    }
+    // 转人工失败: on the last group asked; that is the last visit unless the group turned the
+    // caller away before it joined its queue (then it has no visit of its own).
+    if let Some((group, at)) = it.transfer_to_human_failure() {
+        let on_last = out
+            .last_mut()
+            .filter(|(g, entered, _)| g == group && *entered == at);
+        match on_last {
+            Some((_, _, c)) => c.transfer_to_human_failures = 1,
+            None => out.push((
+                group.to_owned(),
+                at,
+                GroupCounts {
+                    transfer_to_human_failures: 1,
+                    ..GroupCounts::default()
+                },
+            )),
+        }
+    }
     out
 }
 
@@ -277,10 +342,16 @@ pub struct GroupRow {
     pub transfer_out: i64,
     /// 主动转出率.
     pub transfer_out_rate: f64,
+    /// 转接量 (transfer operations, any target).
+    pub transfers: i64,
+    /// 转接率.
+    pub transfer_rate: f64,
     /// 溢流出.
     pub overflow_out: i64,
     /// 排队放弃量.
     pub abandoned: i64,
+    /// 转人工失败量.
+    pub transfer_to_human_failures: i64,
     /// 参评量.
     pub rated: i64,
     /// 参评率.
@@ -339,8 +410,11 @@ impl GroupRow {
             direct_connect_rate: c.direct_connect_rate(),
             transfer_out: c.transfer_out(),
             transfer_out_rate: c.transfer_out_rate(),
+            transfers: c.transfers(),
+            transfer_rate: c.transfer_rate(),
             overflow_out: c.overflow_out(),
             abandoned: c.abandoned(),
+            transfer_to_human_failures: c.transfer_to_human_failures(),
             rated: c.rated(),
             rating_rate: c.rating_rate(),
             very_satisfied: c.level(1),

@@ -99,6 +99,10 @@ pub struct Interaction {
     pub legs: Vec<Leg>,
     /// Agent transfers: (the agent who transferred, when).
     pub transfers: Vec<(String, i64)>,
+    /// Every transfer operation (转接, any target): (the transferring agent's serving group,
+    /// when). A transfer to an extension or an outside number keeps the visit in its group
+    /// but is still an operation of that group (seed 002 §3: 转接量 = 操作转接数量).
+    pub transfer_ops: Vec<(Option<String>, i64)>,
     /// First entry into any queue (rule 6).
     pub first_queue_ms: Option<i64>,
     /// First answer by any agent (rule 6).
@@ -109,6 +113,10 @@ pub struct Interaction {
     pub invited: bool,
     /// When the interaction ended.
     pub ended_ms: Option<i64>,
+    /// The last skill group the caller asked to reach (转人工) and when: a visit's entry, or a
+    /// group that turned the caller away at its door (`queue.overflowed` with no visit, e.g.
+    /// `queue_full`). The group a transfer-to-human failure belongs to.
+    pub human_request: Option<(String, i64)>,
 }
 
 impl Interaction {
@@ -121,11 +129,13 @@ impl Interaction {
             visits: Vec::new(),
             legs: Vec::new(),
             transfers: Vec::new(),
+            transfer_ops: Vec::new(),
             first_queue_ms: None,
             first_answer_ms: None,
             rating: None,
             invited: false,
             ended_ms: None,
+            human_request: None,
         }
     }
 
@@ -152,6 +162,7 @@ impl Interaction {
                 self.close_visit(exit);
                 let Some(group) = group_of(ev) else { return };
                 self.first_queue_ms.get_or_insert(at);
+                self.human_request = Some((group.clone(), at));
                 self.visits.push(Visit {
                     group,
                     entered_ms: at,
@@ -194,11 +205,21 @@ impl Interaction {
                 if let Some(agent) = agent_of(ev) {
                     self.transfers.push((agent, at));
                 }
+                self.transfer_ops.push((group_of(ev), at));
                 if str_field(ev, "to_kind") == Some("group") {
                     self.close_visit(Exit::TransferredOut);
                 }
             }
-            "queue.overflowed" => self.close_visit(Exit::OverflowedOut),
+            "queue.overflowed" => {
+                // No open visit: the group turned the caller away before it joined the queue
+                // (`queue_full`, EVENTS.md); the caller still asked that group for an agent.
+                if self.open_visit().is_none() {
+                    if let Some(group) = group_of(ev) {
+                        self.human_request = Some((group, at));
+                    }
+                }
+                self.close_visit(Exit::OverflowedOut)
+            }
             "queue.abandoned" => self.close_visit(Exit::Abandoned),
             "rating.invited" => self.invited = true,
             "rating.given" => {
@@ -253,12 +274,41 @@ impl Interaction {
         }
     }
 
+    /// 转人工失败量:由于客服繁忙或者非工作时间等原因造成访客转人工失败的量 (seed 002 §3.1, §3.3) —
+    /// the caller asked for a human and did not get one for a reason on the centre's side.
+    ///
+    /// Read for voice: the interaction asked a skill group for an agent (it entered a queue,
+    /// or a group turned it away at the door), it is over, nobody ever answered it (no agent,
+    /// no callee), and it did not end by the caller giving up in the queue (排队放弃 is its own
+    /// figure). That covers a full queue answered busy, a maximum wait overflowing to
+    /// voicemail, an IVR or a hang-up, and a call the box ended while queued. It belongs to
+    /// the last group asked ([`Interaction::human_request`]), dated when it was asked
+    /// (SPEC §11 rule 9). Returns that group and instant, or `None`.
+    pub fn transfer_to_human_failure(&self) -> Option<(&str, i64)> {
+        let (group, at) = self.human_request.as_ref()?;
+        let gave_up = self
+            .visits
+            .last()
+            .is_some_and(|v| v.exit == Exit::Abandoned);
+        (self.ended_ms.is_some() && !self.answered() && !gave_up).then_some((group.as_str(), *at))
+    }
+
     /// True once an agent (or any callee) answered.
     pub fn answered(&self) -> bool {
         self.first_answer_ms.is_some()
     }
 
-    /// Seconds of connected time across every leg (legs still open end at `now_ms`).
+    /// The call's own talk time (通话时长 of its call record): first answer → end, ms (an open
+    /// call ends at `now_ms`). It counts calls answered by no agent (an outbound call the far
+    /// end picked up) and agrees with the CDR's `talk_secs`.
+    pub fn connected_ms(&self, now_ms: i64) -> i64 {
+        match self.first_answer_ms {
+            Some(a) => (self.ended_ms.unwrap_or(now_ms) - a).max(0),
+            None => 0,
+        }
+    }
+
+    /// Milliseconds of connected time across every agent leg (legs still open end at `now_ms`).
     pub fn talk_ms(&self, now_ms: i64) -> i64 {
         self.legs
             .iter()

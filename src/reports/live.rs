@@ -178,9 +178,9 @@ pub struct Snapshot {
     pub average_satisfaction: f64,
     /// 相对满意度.
     pub relative_satisfaction: f64,
-    /// Transfers out of groups today (转接量).
+    /// Transfer operations today, any target (转接量:操作转接数量).
     pub transfers: i64,
-    /// 转接率 = transfers / answered.
+    /// 转接率 = 操作转接数量 / 总接通量.
     pub transfer_rate: f64,
     /// Overflows today.
     pub overflows: i64,
@@ -188,6 +188,8 @@ pub struct Snapshot {
     pub abandoned: i64,
     /// 排队放弃率 = abandoned / inflow.
     pub abandon_rate: f64,
+    /// 转人工失败量 (see [`Interaction::transfer_to_human_failure`]).
+    pub transfer_to_human_failures: i64,
     /// Per skill group panels.
     pub groups: Vec<GroupPanel>,
     /// Per agent table.
@@ -531,11 +533,12 @@ impl Monitor {
             rated: total.rated(),
             average_satisfaction: average_satisfaction(&total.levels, total.rated),
             relative_satisfaction: relative_satisfaction(&total.levels, total.rated),
-            transfers: total.transfer_out(),
-            transfer_rate: total.transfer_out_rate(),
+            transfers: total.transfers(),
+            transfer_rate: total.transfer_rate(),
             overflows: total.overflow_out(),
             abandoned: total.abandoned(),
             abandon_rate: ratio(total.abandoned, total.inflow),
+            transfer_to_human_failures: total.transfer_to_human_failures(),
             groups: panels,
             agent_table: table,
             hourly: self.hours.to_vec(),

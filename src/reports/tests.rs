@@ -353,8 +353,11 @@ fn traffic_counts_inbound_outbound_and_average_talk() {
     assert_eq!((r.outbound, r.outbound_connected), (2, 1));
     assert!((r.answer_rate - 5.0 / 6.0).abs() < 1e-12);
     assert!((r.outbound_success_rate - 0.5).abs() < 1e-12);
-    // Talk: c1 120 + c2 60 + c4 (60 + 120) + c5 60 + c6 30 = 450 s over 6 connected calls.
-    assert!((r.avg_talk_secs - 75.0).abs() < 1e-12);
+    // 平均通话时长 averages each call's 通话时长 (first answer → end, as its call record):
+    // c1 120 + c2 60 + c4 205 (11:00:05 → 11:03:30) + c5 70 (12:01:10 → 12:02:20) + c6 35
+    // + c8 60 (outbound, answered by the far end: no agent leg, still a conversation)
+    // = 550 s over 6 connected calls.
+    assert!((r.avg_talk_secs - 550.0 / 6.0).abs() < 1e-12);
 }
 
 #[test]
@@ -548,4 +551,60 @@ fn malformed_events_are_ignored_without_panicking() {
     let _ = agents_daily(&events, &cal, date(1970, 1, 1), date(1970, 1, 2), 10);
     let mut m = Monitor::from_events(cal, &events);
     let _ = m.snapshot(5);
+}
+
+/// `queue.overflowed` out of `group` for `reason`, to `target`.
+fn overflowed(at: i64, call: &str, group: &str, reason: &str, target: &str) -> Event {
+    with(
+        ev(at, "queue.overflowed", call, None, Some(group)),
+        json!({"group": group, "reason": reason, "target": target}),
+    )
+}
+
+#[test]
+fn transfer_to_human_failures_count_only_callers_the_centre_could_not_serve() {
+    let events = vec![
+        // k1: support is full, the caller overflows to sales and is answered: served, no failure.
+        offered(t(9, 0, 0), "k1", "inbound"),
+        overflowed(t(9, 0, 0), "k1", "support", "queue_full", "group:sales"),
+        queued(t(9, 0, 0), "k1", "sales", "overflow"),
+        answered(t(9, 0, 5), "k1", "1003", "sales"),
+        ended(t(9, 1, 0), "k1"),
+        // k2: support full, overflows to sales, the caller gives up there: 排队放弃, no failure.
+        offered(t(9, 10, 0), "k2", "inbound"),
+        overflowed(t(9, 10, 0), "k2", "support", "queue_full", "group:sales"),
+        queued(t(9, 10, 0), "k2", "sales", "overflow"),
+        ev(t(9, 10, 30), "queue.abandoned", "k2", None, Some("sales")),
+        ended(t(9, 10, 30), "k2"),
+        // k3: 60 s in support, overflows to sales, which is full and answers busy: a failure of
+        // sales (the last group asked), dated when sales turned it away.
+        offered(t(9, 20, 0), "k3", "inbound"),
+        queued(t(9, 20, 0), "k3", "support", "direct"),
+        overflowed(t(9, 21, 0), "k3", "support", "max_wait", "group:sales"),
+        overflowed(t(9, 21, 0), "k3", "sales", "queue_full", "busy"),
+        ended(t(9, 21, 0), "k3"),
+        // k4: still waiting in support: not (yet) a failure.
+        offered(t(9, 30, 0), "k4", "inbound"),
+        queued(t(9, 30, 0), "k4", "support", "direct"),
+        // k5: waits in support until the box gives up to voicemail: a failure of support.
+        offered(t(10, 0, 0), "k5", "inbound"),
+        queued(t(10, 0, 0), "k5", "support", "direct"),
+        overflowed(t(10, 1, 0), "k5", "support", "max_wait", "voicemail:1001"),
+        ended(t(10, 2, 0), "k5"),
+    ];
+    let rows = skill_groups_daily(&events, &Calendar::utc(), day(), day());
+    let of = |g: &str| rows.iter().find(|r| r.group == g).expect("a row");
+    assert_eq!(of("support").transfer_to_human_failures, 1, "k5");
+    assert_eq!(of("sales").transfer_to_human_failures, 1, "k3");
+    // 流入量 is unchanged by the new figure: support k4 only (k3, k5 overflowed out; k1, k2
+    // never joined it); sales k1 + k2.
+    assert_eq!((of("support").inflow, of("sales").inflow), (1, 2));
+    let hours = skill_groups_hourly(&events, &Calendar::utc(), day(), day());
+    let sales_9 = hours
+        .iter()
+        .find(|r| r.group == "sales" && r.hour == Some(9))
+        .expect("sales 09");
+    assert_eq!(sales_9.transfer_to_human_failures, 1);
+    let mut m = Monitor::from_events(Calendar::utc(), &events);
+    assert_eq!(m.snapshot(t(10, 5, 0)).transfer_to_human_failures, 2);
 }

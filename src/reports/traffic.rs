@@ -21,7 +21,7 @@ pub struct TrafficCounts {
     pub answered: i64,
     /// Outbound calls the far end answered.
     pub outbound_connected: i64,
-    /// Connected time of the answered calls (inbound and outbound), ms.
+    /// Talk time of the answered calls (inbound and outbound), first answer → end, ms.
     pub talk_ms: i64,
 }
 
@@ -41,8 +41,11 @@ impl TrafficCounts {
             }
             Direction::Internal => return c,
         }
+        // 平均通话时长 averages the calls' own talk time (the call record's 通话时长), so an
+        // outbound call the far end answered counts its conversation although no agent leg
+        // was logged for it.
         if answered {
-            c.talk_ms = it.talk_ms(now_ms);
+            c.talk_ms = it.connected_ms(now_ms);
         }
         c
     }

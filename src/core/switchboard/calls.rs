@@ -297,6 +297,13 @@ impl Switchboard {
             },
             _ => Kind::Internal,
         };
+        // EVENTS.md: `direction` tells the traffic report inbound from outbound; without it a
+        // call from an extension out through a trunk (no inbound `trunk`) read as internal.
+        let direction = match &kind {
+            Kind::Inbound { .. } => "inbound",
+            Kind::Outbound { .. } => "outbound",
+            Kind::Internal => "internal",
+        };
         let a = ALeg {
             call_id: call_id.clone().into_owned(),
             invite: req_bytes(req),
@@ -371,7 +378,9 @@ impl Switchboard {
             now,
             id,
             "call.offered",
-            serde_json::json!({ "caller": caller, "dialled": dialled, "trunk": trunk }),
+            serde_json::json!({
+                "caller": caller, "dialled": dialled, "trunk": trunk, "direction": direction,
+            }),
         );
         match dest {
             Destination::Extension(ext) => self.call_extension(now, id, &ext, Some(&offer)),

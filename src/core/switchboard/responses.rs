@@ -214,12 +214,26 @@ impl Switchboard {
             self.acd_events(now, None);
         }
         self.bump_gen(id);
-        self.call_event(
-            now,
-            id,
-            "call.answered",
-            serde_json::json!({ "agent": agent, "group": group, "wait_secs": wait }),
-        );
+        // SPEC §11 rule 7: an agent's answered calls include a direct call to the agent's
+        // extension, so `call.answered` names the agent who picked up (EVENTS.md) even when
+        // no queue offered it. A plain extension's answer stays unnamed, as before.
+        let direct_agent = match &agent {
+            Some(_) => None,
+            None => self
+                .calls
+                .get(&id)
+                .and_then(|c| c.callee_ext.clone())
+                .filter(|e| self.acd.agent_state(e).is_some()),
+        };
+        let data = serde_json::json!({
+            "agent": agent.clone().or_else(|| direct_agent.clone()),
+            "group": group,
+            "wait_secs": wait,
+        });
+        match direct_agent {
+            Some(ext) => self.agent_call_event(now, id, &ext, "call.answered", data),
+            None => self.call_event(now, id, "call.answered", data),
+        }
     }
 
     /// The B leg failed with a final non-2xx (or Timer B).

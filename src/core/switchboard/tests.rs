@@ -1359,3 +1359,6 @@ mod dial;
 
 #[path = "tests_reload.rs"]
 mod reload;
+
+#[path = "tests_reports.rs"]
+mod reports_exact;
