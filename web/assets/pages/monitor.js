@@ -83,11 +83,14 @@ export function figures(s) {
     ["mon.queued", s.queued], ["mon.avg_wait", `${(s.avg_wait_secs ?? 0).toFixed(0)}s`],
     ["mon.longest_wait", `${(s.longest_wait_secs ?? 0).toFixed(0)}s`],
     ["mon.in_progress", s.calls_in_progress], ["mon.rate_15s", pct(s.answer_rate_15s)],
-    ["mon.rate_30s", pct(s.answer_rate_30s)], ["mon.satisfaction", pct(s.average_satisfaction)],
-    ["mon.abandoned", s.abandoned], ["mon.outbound", s.outbound_calls],
+    ["mon.rate_20s", pct(s.answer_rate_20s)], ["mon.rate_30s", pct(s.answer_rate_30s)],
+    ["mon.satisfaction", pct(s.average_satisfaction)], ["mon.relative_satisfaction", pct(s.relative_satisfaction)],
+    ["mon.transfers", s.transfers], ["mon.transfer_rate", pct(s.transfer_rate)],
+    ["mon.abandoned", s.abandoned], ["mon.abandon_rate", pct(s.abandon_rate)],
+    ["mon.human_failures", s.transfer_to_human_failures], ["mon.outbound", s.outbound_calls],
     ["mon.agents_online", `${s.agents?.online ?? 0}/${s.agents?.total ?? 0}`],
     ["mon.agents_idle", s.agents?.idle ?? 0], ["mon.agents_busy", s.agents?.busy ?? 0],
-    ["mon.agents_break", s.agents?.break ?? 0],
+    ["mon.agents_break", s.agents?.break ?? 0], ["mon.agents_invisible", s.agents?.invisible ?? 0],
   ];
 }
 
@@ -120,7 +123,7 @@ function draw(box, s) {
   ));
   box.append(el("h2", t("mon.agents")));
   box.append(table(
-    ["mon.agent", "mon.state", "mon.state_time", "mon.customers", "mon.answered", "mon.transfers", "mon.satisfaction", "mon.first_login", "mon.online_time"],
+    ["mon.agent", "mon.state", "mon.state_time", "mon.customers", "mon.answered", "mon.transfer_out", "mon.satisfaction", "mon.first_login", "mon.online_time"],
     (s.agent_table ?? []).map((a) => [a.agent, a.reason ? `${t(`state.${a.state}`)} (${a.reason})` : t(`state.${a.state}`),
       `${Math.round(a.state_secs)}s`, a.current_customers, a.answered, a.transfer_out, pct(a.average_satisfaction),
       a.first_login ?? "", `${(a.online_secs / 3600).toFixed(1)}h`]),
@@ -143,7 +146,9 @@ const dict = {
     "mon.agents_online": "在线坐席", "mon.agents_idle": "空闲", "mon.agents_busy": "忙碌", "mon.agents_break": "小休",
     "mon.hourly": "24小时话务", "mon.groups": "技能组", "mon.group": "技能组", "mon.in_conversation": "对话中",
     "mon.agents": "坐席", "mon.agent": "坐席", "mon.state": "状态", "mon.state_time": "状态时长",
-    "mon.customers": "当前客户", "mon.transfers": "转出量", "mon.first_login": "首次登录", "mon.online_time": "在线时长",
+    "mon.customers": "当前客户", "mon.transfers": "转接量", "mon.transfer_out": "转出量",
+    "mon.rate_20s": "20秒接通率", "mon.relative_satisfaction": "相对满意度", "mon.transfer_rate": "转接率",
+    "mon.abandon_rate": "呼损率", "mon.human_failures": "转人工失败量", "mon.agents_invisible": "隐身", "mon.first_login": "首次登录", "mon.online_time": "在线时长",
   },
   en: {
     "nav.monitor": "Live monitor", "mon.waiting": "Connecting…", "mon.inflow": "Inflow", "mon.answered": "Answered",
@@ -153,7 +158,9 @@ const dict = {
     "mon.agents_online": "Agents online", "mon.agents_idle": "Idle", "mon.agents_busy": "Busy", "mon.agents_break": "Break",
     "mon.hourly": "Last 24 hours", "mon.groups": "Skill groups", "mon.group": "Group", "mon.in_conversation": "Talking",
     "mon.agents": "Agents", "mon.agent": "Agent", "mon.state": "State", "mon.state_time": "Time in state",
-    "mon.customers": "Customers", "mon.transfers": "Transfers", "mon.first_login": "First login", "mon.online_time": "Online",
+    "mon.customers": "Customers", "mon.transfers": "Transfers", "mon.transfer_out": "Transferred out",
+    "mon.rate_20s": "20 s answer rate", "mon.relative_satisfaction": "Relative satisfaction", "mon.transfer_rate": "Transfer rate",
+    "mon.abandon_rate": "Abandon rate", "mon.human_failures": "Transfer-to-human failures", "mon.agents_invisible": "Invisible", "mon.first_login": "First login", "mon.online_time": "Online",
   },
 };
 
