@@ -2,17 +2,35 @@
 // pages/index.js. All text goes in through textContent (SPEC §12: output escaped).
 import { t, apply, setLang, current, register } from "./i18n.js";
 import { ctx, api, el, closeStream } from "./lib.js";
-import pages from "./pages/index.js";
+import pages, { SECTIONS } from "./pages/index.js";
 
 const $ = (sel) => document.querySelector(sel);
 const PAGES = Object.fromEntries(pages.map((p) => [p.id, p]));
 for (const p of pages) if (p.dict) register(p.dict);
 
+/** The side navigation: the pages this role may open, by section; the current page marked. */
 function nav() {
   const n = $("#nav");
   n.replaceChildren();
-  for (const p of pages) {
-    if (p.roles.includes(ctx.session.role)) n.append(el("a", t(p.label), { href: `#/${p.id}`, id: `nav-${p.id}` }));
+  for (const [label, list] of SECTIONS) {
+    const mine = list.filter((p) => p.roles.includes(ctx.session.role));
+    if (!mine.length) continue;
+    const sec = el("div", undefined, { class: "nav-section" });
+    sec.append(el("div", t(label), { class: "nav-title" }));
+    for (const p of mine) sec.append(el("a", t(p.label), { href: `#/${p.id}`, id: `nav-${p.id}` }));
+    n.append(sec);
+  }
+  // One page only (an agent's workspace): no sidebar, the page gets the whole width.
+  n.hidden = n.querySelectorAll("a").length < 2;
+  mark();
+}
+
+/** Marks the navigation link of the page on screen (`aria-current`). */
+function mark() {
+  const id = location.hash.replace(/^#\//, "").split("?")[0];
+  for (const a of document.querySelectorAll("#nav a")) {
+    if (a.id === `nav-${id}`) a.setAttribute("aria-current", "page");
+    else a.removeAttribute("aria-current");
   }
 }
 
@@ -24,6 +42,7 @@ function route() {
   const view = $("#view");
   view.replaceChildren();
   closeStream();
+  mark();
   if (!page || !page.roles.includes(ctx.session.role)) {
     view.append(el("p", t("forbidden"), { class: "error", id: "forbidden" }));
     return;

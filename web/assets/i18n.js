@@ -10,6 +10,8 @@ export const DICT = {
     "screenpop": "来电弹屏", "summary": "服务小结", "ticket": "工单", "contactplan": "联系计划",
     "skillgroup": "技能组", "forbidden": "无权访问此页面", "live": "实时", "audit.when": "时间",
     "audit.who": "操作人", "audit.action": "操作", "audit.target": "对象", "audit.status": "结果",
+    "nav.section.work": "工作台", "nav.section.monitor": "监控与统计", "nav.section.agents": "坐席与技能组",
+    "nav.section.routing": "呼叫路由", "nav.section.service": "客户与服务", "nav.section.system": "系统",
   },
   "en": {
     "login.title": "Sign in", "login.username": "Username", "login.password": "Password", "login.submit": "Sign in",
@@ -21,6 +23,8 @@ export const DICT = {
     "screenpop": "Screen pop", "summary": "Service summary", "ticket": "Ticket", "contactplan": "Contact plan",
     "skillgroup": "Skill group", "forbidden": "You may not open this page", "live": "Live", "audit.when": "When",
     "audit.who": "Who", "audit.action": "Action", "audit.target": "Target", "audit.status": "Status",
+    "nav.section.work": "Work", "nav.section.monitor": "Monitoring and reports", "nav.section.agents": "Agents and groups",
+    "nav.section.routing": "Call routing", "nav.section.service": "Customers and service", "nav.section.system": "System",
   },
 };
 

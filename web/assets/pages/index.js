@@ -19,7 +19,15 @@ import ivr from "./ivr.js";
 import voices from "./voices.js";
 import hours from "./hours.js";
 
-export default [
-  workspace, monitor, wallboard, reports, audit, groups, extensions, users, routes, policy,
-  ivr, voices, hours, trunks, customerFields, summaryConfig, ticketTypes,
+/** The navigation's sections (label key, pages), in order; a section with no page the user
+ * may open is not shown. */
+export const SECTIONS = [
+  ["nav.section.work", [workspace]],
+  ["nav.section.monitor", [monitor, wallboard, reports]],
+  ["nav.section.agents", [groups, extensions, users, policy]],
+  ["nav.section.routing", [ivr, voices, hours, routes, trunks]],
+  ["nav.section.service", [customerFields, summaryConfig, ticketTypes]],
+  ["nav.section.system", [audit]],
 ];
+
+export default SECTIONS.flatMap(([, pages]) => pages);
