@@ -294,6 +294,17 @@ fn ivr_pages_build_a_flow_review_an_uploaded_prompt_and_save_a_holiday() {
 }
 
 #[test]
+fn phone_bar_endpoint_switch_is_validated_stored_and_visible_to_the_admin() {
+    let w = Workdir::new();
+    let d = Daemon::start(&w);
+    let results = Script::start("phonebar.mjs", &d).finish();
+    eprintln!("refusal: {}", value(&results, "refusal"));
+    let user = d.api("/api/users/agent1");
+    assert_eq!(user["endpoint"], "sip", "{user:#}");
+    assert_eq!(user["mobile"], "13900000000", "{user:#}");
+}
+
+#[test]
 fn agent_without_csrf_header_is_refused_and_audit_page_is_forbidden() {
     let w = Workdir::new();
     let d = Daemon::start(&w);

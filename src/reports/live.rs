@@ -233,6 +233,12 @@ impl Monitor {
         &self.cal
     }
 
+    /// The current state of the agent on extension `agent` (the phone bar shows it on load),
+    /// or None when the agent has not changed state since before the log began.
+    pub fn current_state(&self, agent: &str) -> Option<&super::agents::AgentStateName> {
+        self.clock.state(agent).map(|(st, _)| st)
+    }
+
     /// Skill group membership (group → agent extensions) for the per-group agent counts.
     pub fn set_members(&mut self, members: BTreeMap<String, Vec<String>>) {
         self.members = members;

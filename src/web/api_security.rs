@@ -43,6 +43,16 @@ pub fn session(state: &WebState, req: &RequestParts, user: &User) -> ResponsePar
         Err(e) => return e,
     };
     let csrf = req.cookie(SESSION_COOKIE).map(auth::csrf_token);
+    // Where queue calls ring this user (the phone bar's 接听方式); an unreadable row is shown
+    // as the default desk phone rather than failing the whole session.
+    let endpoint = state
+        .with_db(|db| crate::storage::endpoints::agent_endpoint(db.conn(), &user.username))
+        .ok()
+        .flatten();
+    let live_state = scope
+        .extension
+        .as_deref()
+        .and_then(|ext| state.shared.agent_state(ext));
     ResponseParts::json(
         200,
         &json!({
@@ -52,6 +62,10 @@ pub fn session(state: &WebState, req: &RequestParts, user: &User) -> ResponsePar
             "extension": scope.extension,
             "groups": scope.groups,
             "csrf_token": csrf,
+            "endpoint": endpoint.as_ref().map_or("sip", |e| e.endpoint.as_str()),
+            "mobile": endpoint.and_then(|e| e.mobile),
+            "state": live_state.as_ref().map(|s| s.0.as_str()),
+            "state_reason": live_state.as_ref().and_then(|s| s.1.as_deref()),
         }),
     )
 }

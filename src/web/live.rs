@@ -293,6 +293,15 @@ impl Shared {
         }
     }
 
+    /// The live state of the agent on `extension` (`state`, break `reason`) from the monitor.
+    pub fn agent_state(&self, extension: &str) -> Option<(String, Option<String>)> {
+        let guard = self.monitor.lock().unwrap_or_else(|p| p.into_inner());
+        guard
+            .as_ref()
+            .and_then(|m| m.current_state(extension))
+            .map(|st| (st.state.clone(), st.reason.clone()))
+    }
+
     /// Rebuilds the live monitor from today's event log (engine start; SPEC §13: the monitor
     /// is a projection of the log). A failed read starts it empty and says so.
     pub fn prime_monitor(&self, db_path: &std::path::Path, tz: jiff::tz::TimeZone, now_ms: i64) {

@@ -28,6 +28,11 @@ pub struct UserView {
     pub groups: Vec<String>,
     /// Locked after repeated failed logins (an admin unlocks it).
     pub locked: bool,
+    /// Where queue calls ring the agent: `sip` (the extension's phone) or `mobile`
+    /// (migration 0010; changed by `PUT /api/agents/{username}/endpoint`, not here).
+    pub endpoint: String,
+    /// The stored mobile number, if any.
+    pub mobile: Option<String>,
 }
 
 /// The body of `PUT /api/users/{username}`.
@@ -53,7 +58,7 @@ pub struct UserInput {
 /// Every user, by username.
 pub fn list_users(conn: &Connection) -> Result<Vec<UserView>, AdminError> {
     let mut stmt = conn.prepare(
-        "SELECT username, display_name, role, extension, locked_at_ms IS NOT NULL
+        "SELECT username, display_name, role, extension, locked_at_ms IS NOT NULL, endpoint, mobile
          FROM users ORDER BY username",
     )?;
     let rows = stmt
@@ -64,11 +69,13 @@ pub fn list_users(conn: &Connection) -> Result<Vec<UserView>, AdminError> {
                 r.get::<_, String>(2)?,
                 r.get::<_, Option<String>>(3)?,
                 r.get::<_, bool>(4)?,
+                r.get::<_, String>(5)?,
+                r.get::<_, Option<String>>(6)?,
             ))
         })?
         .collect::<Result<Vec<_>, _>>()?;
     let mut out = Vec::with_capacity(rows.len());
-    for (username, display_name, role, extension, locked) in rows {
+    for (username, display_name, role, extension, locked, endpoint, mobile) in rows {
         let role = Role::parse(&role).ok_or(crate::storage::StorageError::BadValue {
             column: "users.role",
             value: role,
@@ -85,6 +92,8 @@ pub fn list_users(conn: &Connection) -> Result<Vec<UserView>, AdminError> {
             extension: extension.filter(|e| !e.is_empty()),
             groups,
             locked,
+            endpoint,
+            mobile,
         });
     }
     Ok(out)
@@ -202,6 +211,11 @@ pub fn save_user(
             params![username, g],
         )?;
     }
+    let (endpoint, mobile) = tx.query_row(
+        "SELECT endpoint, mobile FROM users WHERE username = ?1",
+        [username],
+        |r| Ok((r.get::<_, String>(0)?, r.get::<_, Option<String>>(1)?)),
+    )?;
     tx.commit()?;
     Ok((
         UserView {
@@ -211,6 +225,8 @@ pub fn save_user(
             extension: extension.map(str::to_owned),
             groups,
             locked: false,
+            endpoint,
+            mobile,
         },
         created,
     ))

@@ -82,7 +82,7 @@ export function button(key, attrs = {}) {
 /**
  * A list-and-form page for one API resource: `spec` = { title, prefix, path, key (the path
  * field), fields: [{ name, type?, options?, list? }], cols: [[label key, row => text]],
- * toBody?(values) }. Ids: #<prefix>-form, #<prefix>-save, #<prefix>-new, #<prefix>-error-<field>.
+ * toBody?(values), rowActions?(row, reload) → extra elements for a row's action cell }. Ids: #<prefix>-form, #<prefix>-save, #<prefix>-new, #<prefix>-error-<field>.
  */
 export async function crud(view, spec) {
   const { prefix } = spec;
@@ -135,6 +135,7 @@ export async function crud(view, spec) {
         });
         actions.append(e, d);
       }
+      if (spec.rowActions) actions.append(...spec.rowActions(row, reload));
       return [...spec.cols.map(([, get]) => get(row)), actions];
     });
     list.append(table(prefix + "s", [...spec.cols.map(([label]) => label), ""], rows));

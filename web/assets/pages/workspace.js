@@ -18,6 +18,8 @@ const own = {
   "zh-CN": {
     "bar.dial": "外呼", "bar.number": "号码", "bar.hold": "保持", "bar.unhold": "恢复",
     "bar.transfer": "转接", "bar.transfer-to": "转接到", "bar.hangup": "挂断", "bar.call": "当前通话",
+    "bar.consult": "咨询", "bar.complete": "完成转接", "bar.conference": "三方通话", "bar.endpoint": "接听方式",
+    "bar.endpoint.sip": "话机", "bar.endpoint.mobile": "手机", "bar.mobile": "手机号码", "bar.apply": "应用",
     "bar.none": "无", "bar.reason": "小休原因",
     "rem.title": "联系计划提醒", "rem.none": "暂无到期的联系计划", "rem.done": "完成", "rem.overdue": "已逾期",
     "rem.due": "即将到期", "rem.busy": "请先结束当前通话", "rem.count": "待联系",
@@ -25,6 +27,8 @@ const own = {
   en: {
     "bar.dial": "Dial", "bar.number": "Number", "bar.hold": "Hold", "bar.unhold": "Resume",
     "bar.transfer": "Transfer", "bar.transfer-to": "Transfer to", "bar.hangup": "Hang up", "bar.call": "Current call",
+    "bar.consult": "Consult", "bar.complete": "Complete transfer", "bar.conference": "Conference", "bar.endpoint": "Answer on",
+    "bar.endpoint.sip": "Desk phone", "bar.endpoint.mobile": "Mobile", "bar.mobile": "Mobile number", "bar.apply": "Apply",
     "bar.none": "none", "bar.reason": "Break reason",
     "rem.title": "Contact-plan reminders", "rem.none": "No contact plan is due", "rem.done": "Done", "rem.overdue": "Overdue",
     "rem.due": "Due soon", "rem.busy": "Finish the current call first", "rem.count": "to contact",
@@ -56,6 +60,8 @@ async function render(view) {
     state.dataset.state = kind;
   };
   const fail = (r) => { err.textContent = r.data.message || String(r.status); };
+  // The state the server knows (the live monitor) when the page opens without one.
+  if (!live.state && session.state) showState(session.state, session.state_reason);
 
   // State switch (坐席状态): idle, break with a reason, offline.
   const states = el("span", undefined, { class: "group" });
@@ -102,18 +108,50 @@ async function render(view) {
   const to = el("input", undefined, { id: "transfer-to", inputmode: "tel", "aria-label": t("bar.transfer-to"), placeholder: t("bar.transfer-to") });
   const transfer = button("bar.transfer", "transfer");
   transfer.addEventListener("click", () => to.value.trim() && act("transfer", { to: to.value.trim(), mode: "blind" })());
+  // Consult (咨询): the customer is held while the agent calls `to`; then complete the
+  // transfer (customer joined to the consulted party) or make it a three-way call (三方).
+  const consult = button("bar.consult", "consult");
+  consult.addEventListener("click", async () => {
+    err.textContent = "";
+    if (!live.callId || !to.value.trim()) return;
+    const r = await api("POST", `/api/calls/${encodeURIComponent(live.callId)}/consult`, { to: to.value.trim() });
+    if (r.status >= 300) fail(r); else complete.disabled = false;
+  });
+  const complete = button("bar.complete", "complete-transfer");
+  complete.addEventListener("click", act("transfer", { mode: "attended" }));
+  const conference = button("bar.conference", "conference");
+  conference.addEventListener("click", () => to.value.trim() && act("conference", { to: to.value.trim() })());
   const hangup = button("bar.hangup", "hangup");
   hangup.addEventListener("click", act("hangup"));
-  calling.append(el("span", `${t("bar.call")}:`), callId, hold, unhold, to, transfer, hangup);
-  const controls = [hold, unhold, to, transfer, hangup];
+  calling.append(el("span", `${t("bar.call")}:`), callId, hold, unhold, to, transfer, consult, complete, conference, hangup);
+  const controls = [hold, unhold, to, transfer, consult, conference, hangup];
   function setCall(id) {
     live.callId = id;
     callId.textContent = id ?? t("bar.none");
     for (const c of controls) c.disabled = !id;
+    complete.disabled = true;
   }
   setCall(live.callId);
 
-  bar.append(el("strong", t("phonebar")), states, dialing, calling, err);
+  // Answer on (接听方式): the desk phone or a mobile number (SPEC §4 mobile agents).
+  const answering = el("span", undefined, { class: "group" });
+  const where = el("select", undefined, { id: "endpoint", "aria-label": t("bar.endpoint") });
+  for (const k of ["sip", "mobile"]) where.append(el("option", t(`bar.endpoint.${k}`), { value: k }));
+  const mobile = el("input", undefined, { id: "endpoint-mobile", inputmode: "tel", "aria-label": t("bar.mobile"), placeholder: t("bar.mobile") });
+  const applyEndpoint = button("bar.apply", "endpoint-apply");
+  applyEndpoint.addEventListener("click", async () => {
+    err.textContent = "";
+    const body = { endpoint: where.value };
+    if (mobile.value.trim()) body.mobile = mobile.value.trim();
+    const r = await api("PUT", `/api/agents/${encodeURIComponent(session.username)}/endpoint`, body);
+    if (r.status !== 200) fail(r);
+    else { session.endpoint = where.value; session.mobile = mobile.value.trim() || session.mobile; }
+  });
+  answering.append(el("span", `${t("bar.endpoint")}:`), where, mobile, applyEndpoint);
+  where.value = session.endpoint ?? "sip";
+  mobile.value = session.mobile ?? "";
+
+  bar.append(el("strong", t("phonebar")), states, dialing, calling, answering, err);
   view.append(bar);
   const reminders = el("section", undefined, { id: "reminders", class: "reminders", "aria-label": t("rem.title") });
   view.append(reminders);
