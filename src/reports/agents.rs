@@ -10,7 +10,7 @@ use jiff::civil::Date;
 use serde::{Deserialize, Serialize};
 
 use super::groups::level_count;
-use super::interaction::Interaction;
+use super::interaction::{Direction, Interaction};
 use super::{ratio, split_hours, Calendar};
 use crate::storage::Event;
 
@@ -87,6 +87,15 @@ pub struct AgentDay {
     pub levels: [i64; 5],
     /// Interactions served last by the agent whose caller was invited to rate.
     pub invitations: i64,
+    /// Outbound calls the agent placed (呼出量, seed 001 坐席工作量); consultations excluded.
+    pub outbound: i64,
+    /// Of them, those the far end answered (外呼成功数).
+    pub outbound_connected: i64,
+    /// Inbound interactions the agent answered whose caller number is known: the base of the
+    /// one-time resolution rate (接待用户的总咨询量).
+    pub consulted: i64,
+    /// Of them, those whose caller did not call in again within 24 h (未二次来访会话数).
+    pub no_revisit: i64,
 }
 
 impl AgentDay {
@@ -184,6 +193,21 @@ pub fn agent_contributions(it: &Interaction, now_ms: i64) -> Vec<(String, i64, A
             },
         ));
     }
+    // Seed 001 坐席工作量: the agent who placed an outbound call counts it (consultations are
+    // not customer calls).
+    if let (Direction::Outbound, false, Some(agent), Some(at)) =
+        (it.direction, it.consult, &it.placed_by, it.offered_ms)
+    {
+        out.push((
+            agent.clone(),
+            at,
+            AgentDay {
+                outbound: 1,
+                outbound_connected: i64::from(it.answered()),
+                ..AgentDay::default()
+            },
+        ));
+    }
     // Rule 8: the rating and the invitation belong to the last serving agent.
     if let Some(last) = it.legs.last() {
         let mut d = AgentDay {
@@ -213,6 +237,10 @@ pub(crate) fn add_counts(dst: &mut AgentDay, src: &AgentDay) {
         *a += b;
     }
     dst.invitations += src.invitations;
+    dst.outbound += src.outbound;
+    dst.outbound_connected += src.outbound_connected;
+    dst.consulted += src.consulted;
+    dst.no_revisit += src.no_revisit;
 }
 
 /// Merges `[from, to)` spans per agent and adds the covered time per day (rule 10: time with
@@ -287,11 +315,30 @@ pub fn agent_days(
         days.entry((date, agent)).or_default().last_logout_ms = Some(at);
     }
     let interactions = super::build_interactions(events);
+    let offers = inbound_offers(&interactions);
     for it in &interactions {
         for (agent, at, c) in agent_contributions(it, now_ms) {
             let date = cal.date(at);
             if in_range(date) {
                 add_counts(days.entry((date, agent)).or_default(), &c);
+            }
+        }
+        // 一次性解决率: counted for each agent the customer was connected to, on the day of
+        // that agent's answer (rule 7).
+        if it.direction == Direction::Inbound && it.caller.is_some() {
+            let resolved = i64::from(no_revisit(it, &offers));
+            let mut seen: Vec<&str> = Vec::new();
+            for leg in &it.legs {
+                if seen.contains(&leg.agent.as_str()) {
+                    continue;
+                }
+                seen.push(&leg.agent);
+                let date = cal.date(leg.from_ms);
+                if in_range(date) {
+                    let d = days.entry((date, leg.agent.clone())).or_default();
+                    d.consulted += 1;
+                    d.no_revisit += resolved;
+                }
             }
         }
     }
@@ -358,6 +405,17 @@ pub struct AgentDayRow {
     pub invitations: i64,
     /// 邀评率.
     pub invitation_rate: f64,
+    /// 呼出量 — outbound calls the agent placed.
+    pub outbound: i64,
+    /// 外呼成功数 — of them, answered by the far end.
+    pub outbound_connected: i64,
+    /// 外呼成功率 — outbound_connected / outbound.
+    pub outbound_success_rate: f64,
+    /// 未二次来访会话数 — answered inbound calls whose caller did not call again within 24 h
+    /// (None until T+2).
+    pub no_revisit: Option<i64>,
+    /// 一次性解决率(24小时) — no_revisit / answered inbound calls (None until T+2).
+    pub one_time_resolution_rate: Option<f64>,
     /// Time with at least one customer connected, seconds.
     pub serving_secs: f64,
     /// 工时利用率.
@@ -411,6 +469,69 @@ impl AgentDay {
     pub fn level_rate(&self, level: u8) -> f64 {
         ratio(self.level(level), self.rated)
     }
+
+    /// 外呼成功率:外呼成功数/外呼总量 — connected outbound calls / outbound calls.
+    pub fn outbound_success_rate(&self) -> f64 {
+        ratio(self.outbound_connected, self.outbound)
+    }
+
+    /// 一次性解决率:24小时内,用户仅咨询一次的数量/接待用户的总咨询量 — answered inbound
+    /// interactions whose caller did not call in again within 24 h / answered inbound
+    /// interactions (seed 002 §3.3; shown from T+2, see [`hide_before_t2`]).
+    pub fn one_time_resolution_rate(&self) -> f64 {
+        ratio(self.no_revisit, self.consulted)
+    }
+}
+
+/// How long after an interaction a new call from the same number counts as a revisit (二次来访).
+pub const REVISIT_WINDOW_MS: i64 = 24 * 3_600_000;
+
+/// Callers' inbound offers, sorted, for the revisit test.
+fn inbound_offers(interactions: &[Interaction]) -> HashMap<&str, Vec<i64>> {
+    let mut by: HashMap<&str, Vec<i64>> = HashMap::new();
+    for it in interactions {
+        if let (Direction::Inbound, Some(c), Some(at)) = (it.direction, &it.caller, it.offered_ms) {
+            by.entry(c.as_str()).or_default().push(at);
+        }
+    }
+    for v in by.values_mut() {
+        v.sort_unstable();
+    }
+    by
+}
+
+/// 未二次来访: the caller of `it` made no other inbound call offered after `it` began and
+/// within [`REVISIT_WINDOW_MS`] of its end.
+fn no_revisit(it: &Interaction, offers: &HashMap<&str, Vec<i64>>) -> bool {
+    let (Some(caller), Some(start)) = (&it.caller, it.offered_ms) else {
+        return true;
+    };
+    let end = it.ended_ms.unwrap_or(start).max(start);
+    let Some(list) = offers.get(caller.as_str()) else {
+        return true;
+    };
+    let first_after = list.partition_point(|&t| t <= start);
+    list.get(first_after)
+        .is_none_or(|&t| t > end.saturating_add(REVISIT_WINDOW_MS))
+}
+
+/// The one-time resolution figures are final only once every revisit window of the day has
+/// passed: from the start of day + 2 (T+2, seed 002). Before that they are withheld (None).
+/// Applied where rows are served (the rollup path), with the real clock.
+pub fn hide_before_t2(rows: &mut [AgentDayRow], cal: &Calendar, now_ms: i64) {
+    for r in rows {
+        let Ok(d) = r.date.parse::<Date>() else {
+            continue;
+        };
+        let t2 = d
+            .tomorrow()
+            .and_then(|x| x.tomorrow())
+            .map_or(i64::MAX, |x| cal.day_start_ms(x));
+        if now_ms < t2 {
+            r.no_revisit = None;
+            r.one_time_resolution_rate = None;
+        }
+    }
 }
 
 /// Formats a UTC ms as a local `YYYY-MM-DDTHH:MM:SS`.
@@ -451,6 +572,11 @@ impl AgentDayRow {
             very_dissatisfied_rate: d.level_rate(5),
             invitations: d.invitations,
             invitation_rate: d.invitation_rate(),
+            outbound: d.outbound,
+            outbound_connected: d.outbound_connected,
+            outbound_success_rate: d.outbound_success_rate(),
+            no_revisit: Some(d.no_revisit),
+            one_time_resolution_rate: Some(d.one_time_resolution_rate()),
             serving_secs: secs(d.serving_ms),
             utilisation: d.utilisation(),
             state_secs: map(&d.state_ms),

@@ -117,6 +117,15 @@ pub struct Interaction {
     /// group that turned the caller away at its door (`queue.overflowed` with no visit, e.g.
     /// `queue_full`). The group a transfer-to-human failure belongs to.
     pub human_request: Option<(String, i64)>,
+    /// The calling number (`call.offered` `caller`): the customer of an inbound call, the
+    /// agent's extension of an outbound one.
+    pub caller: Option<String>,
+    /// The agent (extension) who placed an outbound call: the `agent` of a call the box placed
+    /// (click-to-dial), else the calling extension.
+    pub placed_by: Option<String>,
+    /// A consultation call an agent placed during another call (`origin: consult`): not a
+    /// customer call, so no traffic or workload figure counts it.
+    pub consult: bool,
 }
 
 impl Interaction {
@@ -136,6 +145,9 @@ impl Interaction {
             invited: false,
             ended_ms: None,
             human_request: None,
+            caller: None,
+            placed_by: None,
+            consult: false,
         }
     }
 
@@ -146,6 +158,11 @@ impl Interaction {
             "call.offered" => {
                 self.offered_ms.get_or_insert(at);
                 self.direction = direction_of(ev);
+                self.caller = str_field(ev, "caller").map(str::to_owned);
+                self.consult = str_field(ev, "origin") == Some("consult");
+                if self.direction == Direction::Outbound {
+                    self.placed_by = ev.agent.clone().or_else(|| self.caller.clone());
+                }
             }
             "queue.entered" => {
                 let via = match str_field(ev, "via") {

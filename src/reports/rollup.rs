@@ -99,10 +99,12 @@ pub fn agents_daily(
             by_day
         },
     )?;
-    Ok(days
+    let mut rows: Vec<AgentDayRow> = days
         .iter()
         .flat_map(|(d, list)| list.iter().map(|(a, x)| AgentDayRow::new(cal, *d, a, x)))
-        .collect())
+        .collect();
+    super::agents::hide_before_t2(&mut rows, cal, now_ms);
+    Ok(rows)
 }
 
 /// Kept days first; missing ones computed in runs of consecutive days, the closed ones kept.

@@ -608,3 +608,86 @@ fn transfer_to_human_failures_count_only_callers_the_centre_could_not_serve() {
     let mut m = Monitor::from_events(Calendar::utc(), &events);
     assert_eq!(m.snapshot(t(10, 5, 0)).transfer_to_human_failures, 2);
 }
+
+/// Seed 001 坐席工作量 and seed 002 一次性解决率 on one agent's day:
+/// - r1 (13800000001) answered by 1001 at 10:00, ends 10:05; the same number calls again at
+///   11:00 next day (25 h later, outside 24 h) → no revisit.
+/// - r2 (13800000002) answered by 1001 at 12:00, ends 12:03; the number calls again the same
+///   evening at 20:00 (r3, abandoned) → a revisit.
+/// - o1/o2: 1001 dials out; o1 answered by the far end, o2 not; k1 a consultation (not counted).
+///
+/// So on day 0: consulted 2, no_revisit 1, rate 1/2; outbound 2, connected 1, rate 1/2; and the
+/// one-time figures are withheld until the start of day 2 (T+2).
+#[test]
+fn agent_workload_counts_outbound_and_one_time_resolution_from_t_plus_2() {
+    let inbound = |at: i64, call: &str, caller: &str| {
+        with(
+            ev(at, "call.offered", call, None, None),
+            json!({"caller": caller, "dialled": "4001", "trunk": "pstn", "direction": "inbound"}),
+        )
+    };
+    let outbound = |at: i64, call: &str, origin: Option<&str>| {
+        with(
+            ev(at, "call.offered", call, Some("1001"), None),
+            json!({"caller": "1001", "dialled": "913900000000", "direction": "outbound", "origin": origin}),
+        )
+    };
+    let far_answer = |at: i64, call: &str| {
+        with(
+            ev(at, "call.answered", call, None, None),
+            json!({"agent": null, "group": null}),
+        )
+    };
+    let day_ms = 86_400_000;
+    let events = vec![
+        state(t(9, 0, 0), "1001", "idle", Some("login")),
+        inbound(t(10, 0, 0), "r1", "13800000001"),
+        queued(t(10, 0, 0), "r1", "support", "direct"),
+        answered(t(10, 0, 5), "r1", "1001", "support"),
+        left(t(10, 5, 0), "r1", "1001"),
+        ended(t(10, 5, 0), "r1"),
+        inbound(t(12, 0, 0), "r2", "13800000002"),
+        queued(t(12, 0, 0), "r2", "support", "direct"),
+        answered(t(12, 0, 5), "r2", "1001", "support"),
+        left(t(12, 3, 0), "r2", "1001"),
+        ended(t(12, 3, 0), "r2"),
+        outbound(t(13, 0, 0), "o1", None),
+        far_answer(t(13, 0, 10), "o1"),
+        ended(t(13, 2, 0), "o1"),
+        outbound(t(14, 0, 0), "o2", None),
+        ended(t(14, 0, 30), "o2"),
+        outbound(t(15, 0, 0), "k1", Some("consult")),
+        ended(t(15, 1, 0), "k1"),
+        state(t(18, 0, 0), "1001", "offline", None),
+        inbound(t(20, 0, 0), "r3", "13800000002"),
+        queued(t(20, 0, 0), "r3", "support", "direct"),
+        ended(t(20, 0, 40), "r3"),
+        inbound(t(11, 0, 0) + day_ms, "r4", "13800000001"),
+        ended(t(11, 0, 30) + day_ms, "r4"),
+    ];
+    let cal = Calendar::utc();
+    let t2 = DAY0 + 2 * day_ms;
+    let rows = agents_daily(&events, &cal, day(), day(), t2);
+    let r = rows
+        .iter()
+        .find(|r| r.agent == "1001")
+        .expect("a row for 1001");
+    assert_eq!(r.answered, 2);
+    assert_eq!((r.outbound, r.outbound_connected), (2, 1));
+    assert!((r.outbound_success_rate - 0.5).abs() < 1e-9);
+    assert_eq!(r.no_revisit, Some(1));
+    assert_eq!(r.one_time_resolution_rate, Some(0.5));
+
+    // Served one millisecond before T+2 the figure is not final yet: withheld; at T+2 shown.
+    let mut early = rows.clone();
+    agents::hide_before_t2(&mut early, &cal, t2 - 1);
+    let e = early
+        .iter()
+        .find(|r| r.agent == "1001")
+        .expect("a row for 1001");
+    assert_eq!((e.no_revisit, e.one_time_resolution_rate), (None, None));
+    assert_eq!(e.outbound, 2, "workload figures are shown at once");
+    let mut on_time = rows.clone();
+    agents::hide_before_t2(&mut on_time, &cal, t2);
+    assert_eq!(on_time, rows);
+}

@@ -30,6 +30,9 @@ impl TrafficCounts {
     pub fn of(it: &Interaction, now_ms: i64) -> TrafficCounts {
         let answered = it.answered();
         let mut c = TrafficCounts::default();
+        if it.consult {
+            return c; // an agent's consultation call is not customer traffic
+        }
         match it.direction {
             Direction::Inbound => {
                 c.inbound = 1;

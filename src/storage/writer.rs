@@ -116,6 +116,7 @@ fn wait_ack(rx: &Receiver<Result<(), String>>) -> Result<(), StorageError> {
 
 /// The writer loop: wait for one message, take whatever else is queued (up to a batch), commit
 /// it in one transaction, then answer the flushes that were in the batch.
+#[allow(clippy::disallowed_methods)] // an I/O thread like the driver's: the linger deadline reads the clock
 fn run(mut conn: Connection, rx: Receiver<Msg>) {
     // The first failure since the last flush, reported to the next flush.
     let mut failure: Option<String> = None;
