@@ -51,6 +51,10 @@ pub struct GroupCounts {
     pub transfer_to_human_failures: i64,
     /// Transfer operations by the group's agents, any target (转接量).
     pub transfers: i64,
+    /// Agent conversation time of the finished interactions answered here, ms (总对话时长).
+    pub talk_ms: i64,
+    /// Finished interactions answered here (the conversations of `talk_ms`).
+    pub talked: i64,
 }
 
 impl AddAssign for GroupCounts {
@@ -73,6 +77,8 @@ impl AddAssign for GroupCounts {
         self.wait_ms += o.wait_ms;
         self.transfer_to_human_failures += o.transfer_to_human_failures;
         self.transfers += o.transfers;
+        self.talk_ms += o.talk_ms;
+        self.talked += o.talked;
     }
 }
 
@@ -96,10 +102,19 @@ impl SubAssign for GroupCounts {
         self.wait_ms -= o.wait_ms;
         self.transfer_to_human_failures -= o.transfer_to_human_failures;
         self.transfers -= o.transfers;
+        self.talk_ms -= o.talk_ms;
+        self.talked -= o.talked;
     }
 }
 
 impl GroupCounts {
+    /// 平均对话时长:总对话时长/应答量 (seed 002 §3.3) — agent conversation time of the
+    /// answered interactions / those interactions, seconds; interactions still in progress are
+    /// left out of both until they end.
+    pub fn avg_conversation_secs(&self) -> f64 {
+        ratio(self.talk_ms, self.talked) / 1000.0
+    }
+
     /// 流入量:流入该技能组的量,包含转接和溢流过来的量,包括排队中途放弃的量,但不包括从技能组转接和
     /// 溢流出去的量 — what flowed into the group, including transferred-in, overflowed-in and
     /// abandoned-in-queue, excluding what was transferred or overflowed out (rule 2).
@@ -272,6 +287,12 @@ pub fn contributions(it: &Interaction) -> Vec<(String, i64, GroupCounts)> {
             }
         }
         c.invitations = i64::from(it.invited);
+        // 总对话时长: the agents' connected time, once the interaction has ended (an open call
+        // is counted when it ends, so a live figure never shrinks).
+        if let Some(end) = it.ended_ms {
+            c.talk_ms = it.talk_ms(end);
+            c.talked = 1;
+        }
     }
     // 转接量: each operation on the visit it was made from (the group's last visit entered
     // before it), so it shares that visit's day (rule 9).
@@ -332,6 +353,8 @@ pub struct GroupRow {
     pub connect_rate: f64,
     /// 呼损量.
     pub lost: i64,
+    /// 平均对话时长_秒.
+    pub avg_conversation_secs: f64,
     /// 直接流入量.
     pub direct_inflow: i64,
     /// 直接应答量.
@@ -405,6 +428,7 @@ impl GroupRow {
             answered: c.answered(),
             connect_rate: c.connect_rate(),
             lost: c.lost(),
+            avg_conversation_secs: c.avg_conversation_secs(),
             direct_inflow: c.direct_inflow(),
             direct_answered: c.direct_answered(),
             direct_connect_rate: c.direct_connect_rate(),

@@ -691,3 +691,32 @@ fn agent_workload_counts_outbound_and_one_time_resolution_from_t_plus_2() {
     agents::hide_before_t2(&mut on_time, &cal, t2);
     assert_eq!(on_time, rows);
 }
+
+/// 平均对话时长 = 总对话时长 / 应答量 (seed 002 §3.3), per group: g1 talks 295 s (10:00:05 →
+/// 10:05:00) and g2 60 s (11:00:10 → 11:01:10) in support → (295 + 60) / 2 = 177.5 s; g3 is
+/// answered but still talking at the end of the log, so it waits to be counted (answered 3,
+/// average over the 2 finished).
+#[test]
+fn group_average_conversation_counts_finished_answered_interactions() {
+    let mut e = Vec::new();
+    for (call, q, a, end) in [
+        ("g1", t(10, 0, 0), t(10, 0, 5), Some(t(10, 5, 0))),
+        ("g2", t(11, 0, 0), t(11, 0, 10), Some(t(11, 1, 10))),
+        ("g3", t(12, 0, 0), t(12, 0, 3), None),
+    ] {
+        e.push(offered(q, call, "inbound"));
+        e.push(queued(q, call, "support", "direct"));
+        e.push(answered(a, call, "1001", "support"));
+        if let Some(end) = end {
+            e.push(left(end, call, "1001"));
+            e.push(ended(end, call));
+        }
+    }
+    let rows = skill_groups_daily(&e, &Calendar::utc(), day(), day());
+    let r = rows
+        .iter()
+        .find(|r| r.group == "support")
+        .expect("support row");
+    assert_eq!(r.answered, 3);
+    assert!((r.avg_conversation_secs - 177.5).abs() < 1e-9, "{r:?}");
+}
