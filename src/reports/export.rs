@@ -6,6 +6,8 @@ use serde::de::{MapAccess, Visitor};
 use serde::{Deserialize, Deserializer, Serialize};
 use serde_json::Value;
 
+use super::labels::Kind;
+
 /// Export failures (none comes from user input: rows are ours).
 #[derive(Debug, thiserror::Error)]
 pub enum ExportError {
@@ -109,32 +111,66 @@ pub fn table_csv(header: &[String], cells: &[Vec<Value>]) -> Result<Vec<u8>, Exp
         .map_err(|e| ExportError::Csv(csv::Error::from(e.into_error())))
 }
 
+/// The byte-order mark that makes Excel read a CSV file as UTF-8 (without it, Chinese headers
+/// open as mojibake in the zh-CN locale's default code page).
+pub const UTF8_BOM: &[u8] = b"\xEF\xBB\xBF";
+
+/// A table as CSV for download: UTF-8 with a leading byte-order mark, header line first.
+pub fn table_csv_bom(header: &[String], cells: &[Vec<Value>]) -> Result<Vec<u8>, ExportError> {
+    let mut out = UTF8_BOM.to_vec();
+    out.extend(table_csv(header, cells)?);
+    Ok(out)
+}
+
 /// The rows as an .xlsx workbook with one sheet named `sheet`; numbers stay numbers.
 pub fn to_xlsx<T: Serialize>(rows: &[T], sheet: &str) -> Result<Vec<u8>, ExportError> {
     let (header, cells) = table(rows)?;
     table_xlsx(&header, &cells, sheet)
 }
 
-/// A table as an .xlsx workbook with one sheet named `sheet`.
+/// A table as an .xlsx workbook with one sheet named `sheet` (bold header, plain numbers).
 pub fn table_xlsx(
     header: &[String],
     cells: &[Vec<Value>],
     sheet: &str,
 ) -> Result<Vec<u8>, ExportError> {
+    table_xlsx_styled(header, &[], cells, sheet)
+}
+
+/// A table as an .xlsx workbook: bold header row, numbers as numbers, and per column `kinds`
+/// (missing ones read as counts) a percentage format for rates and two decimals for other
+/// fractional numbers; durations stay whole seconds as their header says.
+pub fn table_xlsx_styled(
+    header: &[String],
+    kinds: &[Kind],
+    cells: &[Vec<Value>],
+    sheet: &str,
+) -> Result<Vec<u8>, ExportError> {
+    use rust_xlsxwriter::Format;
+    let bold = Format::new().set_bold();
+    let percent = Format::new().set_num_format("0.0%");
+    let decimal = Format::new().set_num_format("0.00");
+    let general = Format::new();
     let mut book = rust_xlsxwriter::Workbook::new();
     let ws = book.add_worksheet();
     ws.set_name(sheet)?;
     for (c, h) in header.iter().enumerate() {
-        ws.write_string(0, c as u16, h)?;
+        ws.write_string_with_format(0, c as u16, h, &bold)?;
     }
     for (r, row) in cells.iter().enumerate() {
         let r = r as u32 + 1;
         for (c, v) in row.iter().enumerate() {
+            let kind = kinds.get(c).copied().unwrap_or(Kind::Count);
             let c = c as u16;
             match v {
                 Value::Null => {}
                 Value::Number(n) => {
-                    ws.write_number(r, c, n.as_f64().unwrap_or(0.0))?;
+                    let f = match kind {
+                        Kind::Rate => &percent,
+                        Kind::Number => &decimal,
+                        _ => &general,
+                    };
+                    ws.write_number_with_format(r, c, n.as_f64().unwrap_or(0.0), f)?;
                 }
                 Value::Bool(b) => {
                     ws.write_boolean(r, c, *b)?;
