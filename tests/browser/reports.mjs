@@ -66,5 +66,13 @@ await run(async ({ page }) => {
     return t.replace(/^\uFEFF/, "").split("\n")[0];
   });
   check(zhHead.startsWith("日期,技能组,流入量,应答量,接通率,呼损量,"), `zh-CN CSV header row: ${zhHead}`);
+  // The page's formatting: rates as percentages, seconds as h:mm:ss, calendar-month presets.
+  const fmt = await page.evaluate(async () => {
+    const m = await import("/assets/pages/reports.js");
+    return [m.cell(0.5, "rate"), m.cell(0.04167, "rate"), m.cell(3725, "duration"), m.cell(12, "count"),
+      m.presetRange("lastmonth", new Date(2024, 2, 15)).join(".."), m.presetRange("month", new Date(2024, 2, 15)).join("..")];
+  });
+  check(JSON.stringify(fmt) === JSON.stringify(["50.0%", "4.2%", "1:02:05", "12", "2024-02-01..2024-02-29", "2024-03-01..2024-03-15"]),
+    `formatting: ${JSON.stringify(fmt)}`);
   check(errors.length === 0, `no script errors: ${errors.join(" | ")}`);
 });

@@ -53,7 +53,7 @@ export function hms(secs) {
 }
 
 /** A cell as shown: by the column's format from the server. */
-function cell(v, format) {
+export function cell(v, format) {
   if (v === null || v === undefined) return "";
   if (typeof v !== "number") return String(v);
   switch (format) {
