@@ -68,7 +68,10 @@ fn csv_header_rows_follow_lang_and_keys_stay_available() {
         &d,
         &format!("/api/reports/skill-groups/daily?{Q}&format=csv"),
     ));
-    assert!(all.starts_with("日期,技能组,流入量,应答量,接通率,呼损量,"), "{all}");
+    assert!(
+        all.starts_with("日期,技能组,流入量,应答量,接通率,呼损量,"),
+        "{all}"
+    );
     assert!(!all.contains('_'), "a raw key in {all}");
     let keys = csv_header(&get(
         &d,
@@ -82,7 +85,10 @@ fn csv_header_rows_follow_lang_and_keys_stay_available() {
         &d,
         &format!("/api/reports/tickets?{Q}&view=type&format=csv"),
     ));
-    assert_eq!(tickets, "工单类型,工单总数,正常完结,超时完结,未完结,超时未完结");
+    assert_eq!(
+        tickets,
+        "工单类型,工单总数,正常完结,超时完结,未完结,超时未完结"
+    );
 }
 
 #[test]
@@ -106,7 +112,10 @@ fn xlsx_header_rows_hold_the_labels_in_bold() {
                 "{lang}: {w} missing in {strings}"
             );
         }
-        assert!(!strings.contains(">inflow<"), "{lang}: raw key in {strings}");
+        assert!(
+            !strings.contains(">inflow<"),
+            "{lang}: raw key in {strings}"
+        );
         let styles = xlsx_part(&r.body, "xl/styles.xml");
         assert!(styles.contains("<b/>"), "the header font is bold: {styles}");
     }
@@ -125,14 +134,19 @@ fn json_carries_labels_and_formats_and_a_bad_lang_is_400() {
     assert_eq!(b["labels"]["break_secs.用餐"], "Break: 用餐 (s)");
     assert_eq!(b["formats"]["utilisation"], "rate");
     assert_eq!(b["formats"]["online_secs"], "duration");
-    let b = d.api(&format!("/api/reports/agents/daily?{Q}&columns=break_secs.用餐"));
+    let b = d.api(&format!(
+        "/api/reports/agents/daily?{Q}&columns=break_secs.用餐"
+    ));
     assert_eq!(b["labels"]["break_secs.用餐"], "用餐时长(秒)");
     for (q, field) in [("lang=de", "lang"), ("header=fancy", "header")] {
         let r = get(&d, &format!("/api/reports/traffic?{Q}&{q}&format=csv"));
         assert_eq!(r.status, 400, "{q}: {}", r.text());
         assert_eq!(r.json()["field"], field, "{q}");
         assert!(
-            r.json()["message"].as_str().unwrap_or_default().contains(field),
+            r.json()["message"]
+                .as_str()
+                .unwrap_or_default()
+                .contains(field),
             "{q}: {}",
             r.text()
         );
