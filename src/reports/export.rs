@@ -183,3 +183,48 @@ pub fn table_xlsx_styled(
     }
     Ok(book.save_to_buffer()?)
 }
+
+#[cfg(test)]
+mod tests {
+    use std::io::Read;
+
+    use super::*;
+
+    fn part(book: &[u8], name: &str) -> String {
+        let mut zip = zip::ZipArchive::new(std::io::Cursor::new(book)).expect("zip container");
+        let mut s = String::new();
+        zip.by_name(name)
+            .expect("workbook part")
+            .read_to_string(&mut s)
+            .expect("UTF-8 XML");
+        s
+    }
+
+    #[test]
+    fn a_styled_workbook_has_a_bold_header_and_percentage_rates() {
+        let header = ["技能组", "流入量", "接通率"].map(String::from);
+        let cells = vec![vec![
+            Value::from("support"),
+            Value::from(2),
+            Value::from(0.5),
+        ]];
+        let kinds = [Kind::Text, Kind::Count, Kind::Rate];
+        let book = table_xlsx_styled(&header, &kinds, &cells, "skill-groups-daily").unwrap();
+        let styles = part(&book, "xl/styles.xml");
+        assert!(styles.contains("<b/>"), "{styles}");
+        assert!(styles.contains("formatCode=\"0.0%\""), "{styles}");
+        let sheet = part(&book, "xl/worksheets/sheet1.xml");
+        assert!(
+            sheet.contains("<v>0.5</v>"),
+            "the rate stays a number: {sheet}"
+        );
+        assert!(part(&book, "xl/sharedStrings.xml").contains(">接通率<"));
+    }
+
+    #[test]
+    fn a_download_csv_starts_with_a_byte_order_mark() {
+        let csv = table_csv_bom(&["流入量".to_owned()], &[vec![Value::from(3)]]).unwrap();
+        assert_eq!(csv.get(..3), Some(UTF8_BOM));
+        assert_eq!(csv.get(3..), Some("流入量\n3\n".as_bytes()));
+    }
+}
