@@ -259,6 +259,14 @@ fn every_admin_page_renders_and_a_skill_group_is_created_in_the_form() {
 }
 
 #[test]
+fn reports_page_shows_labelled_columns_in_the_panel_language_and_downloads_them() {
+    let w = Workdir::new();
+    let d = Daemon::start(&w);
+    let results = Script::start("reports.mjs", &d).finish();
+    eprintln!("csv header: {}", value(&results, "csv_header"));
+}
+
+#[test]
 fn admin_configures_crm_pages_and_agent_clears_a_due_contact_plan_reminder() {
     let w = Workdir::new();
     let d = Daemon::start(&w);

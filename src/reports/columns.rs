@@ -19,6 +19,20 @@ fn header_of<T: Serialize>(sample: T) -> Vec<String> {
     table(&[sample]).map(|(h, _)| h).unwrap_or_default()
 }
 
+/// Every family and view a report request can name (`family` as in the URL, then `view`).
+pub const FAMILY_VIEWS: &[(&str, Option<&str>)] = &[
+    ("skill-groups/daily", None),
+    ("skill-groups/hourly", None),
+    ("agents/daily", None),
+    ("traffic", None),
+    ("satisfaction", None),
+    ("categories", Some("daily")),
+    ("categories", Some("top")),
+    ("tickets", Some("agent")),
+    ("tickets", Some("type")),
+    ("tickets", Some("agent-type-node")),
+];
+
 /// The columns a family's rows may have, in their default order (`family` as in the URL;
 /// `view` picks the categories / tickets variant).
 pub fn known_columns(family: &str, view: Option<&str>) -> Vec<String> {

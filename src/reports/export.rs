@@ -6,6 +6,8 @@ use serde::de::{MapAccess, Visitor};
 use serde::{Deserialize, Deserializer, Serialize};
 use serde_json::Value;
 
+use super::labels::Kind;
+
 /// Export failures (none comes from user input: rows are ours).
 #[derive(Debug, thiserror::Error)]
 pub enum ExportError {
@@ -109,32 +111,66 @@ pub fn table_csv(header: &[String], cells: &[Vec<Value>]) -> Result<Vec<u8>, Exp
         .map_err(|e| ExportError::Csv(csv::Error::from(e.into_error())))
 }
 
+/// The byte-order mark that makes Excel read a CSV file as UTF-8 (without it, Chinese headers
+/// open as mojibake in the zh-CN locale's default code page).
+pub const UTF8_BOM: &[u8] = b"\xEF\xBB\xBF";
+
+/// A table as CSV for download: UTF-8 with a leading byte-order mark, header line first.
+pub fn table_csv_bom(header: &[String], cells: &[Vec<Value>]) -> Result<Vec<u8>, ExportError> {
+    let mut out = UTF8_BOM.to_vec();
+    out.extend(table_csv(header, cells)?);
+    Ok(out)
+}
+
 /// The rows as an .xlsx workbook with one sheet named `sheet`; numbers stay numbers.
 pub fn to_xlsx<T: Serialize>(rows: &[T], sheet: &str) -> Result<Vec<u8>, ExportError> {
     let (header, cells) = table(rows)?;
     table_xlsx(&header, &cells, sheet)
 }
 
-/// A table as an .xlsx workbook with one sheet named `sheet`.
+/// A table as an .xlsx workbook with one sheet named `sheet` (bold header, plain numbers).
 pub fn table_xlsx(
     header: &[String],
     cells: &[Vec<Value>],
     sheet: &str,
 ) -> Result<Vec<u8>, ExportError> {
+    table_xlsx_styled(header, &[], cells, sheet)
+}
+
+/// A table as an .xlsx workbook: bold header row, numbers as numbers, and per column `kinds`
+/// (missing ones read as counts) a percentage format for rates and two decimals for other
+/// fractional numbers; durations stay whole seconds as their header says.
+pub fn table_xlsx_styled(
+    header: &[String],
+    kinds: &[Kind],
+    cells: &[Vec<Value>],
+    sheet: &str,
+) -> Result<Vec<u8>, ExportError> {
+    use rust_xlsxwriter::Format;
+    let bold = Format::new().set_bold();
+    let percent = Format::new().set_num_format("0.0%");
+    let decimal = Format::new().set_num_format("0.00");
+    let general = Format::new();
     let mut book = rust_xlsxwriter::Workbook::new();
     let ws = book.add_worksheet();
     ws.set_name(sheet)?;
     for (c, h) in header.iter().enumerate() {
-        ws.write_string(0, c as u16, h)?;
+        ws.write_string_with_format(0, c as u16, h, &bold)?;
     }
     for (r, row) in cells.iter().enumerate() {
         let r = r as u32 + 1;
         for (c, v) in row.iter().enumerate() {
+            let kind = kinds.get(c).copied().unwrap_or(Kind::Count);
             let c = c as u16;
             match v {
                 Value::Null => {}
                 Value::Number(n) => {
-                    ws.write_number(r, c, n.as_f64().unwrap_or(0.0))?;
+                    let f = match kind {
+                        Kind::Rate => &percent,
+                        Kind::Number => &decimal,
+                        _ => &general,
+                    };
+                    ws.write_number_with_format(r, c, n.as_f64().unwrap_or(0.0), f)?;
                 }
                 Value::Bool(b) => {
                     ws.write_boolean(r, c, *b)?;
@@ -146,4 +182,49 @@ pub fn table_xlsx(
         }
     }
     Ok(book.save_to_buffer()?)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::io::Read;
+
+    use super::*;
+
+    fn part(book: &[u8], name: &str) -> String {
+        let mut zip = zip::ZipArchive::new(std::io::Cursor::new(book)).expect("zip container");
+        let mut s = String::new();
+        zip.by_name(name)
+            .expect("workbook part")
+            .read_to_string(&mut s)
+            .expect("UTF-8 XML");
+        s
+    }
+
+    #[test]
+    fn a_styled_workbook_has_a_bold_header_and_percentage_rates() {
+        let header = ["技能组", "流入量", "接通率"].map(String::from);
+        let cells = vec![vec![
+            Value::from("support"),
+            Value::from(2),
+            Value::from(0.5),
+        ]];
+        let kinds = [Kind::Text, Kind::Count, Kind::Rate];
+        let book = table_xlsx_styled(&header, &kinds, &cells, "skill-groups-daily").unwrap();
+        let styles = part(&book, "xl/styles.xml");
+        assert!(styles.contains("<b/>"), "{styles}");
+        assert!(styles.contains("formatCode=\"0.0%\""), "{styles}");
+        let sheet = part(&book, "xl/worksheets/sheet1.xml");
+        assert!(
+            sheet.contains("<v>0.5</v>"),
+            "the rate stays a number: {sheet}"
+        );
+        assert!(part(&book, "xl/sharedStrings.xml").contains(">接通率<"));
+    }
+
+    #[test]
+    fn a_download_csv_starts_with_a_byte_order_mark() {
+        let csv = table_csv_bom(&["流入量".to_owned()], &[vec![Value::from(3)]]).unwrap();
+        assert_eq!(csv.get(..3), Some(UTF8_BOM));
+        assert_eq!(csv.get(3..), Some("流入量\n3\n".as_bytes()));
+    }
 }

@@ -13,6 +13,7 @@ pub mod crm;
 pub mod export;
 pub mod groups;
 pub mod interaction;
+pub mod labels;
 pub mod live;
 pub mod rollup;
 pub mod scale;

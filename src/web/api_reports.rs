@@ -1,7 +1,10 @@
-//! `GET /api/reports/<family>?from=YYYY-MM-DD&to=YYYY-MM-DD[&format=csv|xlsx][&group=..]`
-//! (SPEC §11 API names): `skill-groups/daily`, `skill-groups/hourly`, `agents/daily`,
-//! `traffic`, `satisfaction`, computed from the event log in the box's time zone. JSON by
-//! default (`{"family", "from", "to", "time_zone", "items"}`), or a CSV / .xlsx download.
+//! `GET /api/reports/<family>?from=YYYY-MM-DD&to=YYYY-MM-DD[&format=csv|xlsx][&group=..]
+//! [&lang=zh-CN|en][&header=labels|keys]` (SPEC §11 API names): `skill-groups/daily`,
+//! `skill-groups/hourly`, `agents/daily`, `traffic`, `satisfaction`, `categories`, `tickets`,
+//! computed from the event log in the box's time zone. JSON by default (`{"family", "from",
+//! "to", "time_zone", "lang", "columns", "labels", "formats", "items"}`: `labels` maps each
+//! column key to what a supervisor reads in `lang`, `formats` to how its values read), or a CSV
+//! / .xlsx download whose header row holds the labels (`header=keys`: the raw keys, for scripts).
 
 use jiff::civil::Date;
 use serde::Serialize;
@@ -10,6 +13,7 @@ use serde_json::json;
 use super::api_monitor_live::{calendar, forbidden, may_monitor, now_ms};
 use super::routes::WebState;
 use super::{RequestParts, ResponseParts};
+use crate::reports::labels::{self, Lang};
 use crate::reports::rollup::READ_MARGIN_MS;
 use crate::reports::{self, columns, export, Calendar};
 use crate::storage::{self, StorageError, User};
@@ -126,6 +130,24 @@ pub fn handle(
             )
         }
     };
+    // The user record holds no language, so the panel passes its own; zh-CN otherwise.
+    let lang = match req.query_param("lang").filter(|l| !l.trim().is_empty()) {
+        None => Lang::ZhCn,
+        Some(raw) => match Lang::parse(&raw) {
+            Some(l) => l,
+            None => return bad("lang", &format!("lang must be zh-CN or en, got {raw:?}")),
+        },
+    };
+    let key_header = match req.query_param("header").as_deref() {
+        None | Some("" | "labels") => false,
+        Some("keys") => true,
+        Some(other) => {
+            return bad(
+                "header",
+                &format!("header must be labels or keys, got {other:?}"),
+            )
+        }
+    };
     let group = req.query_param("group").filter(|g| !g.is_empty());
     let view = req.query_param("view").filter(|v| !v.is_empty());
     let views: &[&str] = match family {
@@ -157,6 +179,8 @@ pub fn handle(
         format,
         wanted: &wanted,
         view: view.as_deref(),
+        lang,
+        key_header,
     };
     if family == "categories" || family == "tickets" {
         return crm_family(state, &out, view.as_deref(), req, now);
@@ -233,6 +257,9 @@ struct Out<'a> {
     format: Format,
     wanted: &'a [String],
     view: Option<&'a str>,
+    lang: Lang,
+    /// Download header row of raw column keys instead of labels.
+    key_header: bool,
 }
 
 impl Out<'_> {
@@ -251,6 +278,21 @@ impl Out<'_> {
             }
         };
         let file = format!("{}_{}_{}", self.name, self.from, self.to);
+        let shown: Vec<String> = table
+            .header
+            .iter()
+            .map(|c| labels::label_or_key(self.family, c, self.lang))
+            .collect();
+        let kinds: Vec<labels::Kind> = table
+            .header
+            .iter()
+            .map(|c| labels::kind(self.family, c))
+            .collect();
+        let head = if self.key_header {
+            &table.header
+        } else {
+            &shown
+        };
         let out = match self.format {
             Format::Json => {
                 return ResponseParts::json(
@@ -260,20 +302,29 @@ impl Out<'_> {
                         "from": self.from.to_string(),
                         "to": self.to.to_string(),
                         "time_zone": self.cal.tz().iana_name().unwrap_or("UTC"),
+                        "lang": self.lang.tag(),
                         "columns": table.header,
+                        "labels": table.header.iter().cloned().zip(shown.iter().cloned())
+                            .map(|(c, l)| (c, json!(l)))
+                            .collect::<serde_json::Map<String, serde_json::Value>>(),
+                        "formats": table.header.iter().cloned().zip(kinds.iter())
+                            .map(|(c, k)| (c, json!(k)))
+                            .collect::<serde_json::Map<String, serde_json::Value>>(),
                         "items": table.items(),
                     }),
                 )
             }
-            Format::Csv => export::table_csv(&table.header, &table.cells)
+            Format::Csv => export::table_csv_bom(head, &table.cells)
                 .map(|b| (b, "text/csv; charset=utf-8", "csv")),
-            Format::Xlsx => export::table_xlsx(&table.header, &table.cells, &self.name).map(|b| {
-                (
-                    b,
-                    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-                    "xlsx",
-                )
-            }),
+            Format::Xlsx => {
+                export::table_xlsx_styled(head, &kinds, &table.cells, &self.name).map(|b| {
+                    (
+                        b,
+                        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+                        "xlsx",
+                    )
+                })
+            }
         };
         match out {
             Ok((body, ctype, ext)) => ResponseParts::new(200, ctype, body).with_header(
@@ -525,12 +576,14 @@ mod tests {
         );
         let r = get(
             &s,
-            &format!("/api/reports/skill-groups/daily?{q}&columns=answered,group&format=csv"),
+            &format!(
+                "/api/reports/skill-groups/daily?{q}&columns=answered,group&format=csv&header=keys"
+            ),
             "boss",
         );
         assert_eq!(
             String::from_utf8(r.body).unwrap(),
-            "answered,group\n1,support\n"
+            "\u{feff}answered,group\n1,support\n"
         );
         let r = get(
             &s,
@@ -557,7 +610,7 @@ mod tests {
         assert_eq!(r.status, 200);
         assert_eq!(
             String::from_utf8(r.body).unwrap(),
-            "date,category,inbound_call,manual_outbound,system_outbound,chat,total\n"
+            "\u{feff}日期,类目名称,客户来电,手动外呼,系统外呼,在线服务,合计\n"
         );
         let r = get(
             &s,
@@ -583,6 +636,55 @@ mod tests {
         let cols = body(&r)["columns"].clone();
         assert_eq!(cols[2], "node");
         assert_eq!(cols[7], "open_past_sla");
+    }
+
+    #[test]
+    fn labels_follow_lang_in_json_and_downloads_and_a_bad_lang_is_400() {
+        let (_d, s) = state();
+        let q = "from=2024-05-01&to=2024-05-01&columns=group,inflow,connect_rate";
+        let b = body(&get(
+            &s,
+            &format!("/api/reports/skill-groups/daily?{q}"),
+            "boss",
+        ));
+        assert_eq!(b["lang"], "zh-CN");
+        assert_eq!(
+            b["labels"],
+            json!({"group": "技能组", "inflow": "流入量", "connect_rate": "接通率"})
+        );
+        assert_eq!(
+            b["formats"],
+            json!({"group": "text", "inflow": "count", "connect_rate": "rate"})
+        );
+        assert_eq!(b["columns"], json!(["group", "inflow", "connect_rate"]));
+        let b = body(&get(
+            &s,
+            &format!("/api/reports/skill-groups/daily?{q}&lang=en"),
+            "boss",
+        ));
+        assert_eq!(b["labels"]["inflow"], "Inflow");
+        assert_eq!(b["items"][0]["inflow"], 2, "items keep the raw keys");
+        let r = get(
+            &s,
+            &format!("/api/reports/skill-groups/daily?{q}&lang=en&format=csv"),
+            "boss",
+        );
+        let text = String::from_utf8(r.body).unwrap();
+        assert_eq!(
+            text,
+            "\u{feff}Skill group,Inflow,Connect rate\nsupport,2,0.5\n"
+        );
+        for bad_q in ["lang=fr", "lang=zh-TW", "header=both"] {
+            let r = get(
+                &s,
+                &format!("/api/reports/traffic?{q}&{bad_q}")
+                    .replace("&columns=group,inflow,connect_rate", ""),
+                "boss",
+            );
+            assert_eq!(r.status, 400, "{bad_q}");
+            let field = bad_q.split('=').next().unwrap_or_default();
+            assert_eq!(body(&r)["field"], field, "{bad_q}");
+        }
     }
 
     #[test]
