@@ -158,6 +158,18 @@ const COMMON: &[Entry] = &[
     ),
     ("serving_secs", Duration, "服务时长(秒)", "Serving time (s)"),
     ("utilisation", Rate, "工时利用率", "Utilisation"),
+    (
+        "no_revisit",
+        Count,
+        "未二次来访会话数",
+        "Not called again within 24 h",
+    ),
+    (
+        "one_time_resolution_rate",
+        Rate,
+        "一次性解决率(24小时)",
+        "One-time resolution (24 h)",
+    ),
     ("inbound", Count, "呼入量", "Inbound"),
     ("outbound", Count, "呼出量", "Outbound"),
     (
