@@ -1,8 +1,9 @@
 //! Keeps the report rollups warm (SPEC §15: a month of the daily skill-group report in < 1 s):
-//! a low-priority thread computes and keeps every closed day of the last [`WARM_DAYS`] days at
-//! start, then once an hour the days that have closed since. A report for those days is then
-//! read from the kept rows instead of being computed from the log on first request; older days
-//! are still computed (and kept) on demand.
+//! a low-priority thread computes and keeps every closed day of the event log, newest month
+//! first (the last quarter is ready soonest), at start and then once an hour for the days that
+//! have closed since. A report is then read from the kept rows instead of being computed from
+//! the log on first request, however old its days; a day the writer invalidates (a late event)
+//! is computed again on the next pass or on demand.
 
 #![allow(clippy::disallowed_methods)] // a driver thread: it reads the wall clock.
 
@@ -13,8 +14,9 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use crate::reports::{rollup, Calendar};
 
-/// How far back the warmer keeps days (a quarter: the ranges supervisors look at most).
-pub const WARM_DAYS: i64 = 92;
+/// The warmer works back from today in chunks of this many days (one read of the log each,
+/// so memory stays that of a month however long the history).
+pub const CHUNK_DAYS: i64 = 31;
 
 /// How often the warmer looks for newly closed days.
 const EVERY: Duration = Duration::from_secs(3600);
@@ -30,7 +32,7 @@ pub fn spawn(db_path: PathBuf, cal: Calendar, stop: Arc<AtomicBool>) -> std::io:
                 libc::setpriority(libc::PRIO_PROCESS, tid, 10);
             }
             while !stop.load(Ordering::Relaxed) {
-                warm(&db_path, &cal);
+                warm(&db_path, &cal, &stop);
                 let mut waited = Duration::ZERO;
                 while waited < EVERY && !stop.load(Ordering::Relaxed) {
                     std::thread::sleep(Duration::from_secs(1));
@@ -41,15 +43,13 @@ pub fn spawn(db_path: PathBuf, cal: Calendar, stop: Arc<AtomicBool>) -> std::io:
         .map(|_| ())
 }
 
-/// Computes and keeps the closed days of the last [`WARM_DAYS`] days not kept yet.
-pub fn warm(db_path: &std::path::Path, cal: &Calendar) {
+/// Computes and keeps every closed day not kept yet, from today back to the first event,
+/// newest chunk first; returns early when `stop` is set.
+pub fn warm(db_path: &std::path::Path, cal: &Calendar, stop: &AtomicBool) {
     let now_ms = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| d.as_millis() as i64);
     let today = cal.date(now_ms);
-    let Ok(from) = today.checked_sub(jiff::Span::new().days(WARM_DAYS)) else {
-        return;
-    };
     let mut db = match crate::storage::Db::open(db_path) {
         Ok(db) => db,
         Err(e) => {
@@ -57,18 +57,43 @@ pub fn warm(db_path: &std::path::Path, cal: &Calendar) {
             return;
         }
     };
+    let first: Option<i64> = match db
+        .conn()
+        .query_row("SELECT MIN(at_ms) FROM events", [], |r| r.get(0))
+    {
+        Ok(v) => v,
+        Err(e) => {
+            tracing::warn!("report rollups: cannot read the event log: {e}");
+            return;
+        }
+    };
+    let Some(first) = first else { return };
+    let oldest = cal.date(first);
     let started = std::time::Instant::now();
-    let conn = db.conn_mut();
-    let groups = rollup::skill_groups_daily(conn, cal, from, today, now_ms);
-    let agents = rollup::agents_daily(conn, cal, from, today, now_ms);
-    match (groups, agents) {
-        (Ok(_), Ok(_)) => tracing::debug!(
-            days = WARM_DAYS,
-            ms = started.elapsed().as_millis() as u64,
-            "report rollups kept"
-        ),
-        (Err(e), _) | (_, Err(e)) => tracing::warn!("report rollups: {e}"),
+    let mut to = today;
+    let mut chunks = 0u32;
+    while to >= oldest && !stop.load(Ordering::Relaxed) {
+        let from = to
+            .checked_sub(jiff::Span::new().days(CHUNK_DAYS - 1))
+            .map_or(oldest, |d| d.max(oldest));
+        let conn = db.conn_mut();
+        let groups = rollup::skill_groups_daily(conn, cal, from, to, now_ms);
+        let agents = rollup::agents_daily(conn, cal, from, to, now_ms);
+        if let (Err(e), _) | (_, Err(e)) = (groups, agents) {
+            tracing::warn!("report rollups: {e}");
+            return;
+        }
+        chunks += 1;
+        match from.yesterday() {
+            Ok(d) => to = d,
+            Err(_) => break,
+        }
     }
+    tracing::debug!(
+        chunks,
+        ms = started.elapsed().as_millis() as u64,
+        "report rollups kept"
+    );
 }
 
 #[cfg(test)]
@@ -77,7 +102,7 @@ mod tests {
     use crate::storage::{insert_event, Db, Event};
 
     #[test]
-    fn warming_keeps_the_closed_days_and_leaves_today_open() {
+    fn warming_keeps_every_closed_day_back_to_the_first_event_and_leaves_today_open() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("t.db");
         let db = Db::open(&path).unwrap();
@@ -85,29 +110,32 @@ mod tests {
             .duration_since(UNIX_EPOCH)
             .unwrap()
             .as_millis() as i64;
-        // One answered support call five days ago.
-        let at = now_ms - 5 * 86_400_000;
-        for (dt, kind) in [
-            (0, "call.offered"),
-            (1_000, "queue.entered"),
-            (9_000, "call.answered"),
-            (60_000, "call.ended"),
-        ] {
-            insert_event(
-                db.conn(),
-                &Event {
-                    call_id: Some("c1".into()),
-                    group: Some("support".into()),
-                    agent: (kind == "call.answered").then(|| "1001".into()),
-                    data: serde_json::json!({ "caller": "13800000001", "agent": "1001", "group": "support", "wait_secs": 8 }),
-                    ..Event::new(at + dt, kind)
-                },
-            )
-            .unwrap();
+        // One answered support call five days ago, and one 200 days ago (beyond a quarter).
+        let recent = now_ms - 5 * 86_400_000;
+        let old = now_ms - 200 * 86_400_000;
+        for (call, at) in [("c0", old), ("c1", recent)] {
+            for (dt, kind) in [
+                (0, "call.offered"),
+                (1_000, "queue.entered"),
+                (9_000, "call.answered"),
+                (60_000, "call.ended"),
+            ] {
+                insert_event(
+                    db.conn(),
+                    &Event {
+                        call_id: Some(call.into()),
+                        group: Some("support".into()),
+                        agent: (kind == "call.answered").then(|| "1001".into()),
+                        data: serde_json::json!({ "caller": "13800000001", "agent": "1001", "group": "support", "wait_secs": 8 }),
+                        ..Event::new(at + dt, kind)
+                    },
+                )
+                .unwrap();
+            }
         }
         drop(db);
         let cal = Calendar::new(jiff::tz::TimeZone::get("Asia/Shanghai").unwrap());
-        warm(&path, &cal);
+        warm(&path, &cal, &AtomicBool::new(false));
         let db = Db::open(&path).unwrap();
         let days: Vec<String> = db
             .conn()
@@ -119,14 +147,28 @@ mod tests {
             .unwrap()
             .collect::<Result<_, _>>()
             .unwrap();
-        let call_day = cal.date(at).to_string();
         let today = cal.date(now_ms).to_string();
-        assert!(days.contains(&call_day), "the call's day is kept: {days:?}");
+        for at in [old, recent] {
+            let day = cal.date(at).to_string();
+            assert!(days.contains(&day), "{day} is kept: {days:?}");
+        }
         assert!(!days.contains(&today), "today is still open: {days:?}");
+        // Every closed day from the first event's on (today and yesterday are still open).
         assert!(
-            days.len() as i64 >= WARM_DAYS - 2,
-            "the quarter is kept: {}",
+            days.len() >= 198,
+            "every closed day is kept: {}",
             days.len()
         );
+
+        // A stop request ends the pass before it starts.
+        db.conn().execute("DELETE FROM report_rollups", []).unwrap();
+        drop(db);
+        warm(&path, &cal, &AtomicBool::new(true));
+        let db = Db::open(&path).unwrap();
+        let kept: i64 = db
+            .conn()
+            .query_row("SELECT COUNT(*) FROM report_rollups", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(kept, 0);
     }
 }
