@@ -5,7 +5,7 @@
 # (loopback, Basic auth) against each endpoint in turn for DUR seconds with CONNS connections.
 #
 # usage: benches/load/api.sh [DUR] ; env CALLS=1000000 CPS=50 CONNS=8 CDR_FILL=<fill binary>
-#        DB_TEMPLATE=<filled db> KEEP_WORK=1 (keep $WORK, e.g. to reuse its database)
+#        DB_TEMPLATE=<filled db> KEEP_WORK=1 (keep $WORK, e.g. to reuse its database) SKIP_REPORT=1
 # prints one line per endpoint:
 #   RESULT api name=.. p50_ms=.. p99_ms=.. rps=.. non2xx=.. rss_mb=.. pass=yes|no (p99 < 50 ms)
 source "$(dirname "$0")/lib.sh"
@@ -39,11 +39,25 @@ prepare_cwd
 cp "$HERE"/uas_echo.xml "$HERE"/uac_short.xml "$WORK/"
 cd "$WORK"
 
+# The cursor 250,000 rows deep: the list's order is (started_at_ms, rowid) newest first, and a
+# cursor is "c<start hex>.<rowid hex>" (src/storage/call_list.rs), read here from the database.
+DEEP=$(sqlite3 "$WORK/data/branchline.db" \
+    "SELECT printf('c%x.%x', started_at_ms, rowid) FROM cdrs ORDER BY started_at_ms DESC, rowid DESC LIMIT 1 OFFSET 249999")
 ENDPOINTS=(
     "calls_page1 /api/calls?page=1"
     "calls_page500 /api/calls?page=500"
     "calls_page1_500 /api/calls?page=1&per_page=500"
+    "calls_after_250k /api/calls?after=$DEEP"
+    "calls_after_250k_500 /api/calls?after=$DEEP&per_page=500"
+    "calls_agent /api/calls?agent=agent7"
+    "calls_agent_after_250k /api/calls?agent=agent7&after=$DEEP"
+    "calls_caller /api/calls?caller=13800007400"
+    "calls_number /api/calls?number=13800007400"
+    "calls_group_month /api/calls?skill_group=sales&from=$(date -d '-40 days' +%F)&to=$(date -d '-10 days' +%F)"
     "customer_phone /api/customers?phone=13800007400"
+)
+# SKIP_REPORT=1 leaves out the month report (seconds per request, GBs of RSS).
+[ -n "${SKIP_REPORT:-}" ] || ENDPOINTS+=(
     "report_month /api/reports/skill-groups/daily?from=$(date -d '-40 days' +%F)&to=$(date -d '-10 days' +%F)"
 )
 TOTAL_SECS=$(( (DUR + 3) * ${#ENDPOINTS[@]} + 10 ))

@@ -56,7 +56,8 @@ pub struct Cdr {
     pub legs: serde_json::Value,
 }
 
-const CDR_COLUMNS: &str = "call_id, direction, caller, callee, trunk, did, skill_group, agent, \
+pub(super) const CDR_COLUMNS: &str =
+    "call_id, direction, caller, callee, trunk, did, skill_group, agent, \
      agent_extension, started_at_ms, answered_at_ms, ended_at_ms, wait_secs, ring_secs, talk_secs, \
      hangup_cause, hangup_by, sip_code, recording_path, legs";
 
@@ -137,7 +138,7 @@ static TOTALS: Mutex<BTreeMap<String, (i64, i64, i64)>> = Mutex::new(BTreeMap::n
 /// million rows, docs/PERFORMANCE.md (j)). CDRs are append-only — written once when a call
 /// ends, never updated or deleted — so only rows above the largest rowid seen are counted;
 /// a changed smallest rowid (a purge of old rows) or a shrunk table means a full recount.
-fn cdr_total(conn: &Connection) -> Result<i64, StorageError> {
+pub(super) fn cdr_total(conn: &Connection) -> Result<i64, StorageError> {
     // Two statements: SQLite's min/max shortcut (one b-tree seek) applies only to a query with a
     // single min() or max(); both in one query scan the whole table.
     let lo: Option<i64> = conn.query_row("SELECT min(rowid) FROM cdrs", [], |r| r.get(0))?;
@@ -292,14 +293,14 @@ fn cdr_from_events(call_id: &str, events: &[Event]) -> Option<Cdr> {
 }
 
 /// A row as stored, before its JSON column and SIP code are checked.
-struct RawCdr {
+pub(super) struct RawCdr {
     cdr: Cdr,
     sip_code: Option<i64>,
     legs: String,
 }
 
 impl RawCdr {
-    fn decode(self) -> Result<Cdr, StorageError> {
+    pub(super) fn decode(self) -> Result<Cdr, StorageError> {
         let mut cdr = self.cdr;
         cdr.legs = serde_json::from_str(&self.legs)?;
         cdr.sip_code = match self.sip_code {
@@ -313,7 +314,7 @@ impl RawCdr {
     }
 }
 
-fn raw_cdr(row: &Row<'_>) -> rusqlite::Result<RawCdr> {
+pub(super) fn raw_cdr(row: &Row<'_>) -> rusqlite::Result<RawCdr> {
     Ok(RawCdr {
         cdr: Cdr {
             call_id: row.get(0)?,

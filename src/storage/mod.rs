@@ -12,6 +12,7 @@
 
 pub mod admin;
 pub mod audit;
+pub mod call_list;
 mod cdr;
 mod config;
 pub mod contact_plans;
@@ -84,6 +85,10 @@ const MIGRATIONS: &[(&str, &str)] = &[
     (
         "agent_state_index",
         include_str!("migrations/0012_agent_state_index.sql"),
+    ),
+    (
+        "call_list_indexes",
+        include_str!("migrations/0013_call_list_indexes.sql"),
     ),
 ];
 

@@ -7,9 +7,8 @@ use serde::{Deserialize, Serialize};
 
 use super::{StorageError, SQL_NOW_MS};
 
-/// A user's role (SPEC §12); decides what the API lets them do. The three telemarketing roles
-/// (电销) are stored and assignable; until the telemarketing module checks them they get the
-/// access of an agent (their own extension and calls), nothing more.
+/// A user's role (SPEC §12); decides what the API lets them do through the permission table
+/// of `web/guard.rs` (`PERMISSIONS`), including the three telemarketing roles (电销, seed 001 §6).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Role {
@@ -21,11 +20,11 @@ pub enum Role {
     Agent,
     /// QA inspector (质检员): recordings and scores.
     Qa,
-    /// Telemarketing super admin (电销超级管理员); agent-like access for now.
+    /// Telemarketing super admin (电销超级管理员): every telemarketing group and task.
     TmSuperAdmin,
-    /// Telemarketing admin (电销管理员); agent-like access for now.
+    /// Telemarketing admin (电销管理员): the telemarketing groups assigned to them.
     TmAdmin,
-    /// Telemarketing member (电销坐席); agent-like access for now.
+    /// Telemarketing member (电销坐席): works like an agent on outbound tasks.
     TmMember,
 }
 

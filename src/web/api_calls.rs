@@ -1,16 +1,243 @@
-//! Live-call actions from the phone bar (电话条, SPEC §5): `POST /api/calls/{call_id}/hold`,
-//! `/unhold` and `/transfer` (`{"to": "1002" | "6000" | "9…", "mode": "blind"}`). An agent
-//! may act only on a call it is on; administrators and supervisors on any call. The call
-//! engine owns the calls and answers each request, as it does for agent states.
+//! The call records list `GET /api/calls` (通话记录, SPEC §12) with its filters, scope and
+//! cursor pagination ([`list`]), and the live-call actions from the phone bar (电话条, SPEC §5):
+//! `POST /api/calls/{call_id}/hold`, `/unhold` and `/transfer` (`{"to": "1002" | "6000" |
+//! "9…", "mode": "blind"}`). An agent may act only on a call it is on; roles with the
+//! supervise-calls permission on any call. The call engine owns the calls and answers each
+//! request, as it does for agent states.
 
 use rusqlite::OptionalExtension;
 use serde::Deserialize;
 use serde_json::json;
 
-use super::routes::WebState;
+use super::guard::{permits, require_perm, Perm, Reach, Scope};
+use super::routes::{internal, WebState, DEFAULT_PER_PAGE, MAX_PER_PAGE};
 use super::{percent_decode, RequestParts, ResponseParts};
 use crate::core::switchboard::CallAction;
-use crate::storage::{Role, User};
+use crate::storage::call_list::{
+    list_calls_page, CallFilter, CallScope, Cursor, Disposition, NumberMatch, PageAt,
+};
+use crate::storage::User;
+
+fn bad(field: &str, message: String) -> ResponseParts {
+    ResponseParts::error(400, "bad_parameter", &message, Some(field))
+}
+
+/// A non-empty query parameter.
+fn param(req: &RequestParts, name: &str) -> Option<String> {
+    req.query_param(name)
+        .map(|v| v.trim().to_owned())
+        .filter(|v| !v.is_empty())
+}
+
+/// A positive whole number parameter, `default` when absent.
+fn positive(req: &RequestParts, name: &str, default: u32) -> Result<u32, ResponseParts> {
+    match param(req, name) {
+        None => Ok(default),
+        Some(raw) => match raw.parse::<u32>() {
+            Ok(n) if n >= 1 => Ok(n),
+            _ => Err(bad(
+                name,
+                format!("{name} must be a whole number of at least 1, got {raw:?}"),
+            )),
+        },
+    }
+}
+
+/// `from`/`to`: a local date `YYYY-MM-DD` (the box's zone; `to` is inclusive) or UTC ms.
+fn time_param(
+    state: &WebState,
+    req: &RequestParts,
+    name: &str,
+) -> Result<Option<i64>, ResponseParts> {
+    let Some(raw) = param(req, name) else {
+        return Ok(None);
+    };
+    if let Ok(ms) = raw.parse::<i64>() {
+        return Ok(Some(ms));
+    }
+    let date = (raw.len() == 10)
+        .then(|| raw.parse::<jiff::civil::Date>().ok())
+        .flatten()
+        .ok_or_else(|| {
+            bad(
+                name,
+                format!("{name} must be YYYY-MM-DD or UTC milliseconds, got {raw:?}"),
+            )
+        })?;
+    let cal = super::api_monitor_live::calendar(state);
+    Ok(Some(if name == "to" {
+        date.tomorrow().map_or(i64::MAX, |d| cal.day_start_ms(d))
+    } else {
+        cal.day_start_ms(date)
+    }))
+}
+
+/// Reads the list filters from the query string, naming the first bad one.
+fn filter_of(state: &WebState, req: &RequestParts) -> Result<CallFilter, ResponseParts> {
+    let number = |name: &str| -> Result<Option<NumberMatch>, ResponseParts> {
+        match param(req, name) {
+            None => Ok(None),
+            Some(raw) => NumberMatch::parse(&raw).map(Some).ok_or_else(|| {
+                bad(
+                    name,
+                    format!(
+                        "{name} must be digits (+ * #), a trailing * for a prefix; got {raw:?}"
+                    ),
+                )
+            }),
+        }
+    };
+    let direction = param(req, "direction");
+    if let Some(d) = &direction {
+        if !matches!(d.as_str(), "inbound" | "outbound" | "internal") {
+            return Err(bad(
+                "direction",
+                format!("direction must be inbound, outbound or internal, got {d:?}"),
+            ));
+        }
+    }
+    let disposition = match param(req, "disposition") {
+        None => None,
+        Some(raw) => Some(Disposition::parse(&raw).ok_or_else(|| {
+            bad(
+                "disposition",
+                format!("disposition must be answered, unanswered or a hangup cause, got {raw:?}"),
+            )
+        })?),
+    };
+    let min_talk_secs = match param(req, "min_talk_secs") {
+        None => None,
+        Some(raw) => match raw.parse::<f64>() {
+            Ok(v) if v.is_finite() && v >= 0.0 => Some(v),
+            _ => {
+                return Err(bad(
+                    "min_talk_secs",
+                    format!("min_talk_secs must be a number of seconds, got {raw:?}"),
+                ))
+            }
+        },
+    };
+    let text = |name: &str| -> Result<Option<String>, ResponseParts> {
+        match param(req, name) {
+            Some(v) if v.len() > 128 || v.chars().any(char::is_control) => {
+                Err(bad(name, format!("{name} is not a valid name")))
+            }
+            v => Ok(v),
+        }
+    };
+    Ok(CallFilter {
+        from_ms: time_param(state, req, "from")?,
+        to_ms: time_param(state, req, "to")?,
+        direction,
+        skill_group: text("skill_group")?,
+        agent: text("agent")?,
+        extension: text("extension")?,
+        caller: number("caller")?,
+        callee: number("callee")?,
+        number: number("number")?,
+        disposition,
+        min_talk_secs,
+    })
+}
+
+/// `GET /api/calls`: one page of call records in the caller's scope (SPEC §12): everything
+/// for administrators, QA inspectors and unscoped supervisors; a scoped supervisor's or
+/// telemarketing admin's groups and their members; an agent's or telemarketing member's own
+/// extension. Answers `{"items", "per_page", "next", "page", "total"}`; `next` is the cursor of
+/// the following page (pass it as `after=`), null on the last page.
+pub fn list(state: &WebState, req: &RequestParts, user: &User) -> ResponseParts {
+    if let Err(denied) = require_perm(user, Perm::CallsRead, "/api/calls") {
+        return denied;
+    }
+    let per_page = match positive(req, "per_page", DEFAULT_PER_PAGE) {
+        Ok(p) => p.min(MAX_PER_PAGE),
+        Err(e) => return e,
+    };
+    let page = match positive(req, "page", 1) {
+        Ok(p) => p,
+        Err(e) => return e,
+    };
+    let after = match param(req, "after") {
+        None => None,
+        Some(raw) => match Cursor::decode(&raw) {
+            Some(c) => Some(c),
+            None => {
+                return bad(
+                    "after",
+                    format!("after must be a `next` cursor from an earlier page, got {raw:?}"),
+                )
+            }
+        },
+    };
+    if after.is_some() && param(req, "page").is_some() {
+        return bad("page", "page and after exclude each other".into());
+    }
+    let filter = match filter_of(state, req) {
+        Ok(f) => f,
+        Err(e) => return e,
+    };
+    let scope = match Scope::of(state, user) {
+        Ok(s) => s,
+        Err(e) => return e,
+    };
+    let call_scope = match scope.reach {
+        Reach::All => CallScope::All,
+        Reach::Groups => CallScope::Groups {
+            groups: scope.groups.clone(),
+            extensions: scope.members.clone(),
+        },
+        Reach::Own => CallScope::Own(scope.extension.clone()),
+    };
+    let at = match after {
+        Some(c) => PageAt::After(c),
+        None => PageAt::Offset(u64::from(page - 1) * u64::from(per_page)),
+    };
+    match state.with_db(|db| list_calls_page(db.conn(), &filter, &call_scope, at, per_page)) {
+        Ok(p) => ResponseParts::json(
+            200,
+            &json!({
+                "items": p.items,
+                "per_page": per_page,
+                "next": p.next.map(|c| c.encode()),
+                "page": after.is_none().then_some(page),
+                "total": p.total,
+            }),
+        ),
+        Err(e) => {
+            tracing::error!(error = %e, "listing calls failed");
+            internal()
+        }
+    }
+}
+
+/// `GET /api/calls/live`: calls in progress within the caller's scope (the same rule as the
+/// list: their groups, their members' or their own extension, on either side of the call).
+pub fn live(state: &WebState, user: &User) -> ResponseParts {
+    if let Err(denied) = require_perm(user, Perm::CallsRead, "/api/calls/live") {
+        return denied;
+    }
+    let scope = match Scope::of(state, user) {
+        Ok(s) => s,
+        Err(e) => return e,
+    };
+    let mut items = state.shared.live_calls_snapshot();
+    if !scope.unscoped() {
+        items.retain(|c| {
+            c.skill_group
+                .as_deref()
+                .is_some_and(|g| scope.sees_group(g))
+                || [
+                    c.agent.as_deref(),
+                    Some(c.caller.as_str()),
+                    Some(c.callee.as_str()),
+                ]
+                .into_iter()
+                .flatten()
+                .any(|e| scope.sees_extension(e))
+        });
+    }
+    ResponseParts::json(200, &json!({"items": items, "total": items.len()}))
+}
 
 #[derive(Deserialize)]
 struct TransferBody {
@@ -68,7 +295,7 @@ fn act(
             Err(answer) => return answer,
         },
     };
-    let actor = if matches!(user.role, Role::Admin | Role::Supervisor) {
+    let actor = if permits(user.role, Perm::SuperviseCalls) {
         None
     } else {
         match extension_of(state, &user.username) {

@@ -1,16 +1,21 @@
 //! `GET /api/monitor` (SPEC §10, §11 API names): the live monitor's snapshot as JSON, and
 //! `GET /api/monitor/stream`, the same snapshot as Server-Sent Events (one `monitor` frame at
 //! once, then one every [`STREAM_PERIOD`] when it changed, a heartbeat comment otherwise).
-//! Admins and supervisors may read them; agents get 403.
+//! Roles with the monitor permission (guard.rs [`super::guard::PERMISSIONS`]) may read them,
+//! narrowed to their scope: a supervisor scoped to skill groups sees only those groups' panels,
+//! their members' rows, and headline figures summed over those groups; agents get 403.
 
 use std::collections::BTreeMap;
 
 use rusqlite::Connection;
 
+use serde_json::Value;
+
+use super::guard::{permits, Perm, Scope};
 use super::routes::WebState;
 use super::{RequestParts, ResponseParts};
 use crate::reports::{Calendar, Monitor};
-use crate::storage::{self, Role, StorageError, User};
+use crate::storage::{self, StorageError, User};
 
 /// Builds a monitor from the event log of the local day of `now_ms` (each agent's last state
 /// before midnight first, so time in state and online time start right).
@@ -24,9 +29,9 @@ pub fn rebuild_today(
     Ok(Monitor::from_events(cal.clone(), &events))
 }
 
-/// Admins and supervisors read monitoring and reports (SPEC §12); everyone else gets 403.
+/// Whether `user` may read the live monitor (SPEC §12; the permission table in guard.rs).
 pub(super) fn may_monitor(user: &User) -> bool {
-    matches!(user.role, Role::Admin | Role::Supervisor)
+    permits(user.role, Perm::Monitor)
 }
 
 pub(super) fn forbidden(req: &RequestParts, user: &User) -> ResponseParts {
@@ -34,7 +39,7 @@ pub(super) fn forbidden(req: &RequestParts, user: &User) -> ResponseParts {
         403,
         "forbidden",
         &format!(
-            "{} needs the admin or supervisor role; {} is {}",
+            "{} needs the monitor permission (admin, supervisor, telemarketing admin); {} is {}",
             req.path,
             user.username,
             user.role.as_str()
@@ -83,7 +88,11 @@ pub fn handle(
     if !may_monitor(&user) {
         return forbidden(req, &user);
     }
-    match snapshot_json(state) {
+    let scope = match Scope::of(state, &user) {
+        Ok(s) => s,
+        Err(e) => return e,
+    };
+    match snapshot_json(state, &scope) {
         Ok(body) => ResponseParts::new(200, "application/json", body.into_bytes())
             .with_header("Cache-Control", "no-store"),
         Err(e) => e,
@@ -97,8 +106,9 @@ pub const STREAM_PERIOD: std::time::Duration = std::time::Duration::from_secs(2)
 /// Unchanged snapshots are not resent; a heartbeat comment goes out after this much silence.
 pub const STREAM_HEARTBEAT_EVERY: u32 = 7;
 
-/// Authenticates a monitor stream request (GET, admin or supervisor); the error is the answer.
-pub fn open_stream(state: &WebState, req: &RequestParts) -> Result<(), ResponseParts> {
+/// Authenticates a monitor stream request (GET, monitor permission) and reads the caller's
+/// scope; the error is the answer.
+pub fn open_stream(state: &WebState, req: &RequestParts) -> Result<Scope, ResponseParts> {
     if req.method != "GET" {
         return Err(ResponseParts::error(
             405,
@@ -112,7 +122,7 @@ pub fn open_stream(state: &WebState, req: &RequestParts) -> Result<(), ResponseP
     if !may_monitor(&user) {
         return Err(forbidden(req, &user));
     }
-    Ok(())
+    Scope::of(state, &user)
 }
 
 /// One snapshot as an SSE frame (serde_json never writes a raw newline: one `data:` line).
@@ -120,8 +130,9 @@ pub fn stream_frame(json: &str) -> String {
     format!("event: monitor\ndata: {json}\n\n")
 }
 
-/// The live snapshot as JSON: the engine's monitor, or today's log projected on demand.
-pub fn snapshot_json(state: &WebState) -> Result<String, ResponseParts> {
+/// The live snapshot as JSON, narrowed to `scope` ([`narrow`]): the engine's monitor, or
+/// today's log projected on demand.
+pub fn snapshot_json(state: &WebState, scope: &Scope) -> Result<String, ResponseParts> {
     let now = now_ms();
     let members: Result<BTreeMap<String, Vec<String>>, StorageError> = state.with_db(|db| {
         Ok(storage::load_pbx_config(db.conn())?
@@ -165,10 +176,148 @@ pub fn snapshot_json(state: &WebState) -> Result<String, ResponseParts> {
             }
         }
     };
-    serde_json::to_string(&snap).map_err(|e| {
+    let encoded = if scope.unscoped() {
+        serde_json::to_string(&snap)
+    } else {
+        serde_json::to_value(&snap).and_then(|mut v| {
+            narrow(&mut v, scope);
+            serde_json::to_string(&v)
+        })
+    };
+    encoded.map_err(|e| {
         tracing::error!(error = %e, "encoding the monitor snapshot failed");
         super::routes::internal()
     })
+}
+
+/// Headline figures that only exist for the whole centre (no per-group split in the
+/// snapshot): a scoped viewer gets 0 rather than other groups' traffic (SPEC §12 data
+/// isolation). `hourly` is zeroed the same way.
+const CENTRE_ONLY: &[&str] = &[
+    "inbound_calls",
+    "outbound_calls",
+    "avg_wait_secs",
+    "avg_answer_wait_secs",
+    "answered_15s",
+    "answer_rate_15s",
+    "answered_20s",
+    "answer_rate_20s",
+    "answered_30s",
+    "answer_rate_30s",
+    "average_satisfaction",
+    "relative_satisfaction",
+];
+
+/// Narrows a snapshot (as JSON) to a scoped viewer: only the group panels of `scope`'s groups
+/// and the agent rows of their members; the headline figures are summed over those panels
+/// (inflow, answered, queued, in conversation, transfers, overflows, abandoned, rated, agents by
+/// state) and centre-only figures are zeroed. Adds `"scope": {"groups": [...]}`.
+pub fn narrow(snap: &mut Value, scope: &Scope) {
+    let Some(obj) = snap.as_object_mut() else {
+        return;
+    };
+    if let Some(Value::Array(groups)) = obj.get_mut("groups") {
+        groups.retain(|g| g["group"].as_str().is_some_and(|n| scope.sees_group(n)));
+    }
+    if let Some(Value::Array(rows)) = obj.get_mut("agent_table") {
+        rows.retain(|a| a["agent"].as_str().is_some_and(|x| scope.sees_extension(x)));
+    }
+    let groups = obj.get("groups").cloned().unwrap_or(Value::Null);
+    let groups = groups.as_array().map(Vec::as_slice).unwrap_or_default();
+    let sum = |f: &dyn Fn(&Value) -> &Value| -> i64 {
+        groups.iter().map(|g| f(g).as_i64().unwrap_or(0)).sum()
+    };
+    let inflow = sum(&|g| &g["today"]["inflow"]);
+    let answered = sum(&|g| &g["today"]["answered"]);
+    let abandoned = sum(&|g| &g["today"]["abandoned"]);
+    let transfers = sum(&|g| &g["today"]["transfer_out"]);
+    let rate = |n: i64, d: i64| if d > 0 { n as f64 / d as f64 } else { 0.0 };
+    let longest = groups
+        .iter()
+        .filter_map(|g| g["longest_wait_secs"].as_f64())
+        .fold(0.0_f64, f64::max);
+    let mut counts = serde_json::Map::new();
+    for k in [
+        "total",
+        "online",
+        "idle",
+        "break",
+        "busy",
+        "invisible",
+        "offline",
+    ] {
+        counts.insert(k.into(), Value::from(0));
+    }
+    if let Some(Value::Array(rows)) = obj.get("agent_table") {
+        for a in rows {
+            let state = a["state"].as_str().unwrap_or("offline");
+            let mut bump = |k: &str| {
+                if let Some(v) = counts.get_mut(k) {
+                    *v = Value::from(v.as_i64().unwrap_or(0) + 1);
+                }
+            };
+            bump("total");
+            let key = match state {
+                "idle" => "idle",
+                "break" => "break",
+                "busy" | "ringing" | "wrap_up" => "busy",
+                "invisible" => "invisible",
+                _ => "offline",
+            };
+            if key != "offline" {
+                bump("online");
+            }
+            bump(key);
+        }
+    }
+    let figures = [
+        ("inflow", Value::from(inflow)),
+        ("answered", Value::from(answered)),
+        ("connect_rate", Value::from(rate(answered, inflow))),
+        ("queued", Value::from(sum(&|g| &g["queued"]))),
+        ("longest_wait_secs", Value::from(longest)),
+        (
+            "calls_in_progress",
+            Value::from(sum(&|g| &g["in_conversation"])),
+        ),
+        ("transfers", Value::from(transfers)),
+        ("transfer_rate", Value::from(rate(transfers, answered))),
+        (
+            "overflows",
+            Value::from(sum(&|g| &g["today"]["overflow_out"])),
+        ),
+        ("abandoned", Value::from(abandoned)),
+        ("abandon_rate", Value::from(rate(abandoned, inflow))),
+        ("rated", Value::from(sum(&|g| &g["today"]["rated"]))),
+        ("agents", Value::Object(counts)),
+    ];
+    for (k, v) in figures {
+        obj.insert(k.into(), v);
+    }
+    for k in CENTRE_ONLY {
+        if let Some(v) = obj.get_mut(*k) {
+            *v = if v.is_i64() {
+                Value::from(0)
+            } else {
+                Value::from(0.0)
+            };
+        }
+    }
+    if let Some(Value::Array(hours)) = obj.get_mut("hourly") {
+        for h in hours.iter_mut() {
+            if let Some(o) = h.as_object_mut() {
+                for (k, v) in o.iter_mut() {
+                    if k != "hour" && v.is_number() {
+                        *v = Value::from(0);
+                    }
+                }
+            }
+        }
+    }
+    obj.insert(
+        "scope".into(),
+        serde_json::json!({ "groups": scope.groups }),
+    );
 }
 
 /// `GET /api/monitor/stream`: authenticate on the blocking pool, then an endless body: the
@@ -183,14 +332,15 @@ pub(super) async fn stream(
     use axum::http::{HeaderName, HeaderValue};
     let st = state.clone();
     let opened = tokio::task::spawn_blocking(move || open_stream(&st, &parts)).await;
-    match opened {
-        Ok(Ok(())) => {}
+    let scope = match opened {
+        Ok(Ok(scope)) => std::sync::Arc::new(scope),
         Ok(Err(resp)) => return super::server::into_response(resp),
         Err(_) => return super::server::into_response(super::routes::internal()),
-    }
-    let start = (state, closing, None::<String>, 0u32);
-    let frames =
-        futures_util::stream::unfold(start, |(state, mut closing, last, mut quiet)| async move {
+    };
+    let start = (state, closing, None::<String>, 0u32, scope);
+    let frames = futures_util::stream::unfold(
+        start,
+        |(state, mut closing, last, mut quiet, scope)| async move {
             loop {
                 if last.is_some() {
                     tokio::select! {
@@ -199,7 +349,8 @@ pub(super) async fn stream(
                     }
                 }
                 let st = state.clone();
-                let snap = tokio::task::spawn_blocking(move || snapshot_json(&st)).await;
+                let sc = scope.clone();
+                let snap = tokio::task::spawn_blocking(move || snapshot_json(&st, &sc)).await;
                 let json = match snap {
                     Ok(Ok(j)) => j,
                     // A failed snapshot (logged) ends the stream; EventSource reconnects.
@@ -218,10 +369,11 @@ pub(super) async fn stream(
                 };
                 return Some((
                     Ok::<_, std::convert::Infallible>(frame),
-                    (state, closing, Some(json), 0),
+                    (state, closing, Some(json), 0, scope),
                 ));
             }
-        });
+        },
+    );
     let mut resp = axum::response::Response::new(axum::body::Body::from_stream(frames));
     for (k, v) in super::sse::head_headers() {
         resp.headers_mut()

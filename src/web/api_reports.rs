@@ -10,7 +10,8 @@ use jiff::civil::Date;
 use serde::Serialize;
 use serde_json::json;
 
-use super::api_monitor_live::{calendar, forbidden, may_monitor, now_ms};
+use super::api_monitor_live::{calendar, now_ms};
+use super::guard::{require_perm, Perm, Scope};
 use super::routes::WebState;
 use super::{RequestParts, ResponseParts};
 use crate::reports::labels::{self, Lang};
@@ -99,9 +100,15 @@ pub fn handle(
         Ok(u) => u,
         Err(denied) => return denied,
     };
-    if !may_monitor(&user) {
-        return forbidden(req, &user);
+    if let Err(denied) = require_perm(&user, Perm::Reports, &req.path) {
+        return denied;
     }
+    // SPEC §12 data isolation (seed 003: 按技能组或部门做数据权限隔离): rows of the caller's
+    // groups and their members only.
+    let scope = match Scope::of(state, &user) {
+        Ok(s) => s,
+        Err(e) => return e,
+    };
     let cal = calendar(state);
     let now = now_ms();
     let from = match date_param(req, "from", &cal, now) {
@@ -183,9 +190,9 @@ pub fn handle(
         key_header,
     };
     if family == "categories" || family == "tickets" {
-        return crm_family(state, &out, view.as_deref(), req, now);
+        return crm_family(state, &out, view.as_deref(), req, now, &scope);
     }
-    let keep_group = |g: &str| group.as_deref().is_none_or(|want| want == g);
+    let keep_group = |g: &str| group.as_deref().is_none_or(|want| want == g) && scope.sees_group(g);
     if family == "skill-groups/daily" || family == "agents/daily" {
         // SPEC §15: closed days come from the rollups (migration 0011), kept on first use.
         let rows = storage::Db::open(state.db_path()).and_then(|mut db| {
@@ -201,7 +208,10 @@ pub fn handle(
                 rows.retain(|r| keep_group(&r.group));
                 out.render(&rows)
             }
-            Ok(Rows::Agents(rows)) => out.render(&rows),
+            Ok(Rows::Agents(mut rows)) => {
+                rows.retain(|r| scope.sees_extension(&r.agent));
+                out.render(&rows)
+            }
             Err(e) => {
                 tracing::error!(error = %e, "computing a report from the rollups failed");
                 super::routes::internal()
@@ -217,13 +227,16 @@ pub fn handle(
             end.saturating_add(READ_MARGIN_MS),
         )
     });
-    let events = match events {
+    let mut events = match events {
         Ok(e) => e,
         Err(e) => {
             tracing::error!(error = %e, "reading the event log for a report failed");
             return super::routes::internal();
         }
     };
+    if !scope.unscoped() {
+        events = scoped_events(events, &scope);
+    }
     let now = now.min(end);
     match family {
         "skill-groups/hourly" => {
@@ -240,6 +253,49 @@ pub fn handle(
             out.render(&rows)
         }
     }
+}
+
+/// The events a scoped caller's traffic and satisfaction reports are computed from: every
+/// event of a call that touched one of the scope's groups or members (so the call is counted
+/// whole, from its offer), and the scope members' own events (agent states).
+fn scoped_events(events: Vec<storage::Event>, scope: &Scope) -> Vec<storage::Event> {
+    let touches = |e: &storage::Event| {
+        e.group.as_deref().is_some_and(|g| scope.sees_group(g))
+            || e.agent.as_deref().is_some_and(|a| scope.sees_extension(a))
+    };
+    let calls: std::collections::BTreeSet<String> = events
+        .iter()
+        .filter(|e| touches(e))
+        .filter_map(|e| e.call_id.clone())
+        .collect();
+    events
+        .into_iter()
+        .filter(|e| touches(e) || e.call_id.as_ref().is_some_and(|c| calls.contains(c)))
+        .collect()
+}
+
+/// The usernames of a scope's agents (summaries and tickets name users, not extensions).
+fn scoped_usernames(state: &WebState, scope: &Scope) -> Result<Vec<String>, ResponseParts> {
+    let mut names: Vec<String> = state
+        .with_db(|db| {
+            let mut stmt = db
+                .conn()
+                .prepare("SELECT username, extension FROM users WHERE extension IS NOT NULL")?;
+            let rows = stmt
+                .query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))?
+                .collect::<Result<Vec<_>, _>>()?;
+            Ok::<_, StorageError>(rows)
+        })
+        .map_err(|e| {
+            tracing::error!(error = %e, "reading users for a scoped report failed");
+            super::routes::internal()
+        })?
+        .into_iter()
+        .filter(|(_, ext)| scope.sees_extension(ext))
+        .map(|(u, _)| u)
+        .collect();
+    names.push(scope.user.username.clone());
+    Ok(names)
 }
 
 enum Rows {
@@ -350,7 +406,17 @@ fn crm_family(
     view: Option<&str>,
     req: &RequestParts,
     now: i64,
+    scope: &Scope,
 ) -> ResponseParts {
+    let people = if scope.unscoped() {
+        None
+    } else {
+        match scoped_usernames(state, scope) {
+            Ok(p) => Some(p),
+            Err(e) => return e,
+        }
+    };
+    let mine = |who: &str| people.as_ref().is_none_or(|p| p.iter().any(|u| u == who));
     let start = out.cal.day_start_ms(out.from);
     let end = out
         .to
@@ -363,7 +429,11 @@ fn crm_family(
             Some(_) => return bad("top", "top must be a number from 1 to 1000"),
         };
         let got = state
-            .with_db(|db| storage::summaries::list_summaries(db.conn(), start, end, CRM_LIMIT));
+            .with_db(|db| storage::summaries::list_summaries(db.conn(), start, end, CRM_LIMIT))
+            .map(|mut list| {
+                list.retain(|s| mine(&s.agent));
+                list
+            });
         return match got {
             Ok(list) if view == Some("top") => out.render(&reports::crm::categories_top(
                 &list, out.cal, out.from, out.to, top,
@@ -395,7 +465,10 @@ fn crm_family(
                 500,
             )?;
             let done = list.len() < 500 || list.last().is_some_and(|t| t.created_at_ms < start);
-            all.extend(list.into_iter().filter(|t| t.created_at_ms < end));
+            all.extend(
+                list.into_iter()
+                    .filter(|t| t.created_at_ms < end && mine(&t.creator)),
+            );
             if done {
                 break;
             }

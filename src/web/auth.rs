@@ -10,7 +10,7 @@ use std::time::Duration;
 use sha2::{Digest, Sha256};
 
 use crate::core::time::Instant;
-use crate::storage::{Role, User};
+use crate::storage::User;
 
 /// The session cookie's name.
 pub const SESSION_COOKIE: &str = "bl_session";
@@ -35,7 +35,7 @@ const MAX_BASIC_CACHE: usize = 1_000;
 /// Whether `user` may change IVR flows, settings and the voice library (SPEC §3, §12: the
 /// administrator role only; supervisors and agents may not).
 pub fn may_administer(user: &User) -> bool {
-    user.role == Role::Admin
+    super::guard::permits(user.role, super::guard::Perm::ConfigWrite)
 }
 
 /// A logged-in session.

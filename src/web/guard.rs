@@ -1,13 +1,143 @@
 //! The one role-and-scope guard every API uses (SPEC §12: every API checks the role and the
-//! scope). Roles decide which endpoints a user may call; the scope decides which data:
-//! an agent sees their own extension, a supervisor the skill groups assigned to them
-//! (`user_groups`; none assigned = every group), an administrator everything.
+//! scope). [`permits`] reads the single role → permission table [`PERMISSIONS`], which decides
+//! which endpoints a user may call; [`Scope`] decides which data: everything (administrators,
+//! QA inspectors reading calls), some skill groups and their members (supervisors, the
+//! telemarketing super admin and admins), or only the user's own extension (agents,
+//! telemarketing members).
 
 use rusqlite::OptionalExtension;
 
 use super::http::ResponseParts;
 use super::routes::WebState;
 use crate::storage::{Role, StorageError, User};
+
+/// Something a role may do. Endpoints name the permission they need; the data they return is
+/// then narrowed by the caller's [`Scope`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Perm {
+    /// Change operational configuration: extensions, users, trunks, DIDs, IVR, prompts, routes.
+    ConfigWrite,
+    /// Read skill groups and extensions (within scope).
+    ConfigRead,
+    /// The live monitor and the event stream of the scope (监控).
+    Monitor,
+    /// Reports of the scope (数据统计).
+    Reports,
+    /// Call records of the scope (通话记录).
+    CallsRead,
+    /// Play recordings of the scope (质检: listen to calls).
+    Recordings,
+    /// Act on other agents' live calls (hang up, transfer, barge) within scope.
+    SuperviseCalls,
+    /// Use the phone bar for one's own extension: state, dial, hold, transfer own calls.
+    PhoneBar,
+    /// Create, edit and delete telemarketing groups across the centre (电销组, seed 001 §6).
+    TmGroupsManage,
+    /// Edit the members of the telemarketing groups in scope (assign within their subtree).
+    TmGroupsEdit,
+    /// Create, edit, delete and import outbound tasks across the centre (外呼任务).
+    TmTasksManage,
+    /// Assign task records within the scope and read task statistics (任务数据分配).
+    TmAssign,
+    /// See and dial the task records assigned to oneself (查看/拨打任务数据).
+    TmDial,
+}
+
+use Perm as P;
+
+/// The role → permission table (SPEC §12; telemarketing rows from seed 001 §6 "外呼组织架构":
+/// super admins create/edit/delete/import tasks, assign and read stats; admins assign and read
+/// stats; members see and dial their records). Nothing else grants a permission.
+pub const PERMISSIONS: &[(Role, &[Perm])] = &[
+    (
+        Role::Admin,
+        &[
+            P::ConfigWrite,
+            P::ConfigRead,
+            P::Monitor,
+            P::Reports,
+            P::CallsRead,
+            P::Recordings,
+            P::SuperviseCalls,
+            P::PhoneBar,
+            P::TmGroupsManage,
+            P::TmGroupsEdit,
+            P::TmTasksManage,
+            P::TmAssign,
+            P::TmDial,
+        ],
+    ),
+    (
+        Role::Supervisor,
+        &[
+            P::ConfigRead,
+            P::Monitor,
+            P::Reports,
+            P::CallsRead,
+            P::Recordings,
+            P::SuperviseCalls,
+            P::PhoneBar,
+        ],
+    ),
+    (Role::Agent, &[P::CallsRead, P::PhoneBar]),
+    // 质检员: reads calls and recordings of the whole centre; no configuration, no monitor.
+    (Role::Qa, &[P::CallsRead, P::Recordings]),
+    (
+        Role::TmSuperAdmin,
+        &[
+            P::ConfigRead,
+            P::Monitor,
+            P::Reports,
+            P::CallsRead,
+            P::Recordings,
+            P::PhoneBar,
+            P::TmGroupsManage,
+            P::TmGroupsEdit,
+            P::TmTasksManage,
+            P::TmAssign,
+            P::TmDial,
+        ],
+    ),
+    (
+        Role::TmAdmin,
+        &[
+            P::ConfigRead,
+            P::Monitor,
+            P::Reports,
+            P::CallsRead,
+            P::Recordings,
+            P::PhoneBar,
+            P::TmGroupsEdit,
+            P::TmAssign,
+            P::TmDial,
+        ],
+    ),
+    (Role::TmMember, &[P::CallsRead, P::PhoneBar, P::TmDial]),
+];
+
+/// Whether `role` holds `perm` in [`PERMISSIONS`].
+pub fn permits(role: Role, perm: Perm) -> bool {
+    PERMISSIONS
+        .iter()
+        .any(|(r, perms)| *r == role && perms.contains(&perm))
+}
+
+/// Answers 403 unless `user`'s role holds `perm`; `what` names the endpoint in the message.
+pub fn require_perm(user: &User, perm: Perm, what: &str) -> Result<(), ResponseParts> {
+    if permits(user.role, perm) {
+        return Ok(());
+    }
+    Err(ResponseParts::error(
+        403,
+        "forbidden",
+        &format!(
+            "{what} needs the {perm:?} permission, which the role {} of {} does not have",
+            user.role.as_str(),
+            user.username
+        ),
+        None,
+    ))
+}
 
 /// Answers 403 unless `user` has one of `roles`.
 pub fn require(user: &User, roles: &[Role], what: &str) -> Result<(), ResponseParts> {
@@ -33,6 +163,17 @@ pub fn require_admin(user: &User, what: &str) -> Result<(), ResponseParts> {
     require(user, &[Role::Admin], what)
 }
 
+/// How far a user's data reaches.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Reach {
+    /// Every group and agent.
+    All,
+    /// The skill groups in [`Scope::groups`] and the extensions in [`Scope::members`].
+    Groups,
+    /// Only the user's own extension.
+    Own,
+}
+
 /// What data one user may see.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Scope {
@@ -40,80 +181,116 @@ pub struct Scope {
     pub user: User,
     /// Their own extension, if they have one.
     pub extension: Option<String>,
-    /// Skill groups assigned to a supervisor (empty: unassigned).
+    /// The skill groups in scope when [`Scope::reach`] is [`Reach::Groups`].
     pub groups: Vec<String>,
     /// Extensions belonging to `groups`.
     pub members: Vec<String>,
+    /// How far the data reaches.
+    pub reach: Reach,
+}
+
+/// The reach of a role, given whether the user has groups assigned in `user_groups`. A
+/// supervisor without assigned groups oversees every group (a one-supervisor branch needs no
+/// setup, migration 0007); a telemarketing admin without groups oversees none.
+fn reach_of(role: Role, has_assigned: bool) -> Reach {
+    match role {
+        Role::Admin | Role::Qa => Reach::All,
+        Role::Supervisor if !has_assigned => Reach::All,
+        Role::Supervisor | Role::TmSuperAdmin | Role::TmAdmin => Reach::Groups,
+        Role::Agent | Role::TmMember => Reach::Own,
+    }
 }
 
 impl Scope {
     /// Reads `user`'s scope from the database.
     pub fn of(state: &WebState, user: &User) -> Result<Scope, ResponseParts> {
-        let read = state.with_db(|db| -> Result<_, StorageError> {
-            let conn = db.conn();
-            let extension: Option<String> = conn
-                .query_row(
-                    "SELECT extension FROM users WHERE username = ?1",
-                    [&user.username],
-                    |r| r.get(0),
-                )
-                .optional()?
-                .flatten();
-            let mut groups = Vec::new();
-            let mut members = Vec::new();
-            if user.role == Role::Supervisor {
-                let mut stmt = conn.prepare(
-                    "SELECT group_name FROM user_groups WHERE username = ?1 ORDER BY group_name",
-                )?;
-                groups = stmt
-                    .query_map([&user.username], |r| r.get(0))?
-                    .collect::<Result<Vec<String>, _>>()?;
-                let mut stmt = conn.prepare(
-                    "SELECT DISTINCT m.extension FROM skill_group_members m
-                     JOIN user_groups u ON u.group_name = m.group_name
-                     WHERE u.username = ?1 ORDER BY m.extension",
-                )?;
-                members = stmt
-                    .query_map([&user.username], |r| r.get(0))?
-                    .collect::<Result<Vec<String>, _>>()?;
-            }
-            Ok((extension, groups, members))
-        });
-        match read {
-            Ok((extension, groups, members)) => Ok(Scope {
-                user: user.clone(),
-                extension,
-                groups,
-                members,
-            }),
-            Err(e) => {
-                tracing::error!(error = %e, "reading a user's scope failed");
-                Err(super::routes::internal())
-            }
-        }
+        let read = state.with_db(|db| Scope::read(db.conn(), user));
+        read.map_err(|e| {
+            tracing::error!(error = %e, "reading a user's scope failed");
+            super::routes::internal()
+        })
     }
 
-    /// Administrators, and supervisors without assigned groups, see every group.
+    /// Reads `user`'s scope on `conn`: the telemarketing super admin reaches every
+    /// telemarketing group; supervisors and telemarketing admins the groups assigned to them.
+    pub fn read(conn: &rusqlite::Connection, user: &User) -> Result<Scope, StorageError> {
+        let extension: Option<String> = conn
+            .query_row(
+                "SELECT extension FROM users WHERE username = ?1",
+                [&user.username],
+                |r| r.get(0),
+            )
+            .optional()?
+            .flatten();
+        let strings = |sql: &str| -> Result<Vec<String>, StorageError> {
+            let mut stmt = conn.prepare(sql)?;
+            let rows = stmt
+                .query_map([&user.username], |r| r.get(0))?
+                .collect::<Result<Vec<String>, _>>()?;
+            Ok(rows)
+        };
+        let assigned = match user.role {
+            Role::Supervisor => strings(
+                "SELECT group_name FROM user_groups WHERE username = ?1 ORDER BY group_name",
+            )?,
+            // A telemarketing admin manages only telemarketing groups, whatever is assigned.
+            Role::TmAdmin => strings(
+                "SELECT u.group_name FROM user_groups u
+                 JOIN skill_groups g ON g.name = u.group_name
+                 WHERE u.username = ?1 AND g.telemarketing = 1 ORDER BY u.group_name",
+            )?,
+            Role::TmSuperAdmin => strings(
+                "SELECT name FROM skill_groups WHERE telemarketing = 1 AND ?1 IS NOT NULL
+                 ORDER BY name",
+            )?,
+            _ => Vec::new(),
+        };
+        let reach = reach_of(user.role, !assigned.is_empty());
+        let (groups, members) = if reach == Reach::Groups {
+            let mut members = Vec::new();
+            let mut stmt = conn.prepare(
+                "SELECT DISTINCT extension FROM skill_group_members WHERE group_name = ?1",
+            )?;
+            for g in &assigned {
+                for m in stmt.query_map([g], |r| r.get::<_, String>(0))? {
+                    members.push(m?);
+                }
+            }
+            members.sort();
+            members.dedup();
+            (assigned, members)
+        } else {
+            (Vec::new(), Vec::new())
+        };
+        Ok(Scope {
+            user: user.clone(),
+            extension,
+            groups,
+            members,
+            reach,
+        })
+    }
+
+    /// Every group and agent is visible.
     pub fn unscoped(&self) -> bool {
-        self.user.role == Role::Admin
-            || (self.user.role == Role::Supervisor && self.groups.is_empty())
+        self.reach == Reach::All
     }
 
     /// Whether the data of skill group `group` is visible.
     pub fn sees_group(&self, group: &str) -> bool {
-        match self.user.role {
-            Role::Admin => true,
-            Role::Supervisor => self.unscoped() || self.groups.iter().any(|g| g == group),
-            _ => false,
+        match self.reach {
+            Reach::All => true,
+            Reach::Groups => self.groups.iter().any(|g| g == group),
+            Reach::Own => false,
         }
     }
 
     /// Whether the data of extension `ext` (an agent's calls and state) is visible.
     pub fn sees_extension(&self, ext: &str) -> bool {
-        match self.user.role {
-            Role::Admin => true,
-            Role::Supervisor => self.unscoped() || self.members.iter().any(|m| m == ext),
-            _ => self.extension.as_deref() == Some(ext),
+        match self.reach {
+            Reach::All => true,
+            Reach::Groups => self.members.iter().any(|m| m == ext),
+            Reach::Own => self.extension.as_deref() == Some(ext),
         }
     }
 
@@ -148,6 +325,7 @@ mod tests {
             extension: ext.map(Into::into),
             groups: groups.iter().map(|s| s.to_string()).collect(),
             members: members.iter().map(|s| s.to_string()).collect(),
+            reach: reach_of(role, !groups.is_empty()),
         }
     }
 
@@ -176,7 +354,44 @@ mod tests {
         assert!(s.sees_extension("1002") && !s.sees_extension("1003"));
         let open = scope(Role::Supervisor, None, &[], &[]);
         assert!(open.unscoped() && open.sees_group("sales"));
-        let qa = scope(Role::Qa, None, &[], &[]);
-        assert!(!qa.sees_group("sales") && !qa.sees_extension("1001"));
+    }
+
+    #[test]
+    fn a_telemarketing_admin_without_groups_sees_nothing_unlike_a_supervisor() {
+        let tm = scope(Role::TmAdmin, None, &[], &[]);
+        assert!(!tm.unscoped());
+        assert!(!tm.sees_group("tm") && !tm.sees_extension("1001"));
+        let member = scope(Role::TmMember, Some("1005"), &[], &[]);
+        assert!(member.sees_extension("1005") && !member.sees_extension("1001"));
+    }
+
+    #[test]
+    fn the_permission_table_grants_each_role_what_spec_section_12_says() {
+        // Configuration: administrators only.
+        for r in crate::storage::ROLES {
+            assert_eq!(permits(*r, Perm::ConfigWrite), *r == Role::Admin, "{r:?}");
+        }
+        // QA reads calls and recordings but neither monitors nor configures.
+        assert!(permits(Role::Qa, Perm::CallsRead) && permits(Role::Qa, Perm::Recordings));
+        assert!(!permits(Role::Qa, Perm::Monitor) && !permits(Role::Qa, Perm::ConfigRead));
+        // Agents: their phone bar and their calls; no monitor, no reports.
+        assert!(permits(Role::Agent, Perm::PhoneBar) && !permits(Role::Agent, Perm::Monitor));
+        assert!(!permits(Role::Agent, Perm::Reports));
+        // Seed 001 §6: only super admins manage tasks; admins assign; members dial.
+        assert!(permits(Role::TmSuperAdmin, Perm::TmTasksManage));
+        assert!(!permits(Role::TmAdmin, Perm::TmTasksManage));
+        assert!(permits(Role::TmAdmin, Perm::TmAssign) && !permits(Role::TmMember, Perm::TmAssign));
+        assert!(permits(Role::TmMember, Perm::TmDial));
+        assert!(!permits(Role::TmMember, Perm::Monitor));
+        assert!(!permits(Role::Supervisor, Perm::TmGroupsManage));
+        let agent = User {
+            username: "a".into(),
+            role: Role::Agent,
+            display_name: "A".into(),
+        };
+        assert_eq!(
+            require_perm(&agent, Perm::Reports, "x").unwrap_err().status,
+            403
+        );
     }
 }

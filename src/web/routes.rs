@@ -368,7 +368,17 @@ fn admin_api(
     // Supervisors read groups and extensions; everyone reads the agent policy (api_config.rs).
     let reader =
         method == "GET" && matches!(&route, AdminRoute::Config(c) if c.readable_by(user.role));
-    if !auth::may_administer(&user) && !reader {
+    // Telemarketing roles write telemarketing groups within their reach (guard.rs table).
+    let tm_writer = match &route {
+        AdminRoute::Config(api_config::ConfigRoute::Group(name)) if method != "GET" => {
+            match api_config::tm_group_write(state, req, method, name, &user) {
+                Ok(allowed) => allowed,
+                Err(denied) => return denied,
+            }
+        }
+        _ => false,
+    };
+    if !auth::may_administer(&user) && !reader && !tm_writer {
         return ResponseParts::error(
             403,
             "forbidden",
@@ -612,9 +622,9 @@ fn route(state: &WebState, req: &RequestParts) -> ResponseParts {
         }
         path => match authenticate(state, req) {
             Err(denied) => denied,
-            Ok(_user) => match path {
-                "/api/calls" => calls(state, req),
-                _ => live_calls(state),
+            Ok(user) => match path {
+                "/api/calls" => super::api_calls::list(state, req, &user),
+                _ => super::api_calls::live(state, &user),
             },
         },
     }
@@ -933,48 +943,6 @@ fn unauthorized(message: &str) -> ResponseParts {
 /// 500 with details kept in the log, not sent to the client.
 pub(super) fn internal() -> ResponseParts {
     ResponseParts::error(500, "internal", "internal error; see the server log", None)
-}
-
-/// Parses an optional positive integer query parameter, naming it on error.
-fn positive_param(req: &RequestParts, name: &str, default: u32) -> Result<u32, ResponseParts> {
-    let Some(raw) = req.query_param(name) else {
-        return Ok(default);
-    };
-    match raw.trim().parse::<u32>() {
-        Ok(n) if n >= 1 => Ok(n),
-        _ => Err(ResponseParts::error(
-            400,
-            "bad_parameter",
-            &format!("{name} must be a whole number of at least 1, got {raw:?}"),
-            Some(name),
-        )),
-    }
-}
-
-fn calls(state: &WebState, req: &RequestParts) -> ResponseParts {
-    let page = match positive_param(req, "page", 1) {
-        Ok(p) => p,
-        Err(e) => return e,
-    };
-    let per_page = match positive_param(req, "per_page", DEFAULT_PER_PAGE) {
-        Ok(p) => p.min(MAX_PER_PAGE),
-        Err(e) => return e,
-    };
-    match state.with_db(|db| storage::list_calls(db.conn(), page, per_page)) {
-        Ok((items, total)) => ResponseParts::json(
-            200,
-            &json!({"items": items, "page": page, "per_page": per_page, "total": total}),
-        ),
-        Err(e) => {
-            tracing::error!(error = %e, "listing calls failed");
-            internal()
-        }
-    }
-}
-
-fn live_calls(state: &WebState) -> ResponseParts {
-    let items = state.shared.live_calls_snapshot();
-    ResponseParts::json(200, &json!({"items": items, "total": items.len()}))
 }
 
 #[cfg(test)]

@@ -4,10 +4,11 @@
 
 use std::time::Duration;
 
+use super::guard::{permits, Perm, Reach, Scope};
 use super::http::{RequestParts, ResponseParts};
 use super::live::LiveEvent;
 use super::routes::WebState;
-use crate::storage::{Role, User};
+use crate::storage::User;
 
 /// The stream's path.
 pub const STREAM_PATH: &str = "/api/events/stream";
@@ -84,15 +85,28 @@ pub fn open(state: &WebState, req: &RequestParts) -> Result<StreamScope, Respons
     scope_of(state, &user)
 }
 
-/// The scope of `user`'s streams, read from the database.
+/// The scope of `user`'s streams, read from the database: roles with the monitor permission
+/// see the events of their scope (every group, or their groups and those groups' members);
+/// everyone else only the events of their own extension (the agent workspace).
 pub fn scope_of(state: &WebState, user: &User) -> Result<StreamScope, ResponseParts> {
     let guard = super::guard::Scope::of(state, user)?;
-    Ok(StreamScope {
-        all: user.role == Role::Admin || guard.unscoped(),
+    Ok(stream_scope(&guard))
+}
+
+/// The stream scope of a guard scope (see [`scope_of`]).
+pub fn stream_scope(guard: &Scope) -> StreamScope {
+    let monitor = permits(guard.user.role, Perm::Monitor);
+    let (groups, members) = if monitor && guard.reach == Reach::Groups {
+        (guard.groups.clone(), guard.members.clone())
+    } else {
+        (Vec::new(), Vec::new())
+    };
+    StreamScope {
+        all: monitor && guard.unscoped(),
         extension: guard.extension.clone(),
-        groups: guard.groups.clone(),
-        members: guard.members.clone(),
-    })
+        groups,
+        members,
+    }
 }
 
 #[cfg(test)]

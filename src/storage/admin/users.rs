@@ -120,10 +120,12 @@ pub fn save_user(
         .as_deref()
         .map(str::trim)
         .filter(|e| !e.is_empty());
-    if role != Role::Supervisor && !input.groups.is_empty() {
+    // Supervisors oversee skill groups; telemarketing admins their telemarketing groups
+    // (seed 001 §6: admins of a sub-organisation).
+    if !matches!(role, Role::Supervisor | Role::TmAdmin) && !input.groups.is_empty() {
         return Err(invalid(
             "groups",
-            "only supervisors are scoped to skill groups",
+            "only supervisors and telemarketing admins are scoped to skill groups",
         ));
     }
     let hash = match &input.password {
