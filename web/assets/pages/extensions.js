@@ -18,4 +18,4 @@ const dict = {
     "extension.display_name": "Display name", "extension.user": "User", "extension.groups": "Skill groups" },
 };
 
-export default { id: "extensions", roles: ["admin", "supervisor"], label: "nav.extensions", render, dict };
+export default { id: "extensions", roles: ["admin", "supervisor", "tm_super_admin", "tm_admin"], label: "nav.extensions", render, dict };

@@ -44,7 +44,9 @@ function editor(view, group, reload) {
   input(form, "group", "overflow_kind", { value: group.overflow_kind, options: OVERFLOWS });
   input(form, "group", "overflow_target", { value: group.overflow_target });
   input(form, "group", "record", { type: "checkbox", value: group.record });
-  input(form, "group", "telemarketing", { type: "checkbox", value: group.telemarketing });
+  const tm = input(form, "group", "telemarketing", { type: "checkbox", value: group.telemarketing });
+  // Telemarketing roles write only telemarketing groups (the API refuses anything else).
+  if (ctx.session.role !== "admin") { tm.checked = true; tm.disabled = true; }
   const members = el("table", undefined, { id: "group-members" });
   const head = el("tr");
   for (const k of ["group.member.extension", "group.member.priority", "group.member.skill_level", ""]) head.append(el("th", k ? t(k) : ""));
@@ -72,8 +74,19 @@ function editor(view, group, reload) {
   view.append(form);
 }
 
+/** Who may do what on the list (the API decides; this only hides buttons it would refuse):
+ * administrators everything, the telemarketing super admin creates / edits / deletes
+ * telemarketing groups, a telemarketing admin edits the telemarketing groups in scope. */
+function rights(role) {
+  return {
+    create: role === "admin" || role === "tm_super_admin",
+    edit: (g) => role === "admin" || (g.telemarketing && (role === "tm_super_admin" || role === "tm_admin")),
+    remove: (g) => role === "admin" || (g.telemarketing && role === "tm_super_admin"),
+  };
+}
+
 async function render(view) {
-  const admin = ctx.session.role === "admin";
+  const may = rights(ctx.session.role);
   const list = el("div", undefined, { id: "group-list" });
   view.append(el("h1", t("nav.groups")), list, errorSlot("group-list"));
   const reload = async () => {
@@ -82,21 +95,24 @@ async function render(view) {
     if (r.status !== 200) { view.querySelector("#group-list-error").textContent = r.data.message || String(r.status); return; }
     const rows = r.data.items.map((g) => {
       const actions = el("span");
-      if (admin) {
+      if (may.edit(g)) {
         const edit = button("edit", { class: "edit", "data-group": g.name });
         edit.addEventListener("click", () => editor(view, g, reload));
+        actions.append(edit);
+      }
+      if (may.remove(g)) {
         const del = button("delete", { class: "delete", "data-group": g.name });
         del.addEventListener("click", async () => {
           const d = await api("DELETE", `/api/skill-groups/${encodeURIComponent(g.name)}`);
           if (d.status === 200) await reload();
           else view.querySelector("#group-list-error").textContent = d.data.message || String(d.status);
         });
-        actions.append(edit, del);
+        actions.append(del);
       }
       return [g.name, g.number, g.strategy, g.members.map((m) => m.extension).join(", "), actions];
     });
     list.append(table("groups", ["group.name", "group.number", "group.strategy", "group.members", ""], rows));
-    if (admin) {
+    if (may.create) {
       const add = button("group.new", { id: "group-new" });
       add.addEventListener("click", () => editor(view, { ...EMPTY, members: [] }, reload));
       list.append(add);
@@ -128,4 +144,4 @@ const dict = {
   },
 };
 
-export default { id: "groups", roles: ["admin", "supervisor"], label: "nav.groups", render, dict };
+export default { id: "groups", roles: ["admin", "supervisor", "tm_super_admin", "tm_admin"], label: "nav.groups", render, dict };

@@ -164,4 +164,4 @@ const dict = {
   },
 };
 
-export default { id: "monitor", roles: ["admin", "supervisor"], label: "nav.monitor", render, dict };
+export default { id: "monitor", roles: ["admin", "supervisor", "tm_super_admin", "tm_admin"], label: "nav.monitor", render, dict };

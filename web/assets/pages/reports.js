@@ -225,4 +225,4 @@ const dict = {
   },
 };
 
-export default { id: "reports", roles: ["admin", "supervisor"], label: "nav.reports", render, dict };
+export default { id: "reports", roles: ["admin", "supervisor", "tm_super_admin", "tm_admin"], label: "nav.reports", render, dict };

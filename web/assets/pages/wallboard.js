@@ -30,4 +30,4 @@ const dict = {
   en: { "nav.wallboard": "Wallboard", "wb.fullscreen": "Full screen" },
 };
 
-export default { id: "wallboard", roles: ["admin", "supervisor"], label: "nav.wallboard", render, dict };
+export default { id: "wallboard", roles: ["admin", "supervisor", "tm_super_admin", "tm_admin"], label: "nav.wallboard", render, dict };

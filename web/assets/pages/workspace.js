@@ -277,4 +277,4 @@ async function render(view) {
   }
 }
 
-export default { id: "workspace", roles: ["agent", "admin", "supervisor"], label: "nav.workspace", render, dict };
+export default { id: "workspace", roles: ["agent", "admin", "supervisor", "tm_super_admin", "tm_admin", "tm_member"], label: "nav.workspace", render, dict };
