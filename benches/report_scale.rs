@@ -17,6 +17,19 @@ use branchline::reports::{self, rollup, scale, Calendar};
 use branchline::storage::{report_events::report_events, Db, StorageWriter};
 use jiff::civil::Date;
 
+/// The process's peak resident set (VmHWM), MB; 0 when /proc is unreadable.
+fn peak_rss_mb() -> u64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmHWM:"))
+                .and_then(|l| l.split_whitespace().nth(1))
+                .and_then(|kb| kb.parse::<u64>().ok())
+        })
+        .map_or(0, |kb| kb / 1024)
+}
+
 fn env_u32(name: &str, default: u32) -> u32 {
     std::env::var(name)
         .ok()
@@ -133,7 +146,31 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         let r = rollup::agents_daily(db.conn_mut(), &cal, day, day, now);
         std::hint::black_box(r.map(|r| r.len()).unwrap_or(0));
     });
+    // The daemon's warmer: every closed day kept, then the whole period read from rollups.
+    db.conn().execute("DELETE FROM report_rollups", [])?;
+    let t = Instant::now();
+    branchline::driver::rollups::warm(&path, &cal, &std::sync::atomic::AtomicBool::new(false));
+    let warm_all = t.elapsed();
+    let kept: i64 = db
+        .conn()
+        .query_row("SELECT COUNT(*) FROM report_rollups", [], |r| r.get(0))?;
+    let first = cfg.first_day;
+    let t = Instant::now();
+    let year_rows = rollup::skill_groups_daily(db.conn_mut(), &cal, first, last, now)?.len();
+    let whole_period = t.elapsed();
+    let t = Instant::now();
+    let year_agent_rows = rollup::agents_daily(db.conn_mut(), &cal, first, last, now)?.len();
+    let whole_period_agents = t.elapsed();
     let ms = |d: Duration| d.as_secs_f64() * 1e3;
+    println!(
+        "warmer: {kept} day rows kept for the whole log in {:.1} s; whole period from rollups: \
+         skill groups {year_rows} rows in {:.0} ms, agents {year_agent_rows} rows in {:.0} ms; \
+         peak RSS {} MB",
+        warm_all.as_secs_f64(),
+        ms(whole_period),
+        ms(whole_period_agents),
+        peak_rss_mb()
+    );
     println!(
         "period {from}..={to} ({} group rows), agent day {day} ({} rows)",
         rows.len(),
