@@ -378,7 +378,7 @@ fn file_part(req: &RequestParts, name: &str, absent: &str) -> String {
 
 /// Where an export's rows go: CSV written as it is read, or cells kept for the workbook.
 enum Sink {
-    Csv(csv::Writer<Vec<u8>>),
+    Csv(Box<csv::Writer<Vec<u8>>>),
     Xlsx(Vec<Vec<serde_json::Value>>),
 }
 
@@ -457,7 +457,7 @@ fn export(
                 tracing::error!(error = %e, "writing a call export failed");
                 return internal();
             }
-            Sink::Csv(w)
+            Sink::Csv(Box::new(w))
         }
         Download::Xlsx => Sink::Xlsx(Vec::new()),
     };
