@@ -709,7 +709,8 @@ mod tests {
     fn state(calls: i64) -> (tempfile::TempDir, WebState) {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("t.db");
-        let db = Db::open(&path).unwrap();
+        let mut db = Db::open(&path).unwrap();
+        let tx = db.conn_mut().transaction().unwrap();
         for i in 0..calls {
             let cdr = Cdr {
                 call_id: format!("c{i}"),
@@ -733,8 +734,9 @@ mod tests {
                 recording_path: None,
                 legs: json!([]),
             };
-            insert_cdr(db.conn(), &cdr).unwrap();
+            insert_cdr(&tx, &cdr).unwrap();
         }
+        tx.commit().unwrap();
         drop(db);
         let s = WebState::new(path, Arc::new(Shared::default()), 2).unwrap();
         (dir, s)
@@ -787,5 +789,25 @@ mod tests {
             r.header("content-disposition"),
             Some("attachment; filename=\"calls-all-now.csv\"")
         );
+    }
+
+    /// The cost of the largest export (run with `--ignored --nocapture`; docs/PERFORMANCE.md).
+    #[test]
+    #[ignore = "a measurement, not a check: builds 100,000 call records"]
+    fn measure_a_full_size_export() {
+        let (_d, s) = state(i64::from(MAX_EXPORT_ROWS));
+        for format in [Download::Csv, Download::Xlsx] {
+            let req = RequestParts::new("GET", "/api/calls");
+            let f = filter_of(&s, &req).unwrap();
+            let t = std::time::Instant::now();
+            let r = export(&s, &req, &f, &CallScope::All, format, MAX_EXPORT_ROWS);
+            assert_eq!(r.status, 200);
+            println!(
+                "{format:?}: {} rows, {} bytes in {:?}",
+                MAX_EXPORT_ROWS,
+                r.body.len(),
+                t.elapsed()
+            );
+        }
     }
 }
