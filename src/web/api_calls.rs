@@ -794,6 +794,8 @@ mod tests {
     /// The cost of the largest export (run with `--ignored --nocapture`; docs/PERFORMANCE.md).
     #[test]
     #[ignore = "a measurement, not a check: builds 100,000 call records"]
+    // A measurement reads the wall clock; nothing here is core code.
+    #[allow(clippy::disallowed_methods)]
     fn measure_a_full_size_export() {
         let (_d, s) = state(i64::from(MAX_EXPORT_ROWS));
         for format in [Download::Csv, Download::Xlsx] {
