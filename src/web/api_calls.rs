@@ -791,7 +791,7 @@ mod tests {
         );
     }
 
-    /// The cost of the largest export (run with `--ignored --nocapture`; docs/PERFORMANCE.md).
+    /// The cost of the largest export (run with `--ignored --nocapture`).
     #[test]
     #[ignore = "a measurement, not a check: builds 100,000 call records"]
     // A measurement reads the wall clock; nothing here is core code.

@@ -2,7 +2,7 @@
 // the support queue, one answered by agent 1001), sees their rows under the seed's column
 // names, narrows them by number, pages through them two at a time by "more", opens a row to
 // see every field and its legs, and downloads the same selection as CSV whose first line is
-// the zh-CN header row.
+// the zh-CN header row. Agent 1001 sees only the call it answered.
 import { run, check, login, shot, result } from "./lib.mjs";
 
 const CALLERS = ["13800000001", "13800000002", "13911112222"];
@@ -82,5 +82,18 @@ await run(async ({ page }) => {
   check(lines[0] === "主叫号码,被叫号码,呼叫类型,技能组,坐席,开始时间,排队时长(秒),通话时长(秒),挂断原因", `CSV header: ${lines[0]}`);
   check(lines.length === 4, `three records in the CSV: ${lines.length - 1}`);
   result("csv_header", lines[0]);
+  check(errors.length === 0, `no script errors or refused API calls: ${errors.join(" | ")}`);
+
+  // An agent sees only the call they answered, and no refused API call on the way.
+  const agentPage = await page.context().browser().newPage({ locale: "zh-CN" });
+  agentPage.on("pageerror", (e) => errors.push(`agent: ${e.message}`));
+  await login(agentPage, "agent1", "agent");
+  agentPage.on("response", (r) => { if (r.url().includes("/api/") && r.status() >= 400) errors.push(`agent: ${r.status()} ${r.url()}`); });
+  await agentPage.click("#nav-calls");
+  await agentPage.waitForSelector("#calls tr.calls-row, #calls-empty");
+  const mine = await agentPage.$$eval("#calls tr.calls-row td[data-column=caller]", (tds) => tds.map((t) => t.textContent));
+  check(mine.length === 1 && mine[0] === "13911112222", `agent1 sees only the call they answered: ${mine}`);
+  check(!(await agentPage.isVisible("select#calls-skill_group")), "no skill-group list for an agent");
+  await shot(agentPage, "calls-agent");
   check(errors.length === 0, `no script errors or refused API calls: ${errors.join(" | ")}`);
 });
