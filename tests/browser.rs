@@ -320,6 +320,43 @@ fn agent_without_csrf_header_is_refused_and_audit_page_is_forbidden() {
 }
 
 #[test]
+fn call_records_page_lists_filters_pages_expands_and_downloads_real_calls() {
+    let _lock = TrunkLock::acquire();
+    let w = Workdir::new();
+    let d = Daemon::start(&w);
+    let inf = csv(w.path(), "did.csv", &["4001"]);
+    let carrier_call = |caller: &str, hold_ms: &str| {
+        let mp = free_ports(4).to_string();
+        let o = sipp(
+            "trunk_call.xml",
+            &[
+                "-inf", &inf, "-s", caller, "-d", hold_ms, "-m", "1", "-p", "5080", "-mp", &mp,
+            ],
+            Some(&d.sip()),
+            Duration::from_secs(30),
+        )
+        .wait();
+        assert_eq!(o.code, 0, "carrier {caller}: {}", o.output());
+    };
+    // Nobody is in the support queue yet: two callers abandon it.
+    carrier_call("13800000001", "1000");
+    carrier_call("13800000002", "1000");
+    // Agent 1001 registers and answers the third.
+    let phone = free_port();
+    register(&d, "1001", phone);
+    let agent = answering_phone(phone, free_ports(4), 1, Duration::from_secs(30));
+    carrier_call("13911112222", "1500");
+    let a = agent.wait();
+    assert_eq!(a.code, 0, "agent phone: {}", a.output());
+    d.wait_cdrs(3, Duration::from_secs(15), |c| {
+        ["13800000001", "13800000002", "13911112222"].contains(&c["caller"].as_str().unwrap_or(""))
+    });
+    let results = Script::start("calls.mjs", &d).finish();
+    eprintln!("rows: {}", value(&results, "rows"));
+    eprintln!("csv header: {}", value(&results, "csv_header"));
+}
+
+#[test]
 fn screen_pop_shows_known_caller_within_a_second_saves_summary_ticket_and_new_customer() {
     let _lock = TrunkLock::acquire();
     let w = Workdir::new();

@@ -699,3 +699,98 @@ fn reports_hold_only_the_rows_of_the_callers_groups() {
     );
     assert_eq!(basic_admin.status, 200);
 }
+
+/// The data rows of a CSV download (the header line and the byte-order mark dropped).
+fn csv_rows(r: &Reply) -> Vec<String> {
+    r.text().lines().skip(1).map(str::to_owned).collect()
+}
+
+#[test]
+fn call_records_download_as_csv_and_xlsx_within_the_callers_scope() {
+    let f = start();
+    let r = get(
+        &f,
+        ADMIN,
+        "/api/calls?format=csv&from=2000-01-01&to=2100-12-31",
+    );
+    assert_eq!(r.status, 200, "{}", r.text());
+    assert_eq!(r.header("content-type"), Some("text/csv; charset=utf-8"));
+    assert_eq!(
+        r.header("content-disposition"),
+        Some("attachment; filename=\"calls-2000-01-01-2100-12-31.csv\"")
+    );
+    let text = r.text();
+    let header = text.lines().next().unwrap_or_default();
+    assert!(
+        header.starts_with("\u{feff}主叫号码,被叫号码,呼叫类型,技能组,坐席,开始时间,应答时间,结束时间,排队时长(秒),通话时长(秒),挂断原因"),
+        "{header}"
+    );
+    assert_eq!(csv_rows(&r).len(), 5);
+    // English headers and a chosen order of columns.
+    let r = get(
+        &f,
+        ADMIN,
+        "/api/calls?format=csv&lang=en&columns=call_id,caller,direction",
+    );
+    assert_eq!(r.status, 200);
+    assert_eq!(
+        r.text().lines().next(),
+        Some("\u{feff}Call ID,Caller,Direction")
+    );
+    assert!(csv_rows(&r).contains(&"in-support,13900000001,Inbound".to_owned()));
+    // A filter narrows the rows.
+    let r = get(
+        &f,
+        ADMIN,
+        "/api/calls?format=csv&columns=call_id&direction=outbound&caller=100*",
+    );
+    let mut ids = csv_rows(&r);
+    ids.sort();
+    assert_eq!(ids, ["out-1001", "out-tm", "out-tm2"]);
+    // An agent's export holds only their calls, whatever the filter asks.
+    let r = get(&f, AGENT1, "/api/calls?format=csv&columns=call_id");
+    let mut ids = csv_rows(&r);
+    ids.sort();
+    assert_eq!(ids, ["in-support", "out-1001"]);
+    let r = get(
+        &f,
+        AGENT1,
+        "/api/calls?format=csv&columns=call_id&agent=agent3",
+    );
+    assert!(csv_rows(&r).is_empty());
+    // Bad choices are named.
+    for (q, field) in [
+        ("format=csv&columns=call_id,nonsense", "columns"),
+        ("format=pdf", "format"),
+        ("format=csv&lang=fr", "lang"),
+    ] {
+        let r = get(&f, ADMIN, &format!("/api/calls?{q}"));
+        assert_eq!(r.status, 400, "{q}: {}", r.text());
+        assert_eq!(r.json()["field"], field, "{q}");
+    }
+    // The workbook is a zip holding the sheet with the localized header.
+    let r = get(&f, SUPA, "/api/calls?format=xlsx&lang=zh-CN");
+    assert_eq!(r.status, 200);
+    assert_eq!(
+        r.header("content-disposition"),
+        Some("attachment; filename=\"calls-all-now.xlsx\"")
+    );
+    let mut zip = zip::ZipArchive::new(std::io::Cursor::new(r.body)).expect("a zip container");
+    let mut strings = String::new();
+    zip.by_name("xl/sharedStrings.xml")
+        .expect("shared strings")
+        .read_to_string(&mut strings)
+        .unwrap();
+    assert!(strings.contains(">主叫号码<") && strings.contains(">挂断原因<"));
+    assert!(strings.contains(">in-support<") && !strings.contains(">in-sales<"));
+    let mut sheet = String::new();
+    zip.by_name("xl/worksheets/sheet1.xml")
+        .expect("the sheet")
+        .read_to_string(&mut sheet)
+        .unwrap();
+    assert!(
+        sheet.contains("<row r=\"3\""),
+        "two calls of support: {sheet}"
+    );
+    assert!(!sheet.contains("<row r=\"4\""), "{sheet}");
+}

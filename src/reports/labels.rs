@@ -74,6 +74,56 @@ const BY_FAMILY: &[(&str, &str, Kind, &str, &str)] = &[
     // Seed 002 工单统计: 客服姓名, 工单总数.
     ("tickets", "agent", Text, "客服姓名", "Agent"),
     ("tickets", "total", Count, "工单总数", "Tickets"),
+    // Call records (通话记录, `GET /api/calls?format=csv|xlsx`); seed 001 §5-4 names the fields.
+    ("calls", "caller", Text, "主叫号码", "Caller"),
+    ("calls", "callee", Text, "被叫号码", "Callee"),
+    ("calls", "direction", Text, "呼叫类型", "Direction"),
+    ("calls", "skill_group", Text, "技能组", "Skill group"),
+    ("calls", "agent", Text, "坐席", "Agent"),
+    (
+        "calls",
+        "agent_extension",
+        Text,
+        "坐席分机",
+        "Agent extension",
+    ),
+    ("calls", "started_at", Text, "开始时间", "Start time"),
+    ("calls", "answered_at", Text, "应答时间", "Answer time"),
+    ("calls", "ended_at", Text, "结束时间", "End time"),
+    (
+        "calls",
+        "wait_secs",
+        Duration,
+        "排队时长(秒)",
+        "Queue wait (s)",
+    ),
+    (
+        "calls",
+        "ring_secs",
+        Duration,
+        "振铃时长(秒)",
+        "Ring time (s)",
+    ),
+    (
+        "calls",
+        "talk_secs",
+        Duration,
+        "通话时长(秒)",
+        "Talk time (s)",
+    ),
+    ("calls", "hangup_cause", Text, "挂断原因", "Hangup cause"),
+    ("calls", "hangup_by", Text, "挂断方", "Hung up by"),
+    ("calls", "call_id", Text, "通话ID", "Call ID"),
+    ("calls", "trunk", Text, "中继", "Trunk"),
+    ("calls", "did", Text, "呼入号码(DID)", "DID"),
+    ("calls", "sip_code", Count, "SIP状态码", "SIP status"),
+    (
+        "calls",
+        "recording_path",
+        Text,
+        "录音文件",
+        "Recording file",
+    ),
 ];
 
 /// Every fixed column of every family (zh-CN from seeds 000/001/002 where they name it).
@@ -393,6 +443,23 @@ mod tests {
         }
         assert_eq!(l("nonsense", Lang::ZhCn), None);
         assert_eq!(label_or_key("traffic", "nonsense", Lang::En), "nonsense");
+    }
+
+    #[test]
+    fn call_record_columns_read_as_the_seed_names_them() {
+        let zh = |c| label_or_key("calls", c, Lang::ZhCn);
+        assert_eq!(zh("caller"), "主叫号码");
+        assert_eq!(zh("callee"), "被叫号码");
+        assert_eq!(zh("direction"), "呼叫类型");
+        assert_eq!(zh("agent"), "坐席");
+        assert_eq!(zh("hangup_cause"), "挂断原因");
+        assert_eq!(
+            label_or_key("calls", "talk_secs", Lang::En),
+            "Talk time (s)"
+        );
+        assert_eq!(kind("calls", "wait_secs"), Kind::Duration);
+        // Other families keep their own meaning of a shared key.
+        assert_eq!(label_or_key("agents/daily", "agent", Lang::ZhCn), "客服");
     }
 
     #[test]

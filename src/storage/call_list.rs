@@ -362,6 +362,24 @@ pub fn list_calls_page(
     finish(conn, filter, scope, items, None)
 }
 
+/// How many calls match `filter` within `scope`, counted up to `cap` at most: the walk over the
+/// filter's index stops there, so an export can refuse an unbounded request cheaply.
+pub fn count_calls_capped(
+    conn: &Connection,
+    filter: &CallFilter,
+    scope: &CallScope,
+    cap: u32,
+) -> Result<u64, StorageError> {
+    if let CallScope::Own(None) = scope {
+        return Ok(0);
+    }
+    let (inner, args) = build_inner(filter, scope, PageAt::Offset(0), cap);
+    let n: i64 = conn
+        .prepare_cached(&format!("SELECT count(*) FROM ({inner})"))?
+        .query_row(rusqlite::params_from_iter(args.iter()), |r| r.get(0))?;
+    Ok(u64::try_from(n).unwrap_or(0))
+}
+
 fn finish(
     conn: &Connection,
     filter: &CallFilter,
@@ -441,6 +459,37 @@ mod tests {
                 None => return out,
             }
         }
+    }
+
+    #[test]
+    fn a_capped_count_stops_at_the_cap_and_honours_filters_and_scope() {
+        let (_d, db) = filled();
+        let all = CallFilter::default();
+        assert_eq!(
+            count_calls_capped(db.conn(), &all, &CallScope::All, 1_000).unwrap(),
+            300
+        );
+        assert_eq!(
+            count_calls_capped(db.conn(), &all, &CallScope::All, 10).unwrap(),
+            10
+        );
+        let own = CallScope::Own(Some("1001".into()));
+        assert_eq!(
+            count_calls_capped(db.conn(), &all, &own, 1_000).unwrap(),
+            150
+        );
+        assert_eq!(
+            count_calls_capped(db.conn(), &all, &CallScope::Own(None), 1_000).unwrap(),
+            0
+        );
+        let f = CallFilter {
+            caller: NumberMatch::parse("13800000001"),
+            ..CallFilter::default()
+        };
+        assert_eq!(
+            count_calls_capped(db.conn(), &f, &CallScope::All, 1_000).unwrap(),
+            walk(&db, &f, &CallScope::All, 50).len() as u64
+        );
     }
 
     #[test]

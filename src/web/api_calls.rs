@@ -1,5 +1,6 @@
 //! The call records list `GET /api/calls` (通话记录, SPEC §12) with its filters, scope and
-//! cursor pagination ([`list`]), and the live-call actions from the phone bar (电话条, SPEC §5):
+//! cursor pagination ([`list`]); the same list as a download (`format=csv|xlsx`, `lang=`,
+//! `columns=`, SPEC §11 "every list exports CSV and .xlsx"), and the live-call actions from the phone bar (电话条, SPEC §5):
 //! `POST /api/calls/{call_id}/hold`, `/unhold` and `/transfer` (`{"to": "1002" | "6000" |
 //! "9…", "mode": "blind"}`). An agent may act only on a call it is on; roles with the
 //! supervise-calls permission on any call. The call engine owns the calls and answers each
@@ -13,10 +14,14 @@ use super::guard::{permits, require_perm, Perm, Reach, Scope};
 use super::routes::{internal, WebState, DEFAULT_PER_PAGE, MAX_PER_PAGE};
 use super::{percent_decode, RequestParts, ResponseParts};
 use crate::core::switchboard::CallAction;
+use crate::reports::export::{table_xlsx_styled, UTF8_BOM};
+use crate::reports::labels::{self, Lang};
+use crate::reports::Calendar;
 use crate::storage::call_list::{
-    list_calls_page, CallFilter, CallScope, Cursor, Disposition, NumberMatch, PageAt,
+    count_calls_capped, list_calls_page, CallFilter, CallScope, Cursor, Disposition, NumberMatch,
+    PageAt,
 };
-use crate::storage::User;
+use crate::storage::{Cdr, User};
 
 fn bad(field: &str, message: String) -> ResponseParts {
     ResponseParts::error(400, "bad_parameter", &message, Some(field))
@@ -149,6 +154,17 @@ pub fn list(state: &WebState, req: &RequestParts, user: &User) -> ResponseParts 
     if let Err(denied) = require_perm(user, Perm::CallsRead, "/api/calls") {
         return denied;
     }
+    let download = match param(req, "format").as_deref() {
+        None | Some("json") => None,
+        Some("csv") => Some(Download::Csv),
+        Some("xlsx") => Some(Download::Xlsx),
+        Some(other) => {
+            return bad(
+                "format",
+                format!("format must be json, csv or xlsx, got {other:?}"),
+            )
+        }
+    };
     let per_page = match positive(req, "per_page", DEFAULT_PER_PAGE) {
         Ok(p) => p.min(MAX_PER_PAGE),
         Err(e) => return e,
@@ -176,18 +192,13 @@ pub fn list(state: &WebState, req: &RequestParts, user: &User) -> ResponseParts 
         Ok(f) => f,
         Err(e) => return e,
     };
-    let scope = match Scope::of(state, user) {
+    let call_scope = match call_scope(state, user) {
         Ok(s) => s,
         Err(e) => return e,
     };
-    let call_scope = match scope.reach {
-        Reach::All => CallScope::All,
-        Reach::Groups => CallScope::Groups {
-            groups: scope.groups.clone(),
-            extensions: scope.members.clone(),
-        },
-        Reach::Own => CallScope::Own(scope.extension.clone()),
-    };
+    if let Some(format) = download {
+        return export(state, req, &filter, &call_scope, format, MAX_EXPORT_ROWS);
+    }
     let at = match after {
         Some(c) => PageAt::After(c),
         None => PageAt::Offset(u64::from(page - 1) * u64::from(per_page)),
@@ -208,6 +219,317 @@ pub fn list(state: &WebState, req: &RequestParts, user: &User) -> ResponseParts 
             internal()
         }
     }
+}
+
+/// The caller's data scope as the call list applies it (SPEC §12 data isolation).
+fn call_scope(state: &WebState, user: &User) -> Result<CallScope, ResponseParts> {
+    let scope = Scope::of(state, user)?;
+    Ok(match scope.reach {
+        Reach::All => CallScope::All,
+        Reach::Groups => CallScope::Groups {
+            groups: scope.groups.clone(),
+            extensions: scope.members.clone(),
+        },
+        Reach::Own => CallScope::Own(scope.extension.clone()),
+    })
+}
+
+/// The most call records one download holds; a wider request is refused with a hint to narrow
+/// the period, so one export never builds an unbounded file in memory.
+pub const MAX_EXPORT_ROWS: u32 = 100_000;
+
+/// Rows read from the database per step of an export (the lock is released between steps).
+const EXPORT_BATCH: u32 = 1_000;
+
+/// The columns of a call-record download, in the default order: the seed's list (主叫号码,
+/// 被叫号码, 呼叫类型, 技能组, 坐席, 开始时间 … 挂断原因) first, then the remaining fields.
+pub const CALL_COLUMNS: &[&str] = &[
+    "caller",
+    "callee",
+    "direction",
+    "skill_group",
+    "agent",
+    "started_at",
+    "answered_at",
+    "ended_at",
+    "wait_secs",
+    "talk_secs",
+    "hangup_cause",
+    "call_id",
+    "agent_extension",
+    "trunk",
+    "did",
+    "ring_secs",
+    "hangup_by",
+    "sip_code",
+    "recording_path",
+];
+
+/// A download's file format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Download {
+    Csv,
+    Xlsx,
+}
+
+/// A UTC millisecond as local `YYYY-MM-DD HH:MM:SS` in the box's zone.
+fn local_text(cal: &Calendar, ms: i64) -> String {
+    let ts = jiff::Timestamp::from_millisecond(ms).unwrap_or(jiff::Timestamp::UNIX_EPOCH);
+    cal.tz()
+        .to_datetime(ts)
+        .strftime("%Y-%m-%d %H:%M:%S")
+        .to_string()
+}
+
+/// The reader's word for a stored code (direction, hangup cause, hanging-up side); an unknown
+/// code stays as stored.
+fn value_label(column: &str, code: &str, lang: Lang) -> String {
+    const WORDS: &[(&str, &str, &str, &str)] = &[
+        ("direction", "inbound", "呼入", "Inbound"),
+        ("direction", "outbound", "呼出", "Outbound"),
+        ("direction", "internal", "内部", "Internal"),
+        ("hangup_cause", "normal", "正常挂断", "Normal"),
+        ("hangup_cause", "busy", "忙线", "Busy"),
+        ("hangup_cause", "no_answer", "无应答", "No answer"),
+        ("hangup_cause", "unreachable", "无法接通", "Unreachable"),
+        ("hangup_cause", "cancelled", "主叫取消", "Cancelled"),
+        ("hangup_cause", "abandoned", "排队放弃", "Abandoned"),
+        ("hangup_cause", "failed", "呼叫失败", "Failed"),
+        ("hangup_cause", "shutdown", "系统关闭", "Shutdown"),
+        ("hangup_cause", "interrupted", "中断", "Interrupted"),
+        ("hangup_by", "caller", "主叫", "Caller"),
+        ("hangup_by", "callee", "被叫", "Callee"),
+        ("hangup_by", "system", "系统", "System"),
+    ];
+    WORDS
+        .iter()
+        .find(|(c, k, ..)| *c == column && *k == code)
+        .map_or_else(
+            || code.to_owned(),
+            |&(_, _, zh, en)| match lang {
+                Lang::ZhCn => zh.to_owned(),
+                Lang::En => en.to_owned(),
+            },
+        )
+}
+
+/// Seconds as whole seconds (the header says "(秒)").
+fn whole_secs(s: f64) -> serde_json::Value {
+    if s.is_finite() {
+        json!(s.round() as i64)
+    } else {
+        serde_json::Value::Null
+    }
+}
+
+/// One cell of a call record for the download; `column` is one of [`CALL_COLUMNS`].
+fn cell(cdr: &Cdr, column: &str, cal: &Calendar, lang: Lang) -> serde_json::Value {
+    use serde_json::Value;
+    let opt = |v: &Option<String>| v.clone().map_or(Value::Null, Value::from);
+    match column {
+        "caller" => Value::from(cdr.caller.clone()),
+        "callee" => Value::from(cdr.callee.clone()),
+        "direction" => Value::from(value_label(column, &cdr.direction, lang)),
+        "skill_group" => opt(&cdr.skill_group),
+        "agent" => opt(&cdr.agent),
+        "agent_extension" => opt(&cdr.agent_extension),
+        "started_at" => Value::from(local_text(cal, cdr.started_at_ms)),
+        "answered_at" => cdr
+            .answered_at_ms
+            .map_or(Value::Null, |ms| Value::from(local_text(cal, ms))),
+        "ended_at" => Value::from(local_text(cal, cdr.ended_at_ms)),
+        "wait_secs" => whole_secs(cdr.wait_secs),
+        "ring_secs" => whole_secs(cdr.ring_secs),
+        "talk_secs" => whole_secs(cdr.talk_secs),
+        "hangup_cause" => Value::from(value_label(column, &cdr.hangup_cause, lang)),
+        "hangup_by" => Value::from(value_label(column, &cdr.hangup_by, lang)),
+        "call_id" => Value::from(cdr.call_id.clone()),
+        "trunk" => opt(&cdr.trunk),
+        "did" => opt(&cdr.did),
+        "sip_code" => cdr.sip_code.map_or(Value::Null, Value::from),
+        "recording_path" => opt(&cdr.recording_path),
+        _ => Value::Null,
+    }
+}
+
+/// A cell as CSV text.
+fn cell_text(v: &serde_json::Value) -> String {
+    match v {
+        serde_json::Value::Null => String::new(),
+        serde_json::Value::String(s) => s.clone(),
+        other => other.to_string(),
+    }
+}
+
+/// A file-name part from a query value: letters, digits and `-` only.
+fn file_part(req: &RequestParts, name: &str, absent: &str) -> String {
+    let raw = param(req, name).unwrap_or_else(|| absent.to_owned());
+    let clean: String = raw
+        .chars()
+        .filter(|c| c.is_ascii_alphanumeric() || *c == '-')
+        .take(24)
+        .collect();
+    if clean.is_empty() {
+        absent.to_owned()
+    } else {
+        clean
+    }
+}
+
+/// Where an export's rows go: CSV written as it is read, or cells kept for the workbook.
+enum Sink {
+    Csv(Box<csv::Writer<Vec<u8>>>),
+    Xlsx(Vec<Vec<serde_json::Value>>),
+}
+
+/// `GET /api/calls?format=csv|xlsx`: the filtered records of the caller's scope as a file with
+/// a localized header row (`lang=zh-CN|en`, default zh-CN) and the chosen columns
+/// (`columns=a,b`, default [`CALL_COLUMNS`]); more than `cap` matching records → 422.
+fn export(
+    state: &WebState,
+    req: &RequestParts,
+    filter: &CallFilter,
+    scope: &CallScope,
+    format: Download,
+    cap: u32,
+) -> ResponseParts {
+    let lang = match param(req, "lang") {
+        None => Lang::ZhCn,
+        Some(raw) => match Lang::parse(&raw) {
+            Some(l) => l,
+            None => return bad("lang", format!("lang must be zh-CN or en, got {raw:?}")),
+        },
+    };
+    let columns: Vec<&'static str> = match param(req, "columns") {
+        None => CALL_COLUMNS.to_vec(),
+        Some(raw) => {
+            let mut out = Vec::new();
+            for want in raw.split(',').map(str::trim).filter(|c| !c.is_empty()) {
+                match CALL_COLUMNS.iter().find(|c| **c == want) {
+                    Some(c) if !out.contains(c) => out.push(*c),
+                    Some(_) => {}
+                    None => {
+                        return bad(
+                            "columns",
+                            format!(
+                                "unknown column {want:?}; columns are {}",
+                                CALL_COLUMNS.join(", ")
+                            ),
+                        )
+                    }
+                }
+            }
+            if out.is_empty() {
+                return bad("columns", "columns names no column".into());
+            }
+            out
+        }
+    };
+    let matching = match state
+        .with_db(|db| count_calls_capped(db.conn(), filter, scope, cap.saturating_add(1)))
+    {
+        Ok(n) => n,
+        Err(e) => {
+            tracing::error!(error = %e, "counting calls for an export failed");
+            return internal();
+        }
+    };
+    if matching > u64::from(cap) {
+        return ResponseParts::error(
+            422,
+            "export_too_large",
+            &format!(
+                "more than {cap} call records match; narrow the period (from/to) or the filters \
+                 and export again"
+            ),
+            None,
+        );
+    }
+    let cal = super::api_monitor_live::calendar(state);
+    let header: Vec<String> = columns
+        .iter()
+        .map(|c| labels::label_or_key("calls", c, lang))
+        .collect();
+    let mut sink = match format {
+        Download::Csv => {
+            let mut w = csv::Writer::from_writer(UTF8_BOM.to_vec());
+            if let Err(e) = w.write_record(&header) {
+                tracing::error!(error = %e, "writing a call export failed");
+                return internal();
+            }
+            Sink::Csv(Box::new(w))
+        }
+        Download::Xlsx => Sink::Xlsx(Vec::new()),
+    };
+    // Newest first, a batch at a time by cursor; the database lock is taken per batch.
+    let mut at = PageAt::Offset(0);
+    let mut written: u64 = 0;
+    loop {
+        let page =
+            match state.with_db(|db| list_calls_page(db.conn(), filter, scope, at, EXPORT_BATCH)) {
+                Ok(p) => p,
+                Err(e) => {
+                    tracing::error!(error = %e, "reading calls for an export failed");
+                    return internal();
+                }
+            };
+        for cdr in &page.items {
+            // Calls recorded while the file is written come first in the order and past the
+            // count: the bound holds whatever arrives meanwhile.
+            if written >= u64::from(cap) {
+                break;
+            }
+            let cells = columns.iter().map(|c| cell(cdr, c, &cal, lang));
+            match &mut sink {
+                Sink::Csv(w) => {
+                    let row: Vec<String> = cells.map(|v| cell_text(&v)).collect();
+                    if let Err(e) = w.write_record(&row) {
+                        tracing::error!(error = %e, "writing a call export failed");
+                        return internal();
+                    }
+                }
+                Sink::Xlsx(rows) => rows.push(cells.collect()),
+            }
+            written += 1;
+        }
+        match page.next {
+            Some(c) if written < u64::from(cap) => at = PageAt::After(c),
+            _ => break,
+        }
+    }
+    let name = format!(
+        "calls-{}-{}",
+        file_part(req, "from", "all"),
+        file_part(req, "to", "now")
+    );
+    let (body, ctype, ext) = match sink {
+        Sink::Csv(w) => match w.into_inner() {
+            Ok(b) => (b, "text/csv; charset=utf-8", "csv"),
+            Err(e) => {
+                tracing::error!(error = %e.error(), "finishing a call export failed");
+                return internal();
+            }
+        },
+        Sink::Xlsx(rows) => {
+            let kinds: Vec<labels::Kind> =
+                columns.iter().map(|c| labels::kind("calls", c)).collect();
+            match table_xlsx_styled(&header, &kinds, &rows, "calls") {
+                Ok(b) => (
+                    b,
+                    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+                    "xlsx",
+                ),
+                Err(e) => {
+                    tracing::error!(error = %e, "building a call workbook failed");
+                    return internal();
+                }
+            }
+        }
+    };
+    ResponseParts::new(200, ctype, body).with_header(
+        "Content-Disposition",
+        &format!("attachment; filename=\"{name}.{ext}\""),
+    )
 }
 
 /// `GET /api/calls/live`: calls in progress within the caller's scope (the same rule as the
@@ -372,6 +694,122 @@ fn extension_of(state: &WebState, username: &str) -> Result<String, ResponsePart
                 "looking up the agent failed",
                 None,
             ))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use super::*;
+    use crate::storage::{insert_cdr, Db};
+    use crate::web::Shared;
+
+    fn state(calls: i64) -> (tempfile::TempDir, WebState) {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("t.db");
+        let mut db = Db::open(&path).unwrap();
+        let tx = db.conn_mut().transaction().unwrap();
+        for i in 0..calls {
+            let cdr = Cdr {
+                call_id: format!("c{i}"),
+                direction: "inbound".into(),
+                caller: format!("1390000{i:04}"),
+                callee: "4001".into(),
+                trunk: None,
+                did: None,
+                skill_group: Some("support".into()),
+                agent: None,
+                agent_extension: None,
+                started_at_ms: 1_714_554_000_000 + i,
+                answered_at_ms: None,
+                ended_at_ms: 1_714_554_010_000 + i,
+                wait_secs: 10.4,
+                ring_secs: 0.0,
+                talk_secs: 0.0,
+                hangup_cause: "abandoned".into(),
+                hangup_by: "caller".into(),
+                sip_code: None,
+                recording_path: None,
+                legs: json!([]),
+            };
+            insert_cdr(&tx, &cdr).unwrap();
+        }
+        tx.commit().unwrap();
+        drop(db);
+        let s = WebState::new(path, Arc::new(Shared::default()), 2).unwrap();
+        (dir, s)
+    }
+
+    fn run(s: &WebState, url: &str, cap: u32) -> ResponseParts {
+        let req = RequestParts::new("GET", url);
+        let f = filter_of(s, &req).unwrap();
+        export(s, &req, &f, &CallScope::All, Download::Csv, cap)
+    }
+
+    #[test]
+    fn an_export_past_its_bound_is_refused_with_a_hint_to_narrow_the_period() {
+        let (_d, s) = state(5);
+        let r = run(&s, "/api/calls?format=csv", 4);
+        assert_eq!(r.status, 422);
+        let b: serde_json::Value = serde_json::from_slice(&r.body).unwrap();
+        assert_eq!(b["error"], "export_too_large");
+        assert!(b["message"].as_str().unwrap().contains("narrow the period"));
+        let r = run(&s, "/api/calls?format=csv", 5);
+        assert_eq!(r.status, 200);
+        let text = String::from_utf8(r.body).unwrap();
+        assert_eq!(text.lines().count(), 6, "{text}");
+        // A filter brings a wide request under the bound.
+        let r = run(&s, "/api/calls?format=csv&caller=13900000001", 4);
+        assert_eq!(r.status, 200);
+    }
+
+    #[test]
+    fn an_export_reads_every_batch_and_localizes_codes_and_times() {
+        let (_d, s) = state(2_500);
+        let r = run(
+            &s,
+            "/api/calls?format=csv&lang=en&columns=call_id,direction,started_at,wait_secs,hangup_cause",
+            MAX_EXPORT_ROWS,
+        );
+        assert_eq!(r.status, 200);
+        let text = String::from_utf8(r.body.clone()).unwrap();
+        let mut lines = text.lines();
+        assert_eq!(
+            lines.next(),
+            Some("\u{feff}Call ID,Direction,Start time,Queue wait (s),Hangup cause")
+        );
+        assert_eq!(
+            lines.next(),
+            Some("c2499,Inbound,2024-05-01 09:00:02,10,Abandoned")
+        );
+        assert_eq!(lines.count(), 2_499, "every batch is written once");
+        assert_eq!(
+            r.header("content-disposition"),
+            Some("attachment; filename=\"calls-all-now.csv\"")
+        );
+    }
+
+    /// The cost of the largest export (run with `--ignored --nocapture`).
+    #[test]
+    #[ignore = "a measurement, not a check: builds 100,000 call records"]
+    // A measurement reads the wall clock; nothing here is core code.
+    #[allow(clippy::disallowed_methods)]
+    fn measure_a_full_size_export() {
+        let (_d, s) = state(i64::from(MAX_EXPORT_ROWS));
+        for format in [Download::Csv, Download::Xlsx] {
+            let req = RequestParts::new("GET", "/api/calls");
+            let f = filter_of(&s, &req).unwrap();
+            let t = std::time::Instant::now();
+            let r = export(&s, &req, &f, &CallScope::All, format, MAX_EXPORT_ROWS);
+            assert_eq!(r.status, 200);
+            println!(
+                "{format:?}: {} rows, {} bytes in {:?}",
+                MAX_EXPORT_ROWS,
+                r.body.len(),
+                t.elapsed()
+            );
         }
     }
 }

@@ -11,6 +11,7 @@ import policy from "./policy.js";
 import monitor from "./monitor.js";
 import wallboard from "./wallboard.js";
 import reports from "./reports.js";
+import calls from "./calls.js";
 import customerFields from "./customer_fields.js";
 import summaryConfig from "./summary_config.js";
 import ticketTypes from "./ticket_types.js";
@@ -23,7 +24,7 @@ import hours from "./hours.js";
  * may open is not shown. */
 export const SECTIONS = [
   ["nav.section.work", [workspace]],
-  ["nav.section.monitor", [monitor, wallboard, reports]],
+  ["nav.section.monitor", [monitor, wallboard, reports, calls]],
   ["nav.section.agents", [groups, extensions, users, policy]],
   ["nav.section.routing", [ivr, voices, hours, routes, trunks]],
   ["nav.section.service", [customerFields, summaryConfig, ticketTypes]],
