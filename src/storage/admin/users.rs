@@ -282,10 +282,10 @@ pub fn save_user_with(
             return Err(invalid("groups", format!("no skill group {g:?}")));
         }
     }
-    let department = match &choice.department {
-        None => None,
-        Some(d) => Some(d.as_deref().map(str::trim).filter(|d| !d.is_empty())),
-    };
+    let department = choice
+        .department
+        .as_ref()
+        .map(|d| d.as_deref().map(str::trim).filter(|d| !d.is_empty()));
     if let Some(Some(d)) = department {
         if !exists(&tx, "SELECT 1 FROM departments WHERE name = ?1", d)? {
             return Err(invalid("department", format!("no department {d:?}")));
