@@ -259,6 +259,14 @@ fn every_admin_page_renders_and_a_skill_group_is_created_in_the_form() {
 }
 
 #[test]
+fn departments_page_creates_a_department_and_the_users_page_puts_an_agent_in_it() {
+    let w = Workdir::new();
+    let d = Daemon::start(&w);
+    let results = Script::start("departments.mjs", &d).finish();
+    assert_eq!(value(&results, "members"), "1");
+}
+
+#[test]
 fn reports_page_shows_labelled_columns_in_the_panel_language_and_downloads_them() {
     let w = Workdir::new();
     let d = Daemon::start(&w);

@@ -90,6 +90,10 @@ const MIGRATIONS: &[(&str, &str)] = &[
         "call_list_indexes",
         include_str!("migrations/0013_call_list_indexes.sql"),
     ),
+    (
+        "departments",
+        include_str!("migrations/0014_departments.sql"),
+    ),
 ];
 
 /// The schema version this binary migrates to.

@@ -1,5 +1,5 @@
 //! The configuration API (SPEC §12 resource names): `/api/extensions`, `/api/users`,
-//! `/api/skill-groups`, `/api/trunks`, `/api/dids` and `/api/agent-policy`. Lists are
+//! `/api/skill-groups`, `/api/trunks`, `/api/dids`, `/api/departments` and `/api/agent-policy`. Lists are
 //! `{"items": [...], "total": n}`; `PUT /api/<resource>/{key}` creates (201) or replaces (200)
 //! one object and answers it; `DELETE` answers `{"deleted": key}`. Writes are admin-only and
 //! audited (routing and the role check are `routes.rs` `admin_api`); supervisors may read skill
@@ -14,7 +14,10 @@ use serde_json::{json, Value};
 use super::guard::{permits, Perm, Reach, Scope};
 use super::http::{RequestParts, ResponseParts};
 use super::routes::{internal, json_body, WebState};
-use crate::storage::admin::{self, AdminError, AgentPolicy, ExtensionInput, GroupInput, UserInput};
+use crate::storage::admin::{
+    self, AdminError, AgentPolicy, DepartmentInput, DepartmentView, ExtensionInput, GroupInput,
+    UserBody,
+};
 use crate::storage::{DidRow, Role, TrunkRow, User};
 
 /// A configuration endpoint with its path parameter decoded.
@@ -40,6 +43,10 @@ pub enum ConfigRoute {
     Dids,
     /// `/api/dids/{number}`
     Did(String),
+    /// `/api/departments`
+    Departments,
+    /// `/api/departments/{name}`
+    Department(String),
     /// `/api/agent-policy`
     Policy,
 }
@@ -63,6 +70,8 @@ pub fn match_route(
         ["trunks", n] => (ConfigRoute::Trunk(decode(n)?), ITEM),
         ["dids"] => (ConfigRoute::Dids, LIST),
         ["dids", n] => (ConfigRoute::Did(decode(n)?), ITEM),
+        ["departments"] => (ConfigRoute::Departments, LIST),
+        ["departments", n] => (ConfigRoute::Department(decode(n)?), ITEM),
         ["agent-policy"] => (ConfigRoute::Policy, &["GET", "PUT"]),
         _ => return None,
     })
@@ -88,7 +97,8 @@ impl ConfigRoute {
             | ConfigRoute::User(k)
             | ConfigRoute::Group(k)
             | ConfigRoute::Trunk(k)
-            | ConfigRoute::Did(k) => k.clone(),
+            | ConfigRoute::Did(k)
+            | ConfigRoute::Department(k) => k.clone(),
             ConfigRoute::Policy => "agent-policy".into(),
             _ => String::new(),
         }
@@ -125,15 +135,17 @@ pub fn serve(
         (R::Users, _) => users(state, None),
         (R::User(u), "GET") => users(state, Some(&u)),
         (R::User(u), "PUT") => {
-            let input: UserInput = match body(
+            let input: UserBody = match body(
                 req,
-                "user {\"display_name\", \"role\", \"extension\", \"password\", \"groups\"}",
+                "user {\"display_name\", \"role\", \"extension\", \"password\", \"groups\", \
+                 \"department\", \"departments\"}",
             ) {
                 Ok(b) => b,
                 Err(r) => return r,
             };
+            let (input, choice) = input.into_parts();
             write(state, |db| {
-                let (view, created) = admin::save_user(db, &u, &input)?;
+                let (view, created) = admin::save_user_with(db, &u, &input, &choice)?;
                 Ok((json!(view), created))
             })
         }
@@ -187,6 +199,24 @@ pub fn serve(
             })
         }
         (R::Did(d), _) => delete(state, &d, |db| admin::delete_did(db, &d)),
+        (R::Departments, _) => read(
+            state,
+            None,
+            admin::list_departments,
+            |d: &DepartmentView| &d.name,
+        ),
+        (R::Department(d), "GET") => read(state, Some(&d), admin::list_departments, |d| &d.name),
+        (R::Department(d), "PUT") => {
+            let input: DepartmentInput = match body(req, "department {\"display_name\"}") {
+                Ok(b) => b,
+                Err(r) => return r,
+            };
+            write(state, |db| {
+                let (view, created) = admin::save_department(db, &d, &input)?;
+                Ok((json!(view), created))
+            })
+        }
+        (R::Department(d), _) => delete(state, &d, |db| admin::delete_department(db, &d)),
         (R::Policy, "GET") => match state.with_db(|db| admin::load_agent_policy(db.conn())) {
             Ok(p) => ResponseParts::json(200, &p),
             Err(e) => failure(e),

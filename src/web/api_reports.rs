@@ -156,6 +156,25 @@ pub fn handle(
         }
     };
     let group = req.query_param("group").filter(|g| !g.is_empty());
+    // Seed 003 (客服统计按部门): `department=` keeps the agents of one department (migration
+    // 0014), on top of the caller's scope.
+    let department = match req.query_param("department").filter(|d| !d.is_empty()) {
+        None => None,
+        Some(_) if family != "agents/daily" => {
+            return bad(
+                "department",
+                "department filters the agents/daily report only",
+            )
+        }
+        Some(d) => match state.with_db(|db| storage::admin::department_extensions(db.conn(), &d)) {
+            Ok(Some(exts)) => Some(exts),
+            Ok(None) => return bad("department", &format!("no department {d:?}")),
+            Err(e) => {
+                tracing::error!(error = %e, "reading a department for a report failed");
+                return super::routes::internal();
+            }
+        },
+    };
     let view = req.query_param("view").filter(|v| !v.is_empty());
     let views: &[&str] = match family {
         "categories" => &["daily", "top"],
@@ -209,7 +228,10 @@ pub fn handle(
                 out.render(&rows)
             }
             Ok(Rows::Agents(mut rows)) => {
-                rows.retain(|r| scope.sees_extension(&r.agent));
+                rows.retain(|r| {
+                    scope.sees_extension(&r.agent)
+                        && department.as_ref().is_none_or(|d| d.contains(&r.agent))
+                });
                 out.render(&rows)
             }
             Err(e) => {

@@ -201,6 +201,36 @@ fn reach_of(role: Role, has_assigned: bool) -> Reach {
     }
 }
 
+/// The extensions of the users in the departments assigned to supervisor `user`
+/// (`user_departments`, migration 0014; seed 003: 按部门做数据权限隔离), or `None` when no
+/// department is assigned. Agent-level data follows these members; group-level data stays with
+/// the assigned skill groups.
+fn department_members(
+    conn: &rusqlite::Connection,
+    user: &User,
+) -> Result<Option<Vec<String>>, StorageError> {
+    if user.role != Role::Supervisor {
+        return Ok(None);
+    }
+    let assigned: i64 = conn.query_row(
+        "SELECT count(*) FROM user_departments WHERE username = ?1",
+        [&user.username],
+        |r| r.get(0),
+    )?;
+    if assigned == 0 {
+        return Ok(None);
+    }
+    let mut stmt = conn.prepare(
+        "SELECT DISTINCT u.extension FROM users u
+         JOIN user_departments d ON d.department = u.department
+         WHERE d.username = ?1 AND u.extension IS NOT NULL AND u.extension <> ''",
+    )?;
+    let rows = stmt
+        .query_map([&user.username], |r| r.get::<_, String>(0))?
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(Some(rows))
+}
+
 impl Scope {
     /// Reads `user`'s scope from the database.
     pub fn of(state: &WebState, user: &User) -> Result<Scope, ResponseParts> {
@@ -245,7 +275,9 @@ impl Scope {
             )?,
             _ => Vec::new(),
         };
-        let reach = reach_of(user.role, !assigned.is_empty());
+        // Migration 0014: a supervisor's departments add their users' extensions to the members.
+        let dept_members = department_members(conn, user)?;
+        let reach = reach_of(user.role, !assigned.is_empty() || dept_members.is_some());
         let (groups, members) = if reach == Reach::Groups {
             let mut members = Vec::new();
             let mut stmt = conn.prepare(
@@ -256,6 +288,7 @@ impl Scope {
                     members.push(m?);
                 }
             }
+            members.extend(dept_members.unwrap_or_default());
             members.sort();
             members.dedup();
             (assigned, members)

@@ -119,6 +119,10 @@ const ROUTES: &[(&str, &str)] = &[
     ("GET", "/api/dids/{number}"),
     ("PUT", "/api/dids/{number}"),
     ("DELETE", "/api/dids/{number}"),
+    ("GET", "/api/departments"),
+    ("GET", "/api/departments/{name}"),
+    ("PUT", "/api/departments/{name}"),
+    ("DELETE", "/api/departments/{name}"),
     ("GET", "/api/agent-policy"),
     ("PUT", "/api/agent-policy"),
     // Customers, summaries, tickets and contact plans (api_crm.rs, api_tickets.rs).

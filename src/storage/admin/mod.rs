@@ -3,10 +3,12 @@
 //! the field at fault, and writes that store the whole change in one transaction or nothing
 //! (SPEC §12: a wrong API body changes nothing).
 //!
-//! Files: `extensions.rs` (分机), `users.rs` (web accounts and supervisor scopes), `groups.rs`
+//! Files: `extensions.rs` (分机), `users.rs` (web accounts and supervisor scopes),
+//! `departments.rs` (部门, `/api/departments`), `groups.rs`
 //! (技能组 and members, checked by the ACD's own rules), `numbers.rs` (peer trunks and DIDs),
 //! `policy.rs` (which states agents may pick, break reasons).
 
+mod departments;
 mod extensions;
 mod groups;
 mod numbers;
@@ -15,13 +17,20 @@ mod policy;
 mod tests;
 mod users;
 
+pub use departments::{
+    delete_department, department_extensions, list_departments, save_department, DepartmentInput,
+    DepartmentView,
+};
 pub use extensions::{
     delete_extension, list_extensions, save_extension, ExtensionInput, ExtensionView,
 };
 pub use groups::{delete_group, list_groups, save_group, GroupInput, GroupView, MemberInput};
 pub use numbers::{delete_did, delete_trunk, list_dids, list_trunks, save_did, save_trunk};
 pub use policy::{load_agent_policy, save_agent_policy, AgentPolicy, POLICY_KEY};
-pub use users::{delete_user, list_users, save_user, UserInput, UserView};
+pub use users::{
+    delete_user, list_users, save_user, save_user_with, DepartmentChoice, UserBody, UserInput,
+    UserView,
+};
 
 use rusqlite::Connection;
 

@@ -1,8 +1,9 @@
-//! Web accounts (用户) as the admin edits them: role, extension, password, supervisor scope
-//! (the skill groups of `user_groups`). Password hashes never leave this module.
+//! Web accounts (用户) as the admin edits them: role, extension, password, department
+//! (migration 0014), supervisor scope (the skill groups of `user_groups`, the departments of
+//! `user_departments`). Password hashes never leave this module.
 
 use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
-use serde::{Deserialize, Serialize};
+use serde::{Deserialize, Deserializer, Serialize};
 
 use super::{exists, ident, invalid, strings, text, AdminError};
 use crate::storage::users::{hash_password, Role};
@@ -24,8 +25,12 @@ pub struct UserView {
     pub role: Role,
     /// The extension the user works on, if any.
     pub extension: Option<String>,
-    /// Skill groups a supervisor oversees (empty: every group).
+    /// Skill groups a supervisor oversees (empty, with no departments either: every group).
     pub groups: Vec<String>,
+    /// The department the user belongs to, if any (migration 0014).
+    pub department: Option<String>,
+    /// Departments a supervisor oversees: their users' extensions join the supervisor's scope.
+    pub departments: Vec<String>,
     /// Locked after repeated failed logins (an admin unlocks it).
     pub locked: bool,
     /// Where queue calls ring the agent: `sip` (the extension's phone) or `mobile`
@@ -55,10 +60,71 @@ pub struct UserInput {
     pub groups: Vec<String>,
 }
 
+/// The department fields of `PUT /api/users/{username}` (migration 0014). Absent fields keep
+/// what is stored, so callers that predate departments do not clear them.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct DepartmentChoice {
+    /// `None`: keep; `Some(None)` or `Some(Some(""))`: no department; else the department.
+    pub department: Option<Option<String>>,
+    /// `None`: keep (cleared anyway when the role is not supervisor); else the replacement.
+    pub departments: Option<Vec<String>>,
+}
+
+/// The whole body of `PUT /api/users/{username}`: [`UserInput`] plus the department fields.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UserBody {
+    /// Name shown in the panel.
+    #[serde(default)]
+    pub display_name: String,
+    /// Role, by its wire name.
+    pub role: String,
+    /// Extension (empty or absent: none).
+    #[serde(default)]
+    pub extension: Option<String>,
+    /// New password; required for a new user, kept when absent on an update.
+    #[serde(default)]
+    pub password: Option<String>,
+    /// Supervisor scope: the skill groups overseen (only for supervisors).
+    #[serde(default)]
+    pub groups: Vec<String>,
+    /// The user's department (absent: keep; null or empty: none).
+    #[serde(default, deserialize_with = "present")]
+    pub department: Option<Option<String>>,
+    /// Supervisor scope: the departments overseen (only for supervisors; absent: keep).
+    #[serde(default)]
+    pub departments: Option<Vec<String>>,
+}
+
+/// Tells a present `null` (`Some(None)`) from an absent field (`None`, by `serde(default)`).
+fn present<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Option<String>>, D::Error> {
+    Option::<String>::deserialize(d).map(Some)
+}
+
+impl UserBody {
+    /// Splits the body into the account fields and the department fields.
+    pub fn into_parts(self) -> (UserInput, DepartmentChoice) {
+        (
+            UserInput {
+                display_name: self.display_name,
+                role: self.role,
+                extension: self.extension,
+                password: self.password,
+                groups: self.groups,
+            },
+            DepartmentChoice {
+                department: self.department,
+                departments: self.departments,
+            },
+        )
+    }
+}
+
 /// Every user, by username.
 pub fn list_users(conn: &Connection) -> Result<Vec<UserView>, AdminError> {
     let mut stmt = conn.prepare(
-        "SELECT username, display_name, role, extension, locked_at_ms IS NOT NULL, endpoint, mobile
+        "SELECT username, display_name, role, extension, locked_at_ms IS NOT NULL, endpoint, mobile,
+                department
          FROM users ORDER BY username",
     )?;
     let rows = stmt
@@ -71,11 +137,12 @@ pub fn list_users(conn: &Connection) -> Result<Vec<UserView>, AdminError> {
                 r.get::<_, bool>(4)?,
                 r.get::<_, String>(5)?,
                 r.get::<_, Option<String>>(6)?,
+                r.get::<_, Option<String>>(7)?,
             ))
         })?
         .collect::<Result<Vec<_>, _>>()?;
     let mut out = Vec::with_capacity(rows.len());
-    for (username, display_name, role, extension, locked, endpoint, mobile) in rows {
+    for (username, display_name, role, extension, locked, endpoint, mobile, department) in rows {
         let role = Role::parse(&role).ok_or(crate::storage::StorageError::BadValue {
             column: "users.role",
             value: role,
@@ -85,12 +152,19 @@ pub fn list_users(conn: &Connection) -> Result<Vec<UserView>, AdminError> {
             "SELECT group_name FROM user_groups WHERE username = ?1 ORDER BY group_name",
             &username,
         )?;
+        let departments = strings(
+            conn,
+            "SELECT department FROM user_departments WHERE username = ?1 ORDER BY department",
+            &username,
+        )?;
         out.push(UserView {
             username,
             display_name,
             role,
             extension: extension.filter(|e| !e.is_empty()),
             groups,
+            department,
+            departments,
             locked,
             endpoint,
             mobile,
@@ -99,12 +173,23 @@ pub fn list_users(conn: &Connection) -> Result<Vec<UserView>, AdminError> {
     Ok(out)
 }
 
-/// Creates or updates `username`. The password is hashed before the write lock is taken
-/// (argon2 is slow by design). Returns the stored view and whether the user was created.
+/// Creates or updates `username`, keeping its department fields. The password is hashed before
+/// the write lock is taken (argon2 is slow by design). Returns the stored view and whether the
+/// user was created.
 pub fn save_user(
     conn: &mut Connection,
     username: &str,
     input: &UserInput,
+) -> Result<(UserView, bool), AdminError> {
+    save_user_with(conn, username, input, &DepartmentChoice::default())
+}
+
+/// [`save_user`] that also sets the department fields of `choice`, in the same transaction.
+pub fn save_user_with(
+    conn: &mut Connection,
+    username: &str,
+    input: &UserInput,
+    choice: &DepartmentChoice,
 ) -> Result<(UserView, bool), AdminError> {
     ident("username", username)?;
     text("display_name", &input.display_name, 64)?;
@@ -126,6 +211,13 @@ pub fn save_user(
         return Err(invalid(
             "groups",
             "only supervisors and telemarketing admins are scoped to skill groups",
+        ));
+    }
+    // Departments widen only a supervisor's scope (guard.rs `Scope::read`).
+    if role != Role::Supervisor && choice.departments.as_ref().is_some_and(|d| !d.is_empty()) {
+        return Err(invalid(
+            "departments",
+            "only supervisors are scoped to departments",
         ));
     }
     let hash = match &input.password {
@@ -190,6 +282,30 @@ pub fn save_user(
             return Err(invalid("groups", format!("no skill group {g:?}")));
         }
     }
+    let department = choice
+        .department
+        .as_ref()
+        .map(|d| d.as_deref().map(str::trim).filter(|d| !d.is_empty()));
+    if let Some(Some(d)) = department {
+        if !exists(&tx, "SELECT 1 FROM departments WHERE name = ?1", d)? {
+            return Err(invalid("department", format!("no department {d:?}")));
+        }
+    }
+    let departments = match &choice.departments {
+        Some(list) => {
+            let mut list = list.clone();
+            list.sort();
+            list.dedup();
+            for d in &list {
+                if !exists(&tx, "SELECT 1 FROM departments WHERE name = ?1", d)? {
+                    return Err(invalid("departments", format!("no department {d:?}")));
+                }
+            }
+            Some(list)
+        }
+        None if role != Role::Supervisor => Some(Vec::new()),
+        None => None,
+    };
     if created {
         tx.execute(
             &format!(
@@ -213,10 +329,39 @@ pub fn save_user(
             params![username, g],
         )?;
     }
-    let (endpoint, mobile) = tx.query_row(
-        "SELECT endpoint, mobile FROM users WHERE username = ?1",
+    if let Some(d) = department {
+        tx.execute(
+            "UPDATE users SET department = ?2 WHERE username = ?1",
+            params![username, d],
+        )?;
+    }
+    if let Some(list) = &departments {
+        tx.execute(
+            "DELETE FROM user_departments WHERE username = ?1",
+            [username],
+        )?;
+        for d in list {
+            tx.execute(
+                "INSERT INTO user_departments (username, department) VALUES (?1, ?2)",
+                params![username, d],
+            )?;
+        }
+    }
+    let (endpoint, mobile, department) = tx.query_row(
+        "SELECT endpoint, mobile, department FROM users WHERE username = ?1",
         [username],
-        |r| Ok((r.get::<_, String>(0)?, r.get::<_, Option<String>>(1)?)),
+        |r| {
+            Ok((
+                r.get::<_, String>(0)?,
+                r.get::<_, Option<String>>(1)?,
+                r.get::<_, Option<String>>(2)?,
+            ))
+        },
+    )?;
+    let departments = strings(
+        &tx,
+        "SELECT department FROM user_departments WHERE username = ?1 ORDER BY department",
+        username,
     )?;
     tx.commit()?;
     Ok((
@@ -226,6 +371,8 @@ pub fn save_user(
             role,
             extension: extension.map(str::to_owned),
             groups,
+            department,
+            departments,
             locked: false,
             endpoint,
             mobile,

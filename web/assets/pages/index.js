@@ -6,6 +6,7 @@ import audit from "./audit.js";
 import groups from "./groups.js";
 import extensions from "./extensions.js";
 import users from "./users.js";
+import departments from "./departments.js";
 import routes from "./routes.js";
 import policy from "./policy.js";
 import monitor from "./monitor.js";
@@ -25,7 +26,7 @@ import hours from "./hours.js";
 export const SECTIONS = [
   ["nav.section.work", [workspace]],
   ["nav.section.monitor", [monitor, wallboard, reports, calls]],
-  ["nav.section.agents", [groups, extensions, users, policy]],
+  ["nav.section.agents", [groups, extensions, users, departments, policy]],
   ["nav.section.routing", [ivr, voices, hours, routes, trunks]],
   ["nav.section.service", [customerFields, summaryConfig, ticketTypes]],
   ["nav.section.system", [audit]],

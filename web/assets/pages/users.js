@@ -1,4 +1,5 @@
-// Users (用户): role, extension, password, supervisor scope (skill groups). No hashes are sent.
+// Users (用户): role, extension, password, department (部门), supervisor scope (skill groups and
+// departments). No hashes are sent.
 // Ids: #user-form, inputs named after the JSON fields, #user-save, #user-error-<field>.
 import { t } from "../i18n.js";
 import { api, el } from "../lib.js";
@@ -37,14 +38,19 @@ function endpointEditor(u, reload) {
 
 const ROLES = ["admin", "supervisor", "agent", "qa", "tm_super_admin", "tm_admin", "tm_member"];
 
-function render(view) {
+async function render(view) {
+  // The department select offers the departments that exist ("" = none).
+  const r = await api("GET", "/api/departments");
+  const names = r.status === 200 ? (r.data.items ?? []).map((d) => d.name) : [];
   return crud(view, {
     title: "nav.users", prefix: "user", path: "/api/users", key: "username",
     fields: [{ name: "display_name" }, { name: "role", options: ROLES, default: "agent" }, { name: "extension" },
-      { name: "password", type: "password", optional: true }, { name: "groups", list: true }],
-    toBody: (b) => ({ ...b, extension: b.extension.trim() || null }),
+      { name: "password", type: "password", optional: true }, { name: "groups", list: true },
+      { name: "department", options: ["", ...names] }, { name: "departments", list: true }],
+    toBody: (b) => ({ ...b, extension: b.extension.trim() || null, department: b.department || null }),
     cols: [["user.username", (u) => u.username], ["user.display_name", (u) => u.display_name], ["user.role", (u) => u.role],
-      ["user.extension", (u) => u.extension ?? ""], ["user.phone", phone], ["user.groups", (u) => u.groups.join(", ")]],
+      ["user.extension", (u) => u.extension ?? ""], ["user.phone", phone], ["user.groups", (u) => u.groups.join(", ")],
+      ["user.department", (u) => u.department ?? ""], ["user.departments", (u) => (u.departments ?? []).join(", ")]],
     rowActions: endpointEditor,
   });
 }
@@ -52,10 +58,12 @@ function render(view) {
 const dict = {
   "zh-CN": { ...COMMON["zh-CN"], "nav.users": "用户", "user.username": "用户名", "user.display_name": "姓名", "user.role": "角色",
     "user.extension": "分机", "user.password": "密码", "user.groups": "管辖技能组", "user.phone": "接听方式",
+    "user.department": "所属部门", "user.departments": "管辖部门",
     "user.endpoint": "接听方式", "user.endpoint.sip": "话机", "user.endpoint.mobile": "手机",
     "endpoint.endpoint": "接听方式", "endpoint.mobile": "手机号码" },
   en: { ...COMMON.en, "nav.users": "Users", "user.username": "Username", "user.display_name": "Name", "user.role": "Role",
     "user.extension": "Extension", "user.password": "Password", "user.groups": "Supervised groups", "user.phone": "Answers on",
+    "user.department": "Department", "user.departments": "Supervised departments",
     "user.endpoint": "Answer on…", "user.endpoint.sip": "Desk phone", "user.endpoint.mobile": "Mobile",
     "endpoint.endpoint": "Answer on", "endpoint.mobile": "Mobile number" },
 };
