@@ -699,3 +699,220 @@ fn reports_hold_only_the_rows_of_the_callers_groups() {
     );
     assert_eq!(basic_admin.status, 200);
 }
+
+/// A stand-in for the call engine: answers every agent-state, dial and conference request
+/// the web tier queues, and records what reached it (`kind extension-or-call actor`).
+struct FakeEngine {
+    seen: Arc<std::sync::Mutex<Vec<String>>>,
+    stop: Arc<std::sync::atomic::AtomicBool>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl FakeEngine {
+    fn start(shared: Arc<Shared>) -> FakeEngine {
+        let seen = Arc::new(std::sync::Mutex::new(Vec::new()));
+        let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let (s, st) = (seen.clone(), stop.clone());
+        let thread = std::thread::spawn(move || {
+            while !st.load(std::sync::atomic::Ordering::Relaxed) {
+                while let Some(r) = shared.agent_requests.lock().unwrap().pop_front() {
+                    s.lock().unwrap().push(format!("state {}", r.extension));
+                    let _ = r.reply.send(Ok(r.state.clone()));
+                }
+                while let Some(r) = shared.dial_requests.lock().unwrap().pop_front() {
+                    s.lock()
+                        .unwrap()
+                        .push(format!("{:?} actor={:?}", r.action, r.actor));
+                    let _ = r.reply.send(Ok("done".into()));
+                }
+                while let Some(r) = shared.conference_requests.lock().unwrap().pop_front() {
+                    s.lock().unwrap().push(format!("conference {}", r.call_id));
+                    let _ = r.reply.send(Ok(()));
+                }
+                std::thread::sleep(Duration::from_millis(5));
+            }
+        });
+        FakeEngine {
+            seen,
+            stop,
+            thread: Some(thread),
+        }
+    }
+
+    fn seen(&self) -> Vec<String> {
+        self.seen.lock().unwrap().clone()
+    }
+}
+
+impl Drop for FakeEngine {
+    fn drop(&mut self) {
+        self.stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+fn live_call(id: &str, group: &str, agent: &str) -> branchline::web::LiveCall {
+    branchline::web::LiveCall {
+        call_id: id.into(),
+        caller: "13900000009".into(),
+        callee: "4001".into(),
+        state: "talking".into(),
+        skill_group: Some(group.into()),
+        agent: Some(agent.into()),
+        started_at_ms: now_ms() - 5_000,
+        answered_at_ms: Some(now_ms() - 4_000),
+    }
+}
+
+/// Asserts a 403 refusal whose message names `what`, and that the engine heard nothing new.
+fn refused(r: &Reply, what: &str, engine: &FakeEngine, before: usize) {
+    assert_eq!(r.status, 403, "{}", r.text());
+    assert!(
+        r.text().contains(what),
+        "message names {what}: {}",
+        r.text()
+    );
+    assert_eq!(
+        engine.seen().len(),
+        before,
+        "the engine heard: {:?}",
+        engine.seen()
+    );
+}
+
+#[test]
+fn live_actions_reach_only_agents_and_calls_in_the_users_scope() {
+    let f = start();
+    let engine = FakeEngine::start(f.shared.clone());
+    *f.shared.live_calls.write().unwrap() = vec![
+        live_call("live-support", "support", "1001"),
+        live_call("live-sales", "sales", "1003"),
+    ];
+    let brk = json!({"state": "break", "reason": "小休"});
+    // A supervisor of support: agent3 (1003, sales only) is out of scope, agent1 is theirs.
+    let r = send(&f, SUPA, "POST", "/api/agents/agent3/state", brk.clone());
+    refused(&r, "agent3", &engine, 0);
+    let admin = get(&f, ADMIN, "/api/monitor").json();
+    let row = admin["agent_table"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["agent"] == "1003")
+        .cloned()
+        .unwrap();
+    assert_eq!(row["state"], "idle", "agent3's state is unchanged");
+    let r = send(&f, SUPA, "POST", "/api/agents/agent1/state", brk.clone());
+    assert_eq!(r.status, 200, "{}", r.text());
+    assert_eq!(engine.seen(), vec!["state 1001".to_string()]);
+    // Calls of sales: hang-up, consult, attended transfer and conference are refused.
+    for (verb, body) in [
+        ("hangup", json!({})),
+        ("consult", json!({"to": "1002"})),
+        ("transfer", json!({"mode": "attended"})),
+        ("conference", json!({"to": "1002"})),
+    ] {
+        let r = send(
+            &f,
+            SUPA,
+            "POST",
+            &format!("/api/calls/live-sales/{verb}"),
+            body,
+        );
+        refused(&r, "live-sales", &engine, 1);
+    }
+    // Dialling from a sales extension and moving agent3's endpoint are refused too.
+    let r = send(
+        &f,
+        SUPA,
+        "POST",
+        "/api/calls",
+        json!({"to": "13800001111", "from": "1003"}),
+    );
+    refused(&r, "1003", &engine, 1);
+    let r = send(
+        &f,
+        SUPA,
+        "PUT",
+        "/api/agents/agent3/endpoint",
+        json!({"endpoint": "sip"}),
+    );
+    refused(&r, "agent3", &engine, 1);
+    // Their own group's call and member: done, as a supervisor (no acting extension).
+    let r = send(
+        &f,
+        SUPA,
+        "POST",
+        "/api/calls/live-support/hangup",
+        json!({}),
+    );
+    assert_eq!(r.status, 200, "{}", r.text());
+    let r = send(
+        &f,
+        SUPA,
+        "POST",
+        "/api/calls/live-support/conference",
+        json!({"to": "1002"}),
+    );
+    assert_eq!(r.status, 200, "{}", r.text());
+    let r = send(
+        &f,
+        SUPA,
+        "POST",
+        "/api/calls",
+        json!({"to": "13800001111", "from": "1002"}),
+    );
+    assert_eq!(r.status, 202, "{}", r.text());
+    let seen = engine.seen();
+    assert_eq!(seen.len(), 4, "{seen:?}");
+    assert!(seen[1].contains("live-support") && seen[1].ends_with("actor=None"));
+    assert_eq!(seen[2], "conference live-support");
+    assert!(seen[3].contains("1002"), "{seen:?}");
+    // An agent acts on their own call and state only.
+    let r = send(&f, AGENT1, "POST", "/api/agents/agent3/state", brk.clone());
+    refused(&r, "agent3", &engine, 4);
+    let r = send(
+        &f,
+        AGENT1,
+        "POST",
+        "/api/calls/live-sales/hangup",
+        json!({}),
+    );
+    refused(&r, "live-sales", &engine, 4);
+    let r = send(
+        &f,
+        AGENT1,
+        "POST",
+        "/api/calls",
+        json!({"to": "13800001111", "from": "1003"}),
+    );
+    refused(&r, "1003", &engine, 4);
+    let r = send(
+        &f,
+        AGENT1,
+        "POST",
+        "/api/calls/live-support/hangup",
+        json!({}),
+    );
+    assert_eq!(r.status, 200, "{}", r.text());
+    assert!(engine.seen()[4].ends_with("actor=Some(\"1001\")"));
+    // QA inspectors take no live action; a telemarketing admin acts on their group only.
+    let r = send(&f, QA, "POST", "/api/calls/live-support/hangup", json!({}));
+    refused(&r, "live action", &engine, 5);
+    let r = send(&f, QA, "POST", "/api/agents/agent1/state", brk.clone());
+    refused(&r, "live action", &engine, 5);
+    let r = send(&f, TMADMIN, "POST", "/api/agents/agent1/state", brk.clone());
+    refused(&r, "agent1", &engine, 5);
+    let r = send(
+        &f,
+        TMADMIN,
+        "POST",
+        "/api/calls/live-support/hangup",
+        json!({}),
+    );
+    refused(&r, "live-support", &engine, 5);
+    let r = send(&f, TMADMIN, "POST", "/api/agents/tmmember/state", brk);
+    assert_eq!(r.status, 200, "{}", r.text());
+    assert_eq!(engine.seen()[5], "state 1005");
+}

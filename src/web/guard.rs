@@ -8,6 +8,7 @@
 use rusqlite::OptionalExtension;
 
 use super::http::ResponseParts;
+use super::live::LiveCall;
 use super::routes::WebState;
 use crate::storage::{Role, StorageError, User};
 
@@ -163,6 +164,35 @@ pub fn require_admin(user: &User, what: &str) -> Result<(), ResponseParts> {
     require(user, &[Role::Admin], what)
 }
 
+/// Whether `role` may act on other agents and their live calls within its [`Scope`]: the
+/// roles holding [`Perm::SuperviseCalls`], and the telemarketing admins over their
+/// telemarketing groups (seed 001 §6: they run their groups' agents like a supervisor).
+pub fn supervises(role: Role) -> bool {
+    permits(role, Perm::SuperviseCalls) || matches!(role, Role::TmSuperAdmin | Role::TmAdmin)
+}
+
+/// Answers 403 unless `user` may take live actions at all (state, dial, hang up, conference):
+/// a phone bar of their own or supervision. QA inspectors take none (SPEC §12).
+pub fn require_live(user: &User, what: &str) -> Result<(), ResponseParts> {
+    if permits(user.role, Perm::PhoneBar) || supervises(user.role) {
+        return Ok(());
+    }
+    Err(ResponseParts::error(
+        403,
+        "forbidden",
+        &format!(
+            "{what} is a live action; the role {} of {} takes none",
+            user.role.as_str(),
+            user.username
+        ),
+        None,
+    ))
+}
+
+fn out_of_scope(message: String) -> ResponseParts {
+    ResponseParts::error(403, "out_of_scope", &message, None)
+}
+
 /// How far a user's data reaches.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Reach {
@@ -292,6 +322,117 @@ impl Scope {
             Reach::Groups => self.members.iter().any(|m| m == ext),
             Reach::Own => self.extension.as_deref() == Some(ext),
         }
+    }
+
+    /// Whether live call `call` is in scope: its skill group is, or its agent, caller or
+    /// callee is an extension in scope (the rule of `GET /api/calls/live`).
+    pub fn sees_call(&self, call: &LiveCall) -> bool {
+        if self.unscoped() {
+            return true;
+        }
+        call.skill_group
+            .as_deref()
+            .is_some_and(|g| self.sees_group(g))
+            || self.touches(call)
+    }
+
+    /// Whether the user's own extension is on `call` (as its agent, caller or callee).
+    fn touches(&self, call: &LiveCall) -> bool {
+        let Some(own) = self.extension.as_deref() else {
+            return false;
+        };
+        call.agent.as_deref() == Some(own) || call.caller == own || call.callee == own
+    }
+
+    /// Answers 403 unless the user may act on agent `username` (extension `ext`): themself
+    /// (with a phone bar), or, for a supervising role ([`supervises`]), an agent whose
+    /// extension is in scope. `what` names the action.
+    pub fn check_agent(
+        &self,
+        username: &str,
+        ext: Option<&str>,
+        what: &str,
+    ) -> Result<(), ResponseParts> {
+        require_live(&self.user, what)?;
+        if self.user.username == username {
+            return Ok(());
+        }
+        if supervises(self.user.role)
+            && (self.unscoped() || ext.is_some_and(|e| self.sees_extension(e)))
+        {
+            return Ok(());
+        }
+        let whose = match ext {
+            Some(e) => format!("agent {username} (extension {e})"),
+            None => format!("agent {username}"),
+        };
+        Err(out_of_scope(if supervises(self.user.role) {
+            format!(
+                "{what}: {whose} is not a member of the groups of {} ({})",
+                self.user.username,
+                self.groups.join(", ")
+            )
+        } else {
+            format!(
+                "{what}: {} may act only on themself, not on {whose}",
+                self.user.username
+            )
+        }))
+    }
+
+    /// The actor to hand the call engine for an action on live call `call_id` (`call`, if
+    /// it is in the live snapshot): None (any call) for an unscoped supervising role or a
+    /// call in its scope; the user's own extension for a call they are on (the engine checks
+    /// it again); otherwise 403 naming the call, or 404 when a scoped user names no live call.
+    pub fn call_actor(
+        &self,
+        call_id: &str,
+        call: Option<&LiveCall>,
+        what: &str,
+    ) -> Result<Option<String>, ResponseParts> {
+        require_live(&self.user, what)?;
+        if supervises(self.user.role) && self.unscoped() {
+            return Ok(None);
+        }
+        let Some(call) = call else {
+            return Err(ResponseParts::error(
+                404,
+                "not_found",
+                &format!("no live call {call_id}"),
+                None,
+            ));
+        };
+        if supervises(self.user.role) && self.sees_call(call) {
+            return Ok(None);
+        }
+        if self.touches(call) {
+            return Ok(self.extension.clone());
+        }
+        if self.extension.is_none() && !supervises(self.user.role) {
+            return Err(ResponseParts::error(
+                403,
+                "no_extension",
+                &format!(
+                    "user {} has no extension, so is on no call",
+                    self.user.username
+                ),
+                None,
+            ));
+        }
+        let group = call.skill_group.as_deref().unwrap_or("no group");
+        let agent = call.agent.as_deref().unwrap_or("no agent");
+        Err(out_of_scope(if supervises(self.user.role) {
+            format!(
+                "{what}: call {call_id} ({group}, agent {agent}) is outside the groups of {} ({})",
+                self.user.username,
+                self.groups.join(", ")
+            )
+        } else {
+            format!(
+                "{what}: call {call_id} (agent {agent}) is not on the extension of {}",
+                self.user.username
+            )
+        }))
     }
 
     /// Answers 403 unless extension `ext` is in scope.
