@@ -535,4 +535,80 @@ mod tests {
             403
         );
     }
+
+    fn call(group: &str, agent: &str) -> LiveCall {
+        LiveCall {
+            call_id: "c1".into(),
+            caller: "13900000001".into(),
+            callee: "4001".into(),
+            state: "talking".into(),
+            skill_group: Some(group.into()),
+            agent: Some(agent.into()),
+            started_at_ms: 0,
+            answered_at_ms: Some(1),
+        }
+    }
+
+    #[test]
+    fn live_actions_follow_the_role_and_the_scope() {
+        let sup = scope(Role::Supervisor, None, &["support"], &["1001", "1002"]);
+        let theirs = call("support", "1001");
+        let other = call("sales", "1003");
+        assert_eq!(sup.call_actor("c1", Some(&theirs), "x").unwrap(), None);
+        let denied = sup
+            .call_actor("c1", Some(&other), "hanging up")
+            .unwrap_err();
+        assert_eq!(denied.status, 403);
+        assert!(String::from_utf8_lossy(&denied.body).contains("sales"));
+        assert_eq!(sup.call_actor("c9", None, "x").unwrap_err().status, 404);
+        assert!(sup.check_agent("agent1", Some("1001"), "x").is_ok());
+        assert_eq!(
+            sup.check_agent("agent3", Some("1003"), "x")
+                .unwrap_err()
+                .status,
+            403
+        );
+        // An agent acts as their own extension on their own call, never on another's.
+        let agent = scope(Role::Agent, Some("1001"), &[], &[]);
+        assert_eq!(
+            agent.call_actor("c1", Some(&theirs), "x").unwrap(),
+            Some("1001".into())
+        );
+        assert_eq!(
+            agent
+                .call_actor("c1", Some(&other), "x")
+                .unwrap_err()
+                .status,
+            403
+        );
+        assert!(agent.check_agent("u", None, "x").is_ok(), "themself");
+        assert_eq!(
+            agent
+                .check_agent("agent3", Some("1003"), "x")
+                .unwrap_err()
+                .status,
+            403
+        );
+        // QA: nothing live, even with an extension; an open supervisor: everything.
+        let qa = scope(Role::Qa, Some("1009"), &[], &[]);
+        assert_eq!(
+            qa.call_actor("c1", Some(&theirs), "x").unwrap_err().status,
+            403
+        );
+        assert_eq!(
+            qa.check_agent("u", Some("1009"), "x").unwrap_err().status,
+            403
+        );
+        let open = scope(Role::Supervisor, None, &[], &[]);
+        assert_eq!(open.call_actor("c9", None, "x").unwrap(), None);
+        assert!(open.check_agent("nobody", None, "x").is_ok());
+        // A telemarketing admin supervises their groups like a supervisor.
+        let tm = scope(Role::TmAdmin, None, &["tm"], &["1005"]);
+        assert!(tm.check_agent("m", Some("1005"), "x").is_ok());
+        assert_eq!(
+            tm.call_actor("c1", Some(&theirs), "x").unwrap_err().status,
+            403
+        );
+        assert!(supervises(Role::TmSuperAdmin) && !supervises(Role::Agent));
+    }
 }
