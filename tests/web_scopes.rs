@@ -537,7 +537,11 @@ fn the_live_monitor_shows_each_role_only_its_groups_and_their_agents() {
         sup["inflow"], 1,
         "headline figures cover support only: {sup}"
     );
-    assert_eq!(sup["inbound_calls"], 0, "centre-wide figures are withheld");
+    assert_eq!(
+        sup["inbound_calls"], 1,
+        "traffic figures count support's calls only: {sup}"
+    );
+    assert_eq!(sup["hourly_scope"], "groups");
     assert_eq!(sup["scope"]["groups"], json!(["support"]));
     let tm = get(&f, TMADMIN, "/api/monitor").json();
     assert!(group_names(&tm).is_subset(&set(&["tm"])), "{tm}");
@@ -793,4 +797,335 @@ fn call_records_download_as_csv_and_xlsx_within_the_callers_scope() {
         "two calls of support: {sheet}"
     );
     assert!(!sheet.contains("<row r=\"4\""), "{sheet}");
+}
+
+/// A stand-in for the call engine: answers every agent-state, dial and conference request
+/// the web tier queues, and records what reached it (`kind extension-or-call actor`).
+struct FakeEngine {
+    seen: Arc<std::sync::Mutex<Vec<String>>>,
+    stop: Arc<std::sync::atomic::AtomicBool>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl FakeEngine {
+    fn start(shared: Arc<Shared>) -> FakeEngine {
+        let seen = Arc::new(std::sync::Mutex::new(Vec::new()));
+        let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let (s, st) = (seen.clone(), stop.clone());
+        let thread = std::thread::spawn(move || {
+            while !st.load(std::sync::atomic::Ordering::Relaxed) {
+                while let Some(r) = shared.agent_requests.lock().unwrap().pop_front() {
+                    s.lock().unwrap().push(format!("state {}", r.extension));
+                    let _ = r.reply.send(Ok(r.state.clone()));
+                }
+                while let Some(r) = shared.dial_requests.lock().unwrap().pop_front() {
+                    s.lock()
+                        .unwrap()
+                        .push(format!("{:?} actor={:?}", r.action, r.actor));
+                    let _ = r.reply.send(Ok("done".into()));
+                }
+                while let Some(r) = shared.conference_requests.lock().unwrap().pop_front() {
+                    s.lock().unwrap().push(format!("conference {}", r.call_id));
+                    let _ = r.reply.send(Ok(()));
+                }
+                std::thread::sleep(Duration::from_millis(5));
+            }
+        });
+        FakeEngine {
+            seen,
+            stop,
+            thread: Some(thread),
+        }
+    }
+
+    fn seen(&self) -> Vec<String> {
+        self.seen.lock().unwrap().clone()
+    }
+}
+
+impl Drop for FakeEngine {
+    fn drop(&mut self) {
+        self.stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+fn live_call(id: &str, group: &str, agent: &str) -> branchline::web::LiveCall {
+    branchline::web::LiveCall {
+        call_id: id.into(),
+        caller: "13900000009".into(),
+        callee: "4001".into(),
+        state: "talking".into(),
+        skill_group: Some(group.into()),
+        agent: Some(agent.into()),
+        started_at_ms: now_ms() - 5_000,
+        answered_at_ms: Some(now_ms() - 4_000),
+    }
+}
+
+/// Asserts a 403 refusal whose message names `what`, and that the engine heard nothing new.
+fn refused(r: &Reply, what: &str, engine: &FakeEngine, before: usize) {
+    assert_eq!(r.status, 403, "{}", r.text());
+    assert!(
+        r.text().contains(what),
+        "message names {what}: {}",
+        r.text()
+    );
+    assert_eq!(
+        engine.seen().len(),
+        before,
+        "the engine heard: {:?}",
+        engine.seen()
+    );
+}
+
+#[test]
+fn live_actions_reach_only_agents_and_calls_in_the_users_scope() {
+    let f = start();
+    let engine = FakeEngine::start(f.shared.clone());
+    *f.shared.live_calls.write().unwrap() = vec![
+        live_call("live-support", "support", "1001"),
+        live_call("live-sales", "sales", "1003"),
+    ];
+    let brk = json!({"state": "break", "reason": "小休"});
+    // A supervisor of support: agent3 (1003, sales only) is out of scope, agent1 is theirs.
+    let r = send(&f, SUPA, "POST", "/api/agents/agent3/state", brk.clone());
+    refused(&r, "agent3", &engine, 0);
+    let admin = get(&f, ADMIN, "/api/monitor").json();
+    let row = admin["agent_table"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["agent"] == "1003")
+        .cloned()
+        .unwrap();
+    assert_eq!(row["state"], "idle", "agent3's state is unchanged");
+    let r = send(&f, SUPA, "POST", "/api/agents/agent1/state", brk.clone());
+    assert_eq!(r.status, 200, "{}", r.text());
+    assert_eq!(engine.seen(), vec!["state 1001".to_string()]);
+    // Calls of sales: hang-up, consult, attended transfer and conference are refused.
+    for (verb, body) in [
+        ("hangup", json!({})),
+        ("consult", json!({"to": "1002"})),
+        ("transfer", json!({"mode": "attended"})),
+        ("conference", json!({"to": "1002"})),
+    ] {
+        let r = send(
+            &f,
+            SUPA,
+            "POST",
+            &format!("/api/calls/live-sales/{verb}"),
+            body,
+        );
+        refused(&r, "live-sales", &engine, 1);
+    }
+    // Dialling from a sales extension and moving agent3's endpoint are refused too.
+    let r = send(
+        &f,
+        SUPA,
+        "POST",
+        "/api/calls",
+        json!({"to": "13800001111", "from": "1003"}),
+    );
+    refused(&r, "1003", &engine, 1);
+    let r = send(
+        &f,
+        SUPA,
+        "PUT",
+        "/api/agents/agent3/endpoint",
+        json!({"endpoint": "sip"}),
+    );
+    refused(&r, "agent3", &engine, 1);
+    // Their own group's call and member: done, as a supervisor (no acting extension).
+    let r = send(
+        &f,
+        SUPA,
+        "POST",
+        "/api/calls/live-support/hangup",
+        json!({}),
+    );
+    assert_eq!(r.status, 200, "{}", r.text());
+    let r = send(
+        &f,
+        SUPA,
+        "POST",
+        "/api/calls/live-support/conference",
+        json!({"to": "1002"}),
+    );
+    assert_eq!(r.status, 200, "{}", r.text());
+    let r = send(
+        &f,
+        SUPA,
+        "POST",
+        "/api/calls",
+        json!({"to": "13800001111", "from": "1002"}),
+    );
+    assert_eq!(r.status, 202, "{}", r.text());
+    let seen = engine.seen();
+    assert_eq!(seen.len(), 4, "{seen:?}");
+    assert!(seen[1].contains("live-support") && seen[1].ends_with("actor=None"));
+    assert_eq!(seen[2], "conference live-support");
+    assert!(seen[3].contains("1002"), "{seen:?}");
+    // An agent acts on their own call and state only.
+    let r = send(&f, AGENT1, "POST", "/api/agents/agent3/state", brk.clone());
+    refused(&r, "agent3", &engine, 4);
+    let r = send(
+        &f,
+        AGENT1,
+        "POST",
+        "/api/calls/live-sales/hangup",
+        json!({}),
+    );
+    refused(&r, "live-sales", &engine, 4);
+    let r = send(
+        &f,
+        AGENT1,
+        "POST",
+        "/api/calls",
+        json!({"to": "13800001111", "from": "1003"}),
+    );
+    refused(&r, "1003", &engine, 4);
+    let r = send(
+        &f,
+        AGENT1,
+        "POST",
+        "/api/calls/live-support/hangup",
+        json!({}),
+    );
+    assert_eq!(r.status, 200, "{}", r.text());
+    assert!(engine.seen()[4].ends_with("actor=Some(\"1001\")"));
+    // QA inspectors take no live action; a telemarketing admin acts on their group only.
+    let r = send(&f, QA, "POST", "/api/calls/live-support/hangup", json!({}));
+    refused(&r, "live action", &engine, 5);
+    let r = send(&f, QA, "POST", "/api/agents/agent1/state", brk.clone());
+    refused(&r, "live action", &engine, 5);
+    let r = send(&f, TMADMIN, "POST", "/api/agents/agent1/state", brk.clone());
+    refused(&r, "agent1", &engine, 5);
+    let r = send(
+        &f,
+        TMADMIN,
+        "POST",
+        "/api/calls/live-support/hangup",
+        json!({}),
+    );
+    refused(&r, "live-support", &engine, 5);
+    let r = send(&f, TMADMIN, "POST", "/api/agents/tmmember/state", brk);
+    assert_eq!(r.status, 200, "{}", r.text());
+    assert_eq!(engine.seen()[5], "state 1005");
+}
+
+/// `key` summed over the `today` rows of a snapshot's group panels.
+fn panel_sum(snap: &Value, key: &str) -> i64 {
+    snap["groups"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|g| g["today"][key].as_i64().unwrap())
+        .sum()
+}
+
+#[test]
+fn a_scoped_monitor_computes_every_headline_figure_from_its_own_groups() {
+    let f = start();
+    let path = f._dir.path().join("branchline.db");
+    {
+        let db = Db::open(&path).unwrap();
+        // A supervisor of both groups, a rating in support and a caller waiting in each group.
+        let u = UserInput {
+            display_name: "both".into(),
+            role: "supervisor".into(),
+            extension: None,
+            password: Some("password1".into()),
+            groups: vec!["support".into(), "sales".into()],
+        };
+        let mut db = db;
+        save_user(db.conn_mut(), "supboth", &u).unwrap();
+        let now = now_ms();
+        let mut rated = ev(now - 30_000, "rating.given", Some("t-support"), None, None);
+        rated.data = json!({"value": 1});
+        insert_event(db.conn(), &rated).unwrap();
+        for (call, group) in [("w-support", "support"), ("w-sales", "sales")] {
+            let mut offered = ev(now - 20_000, "call.offered", Some(call), None, None);
+            offered.data = json!({"caller": "138", "dialled": "4001", "direction": "inbound"});
+            insert_event(db.conn(), &offered).unwrap();
+            insert_event(
+                db.conn(),
+                &ev(now - 19_000, "queue.entered", Some(call), None, Some(group)),
+            )
+            .unwrap();
+        }
+    }
+    let admin = get(&f, ADMIN, "/api/monitor").json();
+    let sup = get(&f, SUPA, "/api/monitor").json();
+    let both = get(&f, ("supboth", "password1"), "/api/monitor").json();
+    assert_eq!(group_names(&both), set(&["support", "sales"]));
+    for snap in [&sup, &both] {
+        // Every headline count is the sum of the panels shown, and non-zero.
+        for (head, panel) in [
+            ("inflow", "inflow"),
+            ("answered", "answered"),
+            ("answered_15s", "answered_15s"),
+            ("answered_30s", "answered_30s"),
+            ("abandoned", "abandoned"),
+            ("rated", "rated"),
+        ] {
+            assert_eq!(
+                snap[head].as_i64(),
+                Some(panel_sum(snap, panel)),
+                "{head}: {snap}"
+            );
+        }
+        let queued: i64 = snap["groups"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|g| g["queued"].as_i64().unwrap())
+            .sum();
+        assert_eq!(snap["queued"].as_i64(), Some(queued));
+        assert!(snap["answered_15s"].as_i64().unwrap() > 0, "{snap}");
+        assert_eq!(snap["answer_rate_15s"], 1.0, "{snap}");
+        assert!(snap["avg_wait_secs"].as_f64().unwrap() >= 19.0, "{snap}");
+        assert!(
+            snap["avg_answer_wait_secs"].as_f64().unwrap() > 0.0,
+            "{snap}"
+        );
+        let hourly_in: i64 = snap["hourly"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|h| h["inbound"].as_i64().unwrap())
+            .sum();
+        assert_eq!(snap["inbound_calls"].as_i64(), Some(hourly_in));
+        assert_eq!(snap["hourly_scope"], "groups");
+    }
+    // Support alone: one answered call (rated very satisfied) and one waiting; sales' are not
+    // counted. Both groups: the whole centre's traffic, as the administrator sees it.
+    assert_eq!(sup["inbound_calls"], 2, "{sup}");
+    assert_eq!(sup["answered"], 1);
+    assert_eq!(sup["queued"], 1);
+    assert_eq!(sup["rated"], 1);
+    assert_eq!(sup["average_satisfaction"], admin["average_satisfaction"]);
+    assert!(sup["average_satisfaction"].as_f64().unwrap() > 0.0, "{sup}");
+    assert_eq!(admin["hourly_scope"], "centre");
+    for key in [
+        "inflow",
+        "answered",
+        "inbound_calls",
+        "queued",
+        "answered_15s",
+        "rated",
+        "avg_answer_wait_secs",
+        "answer_rate_30s",
+    ] {
+        assert_eq!(both[key], admin[key], "{key}: {both} vs {admin}");
+    }
+    assert_eq!(both["hourly"], admin["hourly"]);
+    // Waits grow with the clock between the two reads.
+    let (a, b) = (
+        admin["avg_wait_secs"].as_f64().unwrap(),
+        both["avg_wait_secs"].as_f64().unwrap(),
+    );
+    assert!((a - b).abs() < 2.0, "{a} vs {b}");
 }

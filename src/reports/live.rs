@@ -57,6 +57,10 @@ pub struct Monitor {
     clock: StateClock,
     hours: [HourTraffic; 24],
     traffic: TrafficCounts,
+    /// Today's traffic by the group of each call's last visit (SPEC §12 scoped headline).
+    group_hours: BTreeMap<String, [HourTraffic; 24]>,
+    /// Today's traffic of calls that visited no group, by the agent who placed them.
+    agent_hours: BTreeMap<String, [HourTraffic; 24]>,
     members: BTreeMap<String, Vec<String>>,
 }
 
@@ -98,6 +102,16 @@ pub struct GroupPanel {
     pub relative_satisfaction: f64,
     /// Today's figures, as in the daily report.
     pub today: GroupRow,
+    /// The raw counts behind `today`, for summing a scoped headline ([`Snapshot::scoped`]).
+    #[serde(skip)]
+    pub counts: GroupCounts,
+    /// Sum of the current waits of the callers queued here, ms.
+    #[serde(skip)]
+    pub waiting_ms: i64,
+    /// Today's traffic owned by this group: calls whose last visit was here, plus calls that
+    /// visited no group placed by agents whose first group (by name) this is.
+    #[serde(skip)]
+    pub hourly: [HourTraffic; 24],
 }
 
 /// One agent's live row (坐席监控).
@@ -196,6 +210,9 @@ pub struct Snapshot {
     pub agent_table: Vec<AgentPanel>,
     /// 24 per-hour inbound and outbound counts.
     pub hourly: Vec<HourTraffic>,
+    /// What `hourly`, `inbound_calls` and `outbound_calls` cover: `"centre"`, or `"groups"`
+    /// for a snapshot narrowed by [`Snapshot::scoped`].
+    pub hourly_scope: &'static str,
 }
 
 fn secs(ms: i64) -> f64 {
@@ -214,6 +231,8 @@ impl Monitor {
             clock: StateClock::default(),
             hours: Self::empty_hours(),
             traffic: TrafficCounts::default(),
+            group_hours: BTreeMap::new(),
+            agent_hours: BTreeMap::new(),
             members: BTreeMap::new(),
         }
     }
@@ -271,6 +290,8 @@ impl Monitor {
         self.groups.clear();
         self.agents.clear();
         self.hours = Self::empty_hours();
+        self.group_hours.clear();
+        self.agent_hours.clear();
         self.traffic = TrafficCounts::default();
         self.calls.retain(|_, c| c.it.ended_ms.is_none());
         let ids: Vec<String> = self.calls.keys().cloned().collect();
@@ -324,6 +345,21 @@ impl Monitor {
             let (_, hour) = self.cal.hour(at);
             let h = usize::try_from(hour).unwrap_or(0).min(23);
             if let Some(slot) = self.hours.get_mut(h) {
+                slot.inbound += sign * t.inbound;
+                slot.inbound_answered += sign * t.answered;
+                slot.outbound += sign * t.outbound;
+                slot.outbound_connected += sign * t.outbound_connected;
+            }
+            // The same counts by owner: the call's last visited group, else its placer.
+            let owner = match (c.it.visits.last(), &c.it.placed_by) {
+                (Some(v), _) => Some(self.group_hours.entry(v.group.clone())),
+                (None, Some(a)) => Some(self.agent_hours.entry(a.clone())),
+                (None, None) => None,
+            };
+            if let Some(slot) = owner
+                .map(|e| e.or_insert_with(Self::empty_hours))
+                .and_then(|hours| hours.get_mut(h))
+            {
                 slot.inbound += sign * t.inbound;
                 slot.inbound_answered += sign * t.answered;
                 slot.outbound += sign * t.outbound;
@@ -408,7 +444,7 @@ impl Monitor {
         let day_start = self.cal.day_start_ms(today);
 
         // Who waits now, and who is connected to whom.
-        let mut queued: BTreeMap<&str, (i64, i64)> = BTreeMap::new();
+        let mut queued: BTreeMap<&str, (i64, i64, i64)> = BTreeMap::new();
         let mut waits: Vec<i64> = Vec::new();
         let mut customers: HashMap<&str, i64> = HashMap::new();
         let mut talking: BTreeMap<&str, i64> = BTreeMap::new();
@@ -422,6 +458,7 @@ impl Monitor {
                     let q = queued.entry(v.group.as_str()).or_default();
                     q.0 += 1;
                     q.1 = q.1.max(wait);
+                    q.2 += wait;
                 }
             }
             for l in c.it.legs.iter().filter(|l| l.to_ms.is_none()) {
@@ -490,6 +527,14 @@ impl Monitor {
             }
         }
         names.sort();
+        // Each agent's calls outside any group go to the agent's first group by name, so a
+        // sum over groups counts each call once.
+        let mut first_group: BTreeMap<&str, &str> = BTreeMap::new();
+        for (g, ms) in &self.members {
+            for m in ms {
+                first_group.entry(m.as_str()).or_insert(g.as_str());
+            }
+        }
         let mut panels = Vec::new();
         for g in names {
             let c = self.groups.get(g).copied().unwrap_or_default();
@@ -502,7 +547,17 @@ impl Monitor {
                     .map_or_else(AgentStateName::offline, |(s, _)| s.clone());
                 Self::count_state(&mut members, &st);
             }
-            let (q, longest) = queued.get(g.as_str()).copied().unwrap_or((0, 0));
+            let (q, longest, waiting) = queued.get(g.as_str()).copied().unwrap_or((0, 0, 0));
+            let mut hourly = self
+                .group_hours
+                .get(g.as_str())
+                .copied()
+                .unwrap_or_else(Self::empty_hours);
+            for (a, hours) in &self.agent_hours {
+                if first_group.get(a.as_str()) == Some(&g.as_str()) {
+                    add_hours(&mut hourly, hours);
+                }
+            }
             panels.push(GroupPanel {
                 group: g.clone(),
                 queued: q,
@@ -512,42 +567,127 @@ impl Monitor {
                 average_satisfaction: average_satisfaction(&c.levels, c.rated),
                 relative_satisfaction: relative_satisfaction(&c.levels, c.rated),
                 today: GroupRow::new(today, None, g, &c),
+                counts: c,
+                waiting_ms: waiting,
+                hourly,
             });
         }
 
         let queued_now = waits.len() as i64;
-        Snapshot {
+        let mut snap = Snapshot {
             date: today.to_string(),
             now_ms,
             inbound_calls: self.traffic.inbound,
             outbound_calls: self.traffic.outbound,
-            inflow: total.inflow(),
-            answered: total.answered(),
-            connect_rate: total.connect_rate(),
+            inflow: 0,
+            answered: 0,
+            connect_rate: 0.0,
             queued: queued_now,
             avg_wait_secs: ratio(waits.iter().sum(), queued_now) / 1000.0,
             longest_wait_secs: secs(waits.iter().copied().max().unwrap_or(0)),
-            avg_answer_wait_secs: ratio(total.wait_ms, total.answered) / 1000.0,
+            avg_answer_wait_secs: 0.0,
             calls_in_progress: in_progress,
             agents: agent_counts,
-            answered_15s: total.answered_within(15),
-            answer_rate_15s: total.connect_rate_within(15),
-            answered_20s: total.answered_within(20),
-            answer_rate_20s: total.connect_rate_within(20),
-            answered_30s: total.answered_within(30),
-            answer_rate_30s: total.connect_rate_within(30),
-            rated: total.rated(),
-            average_satisfaction: average_satisfaction(&total.levels, total.rated),
-            relative_satisfaction: relative_satisfaction(&total.levels, total.rated),
-            transfers: total.transfers(),
-            transfer_rate: total.transfer_rate(),
-            overflows: total.overflow_out(),
-            abandoned: total.abandoned(),
-            abandon_rate: ratio(total.abandoned, total.inflow),
-            transfer_to_human_failures: total.transfer_to_human_failures(),
+            answered_15s: 0,
+            answer_rate_15s: 0.0,
+            answered_20s: 0,
+            answer_rate_20s: 0.0,
+            answered_30s: 0,
+            answer_rate_30s: 0.0,
+            rated: 0,
+            average_satisfaction: 0.0,
+            relative_satisfaction: 0.0,
+            transfers: 0,
+            transfer_rate: 0.0,
+            overflows: 0,
+            abandoned: 0,
+            abandon_rate: 0.0,
+            transfer_to_human_failures: 0,
             groups: panels,
             agent_table: table,
             hourly: self.hours.to_vec(),
+            hourly_scope: "centre",
+        };
+        snap.set_counts(&total);
+        snap
+    }
+}
+
+fn add_hours(sum: &mut [HourTraffic; 24], more: &[HourTraffic; 24]) {
+    for (s, m) in sum.iter_mut().zip(more) {
+        s.inbound += m.inbound;
+        s.inbound_answered += m.inbound_answered;
+        s.outbound += m.outbound;
+        s.outbound_connected += m.outbound_connected;
+    }
+}
+
+impl Snapshot {
+    /// Sets the figures that derive from the summed group counts, with the report metric
+    /// functions (groups.rs), so a centre and a scoped headline follow the same rules.
+    fn set_counts(&mut self, total: &GroupCounts) {
+        self.inflow = total.inflow();
+        self.answered = total.answered();
+        self.connect_rate = total.connect_rate();
+        self.avg_answer_wait_secs = ratio(total.wait_ms, total.answered) / 1000.0;
+        self.answered_15s = total.answered_within(15);
+        self.answer_rate_15s = total.connect_rate_within(15);
+        self.answered_20s = total.answered_within(20);
+        self.answer_rate_20s = total.connect_rate_within(20);
+        self.answered_30s = total.answered_within(30);
+        self.answer_rate_30s = total.connect_rate_within(30);
+        self.rated = total.rated();
+        self.average_satisfaction = average_satisfaction(&total.levels, total.rated);
+        self.relative_satisfaction = relative_satisfaction(&total.levels, total.rated);
+        self.transfers = total.transfers();
+        self.transfer_rate = total.transfer_rate();
+        self.overflows = total.overflow_out();
+        self.abandoned = total.abandoned();
+        self.abandon_rate = ratio(total.abandoned, total.inflow);
+        self.transfer_to_human_failures = total.transfer_to_human_failures();
+    }
+
+    /// The snapshot a viewer scoped to some groups sees (SPEC §12 data isolation): the panels
+    /// of the groups `sees_group` accepts, the rows of the agents `sees_agent` accepts, and
+    /// every headline figure computed from those panels alone: the summed group counts (the
+    /// same metric functions as the centre), the waits of their queues, their calls in
+    /// conversation, the agents of the table, and the traffic and hourly chart they own.
+    pub fn scoped(
+        mut self,
+        sees_group: impl Fn(&str) -> bool,
+        sees_agent: impl Fn(&str) -> bool,
+    ) -> Snapshot {
+        self.groups.retain(|g| sees_group(&g.group));
+        self.agent_table.retain(|a| sees_agent(&a.agent));
+        let mut total = GroupCounts::default();
+        let mut hours = Monitor::empty_hours();
+        let (mut queued, mut waiting, mut longest, mut talking) = (0, 0, 0.0_f64, 0);
+        for g in &self.groups {
+            total += g.counts;
+            add_hours(&mut hours, &g.hourly);
+            queued += g.queued;
+            waiting += g.waiting_ms;
+            longest = longest.max(g.longest_wait_secs);
+            talking += g.in_conversation;
         }
+        let mut agents = AgentCounts::default();
+        for a in &self.agent_table {
+            let st = AgentStateName {
+                state: a.state.clone(),
+                reason: a.reason.clone(),
+            };
+            Monitor::count_state(&mut agents, &st);
+        }
+        self.set_counts(&total);
+        self.queued = queued;
+        self.avg_wait_secs = ratio(waiting, queued) / 1000.0;
+        self.longest_wait_secs = longest;
+        self.calls_in_progress = talking;
+        self.agents = agents;
+        self.inbound_calls = hours.iter().map(|h| h.inbound).sum();
+        self.outbound_calls = hours.iter().map(|h| h.outbound).sum();
+        self.hourly = hours.to_vec();
+        self.hourly_scope = "groups";
+        self
     }
 }

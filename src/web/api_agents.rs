@@ -1,14 +1,17 @@
 //! `POST /api/agents/{username}/state` (SPEC §12): an agent changes their own state (坐席状态)
-//! — idle, break with a reason (小休, 用餐 …), offline, invisible — or an administrator or
-//! supervisor changes anyone's. The call engine owns agent state and answers each request.
+//! — idle, break with a reason (小休, 用餐 …), offline, invisible — or a supervising role
+//! (guard.rs [`super::guard::supervises`]) changes the state of an agent in its scope (a
+//! scoped supervisor: members of their groups). QA inspectors change none. The call engine
+//! owns agent state and answers each request.
 
 use rusqlite::OptionalExtension;
 use serde::Deserialize;
 use serde_json::json;
 
+use super::guard::Scope;
 use super::routes::WebState;
 use super::{RequestParts, ResponseParts};
-use crate::storage::{Role, User};
+use crate::storage::User;
 
 #[derive(Deserialize)]
 struct Body {
@@ -23,15 +26,6 @@ pub fn set_state(
     user: &User,
     username: &str,
 ) -> ResponseParts {
-    let may = matches!(user.role, Role::Admin | Role::Supervisor) || user.username == username;
-    if !may {
-        return ResponseParts::error(
-            403,
-            "forbidden",
-            "agents may change only their own state",
-            None,
-        );
-    }
     let body: Body = match serde_json::from_slice(&req.body) {
         Ok(b) => b,
         Err(e) => {
@@ -56,6 +50,19 @@ pub fn set_state(
             )
             .optional()?)
     });
+    // SPEC §12: the target agent must be the user or in their scope, checked before the
+    // engine hears of it (nothing changes on a refusal).
+    let scope = match Scope::of(state, user) {
+        Ok(s) => s,
+        Err(e) => return e,
+    };
+    let target = match &ext {
+        Ok(Some(e)) => e.as_deref(),
+        _ => None,
+    };
+    if let Err(denied) = scope.check_agent(username, target, "changing an agent's state") {
+        return denied;
+    }
     let ext = match ext {
         Ok(Some(Some(e))) => e,
         Ok(Some(None)) => {

@@ -6,11 +6,10 @@
 //! supervise-calls permission on any call. The call engine owns the calls and answers each
 //! request, as it does for agent states.
 
-use rusqlite::OptionalExtension;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_json::json;
 
-use super::guard::{permits, require_perm, Perm, Reach, Scope};
+use super::guard::{require_perm, Perm, Reach, Scope};
 use super::routes::{internal, WebState, DEFAULT_PER_PAGE, MAX_PER_PAGE};
 use super::{percent_decode, RequestParts, ResponseParts};
 use crate::core::switchboard::CallAction;
@@ -206,13 +205,13 @@ pub fn list(state: &WebState, req: &RequestParts, user: &User) -> ResponseParts 
     match state.with_db(|db| list_calls_page(db.conn(), &filter, &call_scope, at, per_page)) {
         Ok(p) => ResponseParts::json(
             200,
-            &json!({
-                "items": p.items,
-                "per_page": per_page,
-                "next": p.next.map(|c| c.encode()),
-                "page": after.is_none().then_some(page),
-                "total": p.total,
-            }),
+            &PageBody {
+                items: &p.items,
+                per_page,
+                next: p.next.map(|c| c.encode()),
+                page: after.is_none().then_some(page),
+                total: p.total,
+            },
         ),
         Err(e) => {
             tracing::error!(error = %e, "listing calls failed");
@@ -532,6 +531,18 @@ fn export(
     )
 }
 
+/// The body of one page of `GET /api/calls`, serialised straight from the rows: building a
+/// `serde_json::Value` of 500 records first (a map and a string copy per field, then a second
+/// walk to write it) was most of a 500-row page's CPU (docs/PERFORMANCE.md (k)).
+#[derive(Serialize)]
+struct PageBody<'a> {
+    items: &'a [Cdr],
+    per_page: u32,
+    next: Option<String>,
+    page: Option<u32>,
+    total: Option<u64>,
+}
+
 /// `GET /api/calls/live`: calls in progress within the caller's scope (the same rule as the
 /// list: their groups, their members' or their own extension, on either side of the call).
 pub fn live(state: &WebState, user: &User) -> ResponseParts {
@@ -617,13 +628,20 @@ fn act(
             Err(answer) => return answer,
         },
     };
-    let actor = if permits(user.role, Perm::SuperviseCalls) {
-        None
-    } else {
-        match extension_of(state, &user.username) {
-            Ok(ext) => Some(ext),
-            Err(answer) => return answer,
-        }
+    // The same scope rule as hang-up and consult (`api_dial::actor_of`): a scoped supervisor
+    // acts only on calls of their groups or members, anyone else only on a call their own
+    // extension is on; QA takes no live action.
+    let what = match verb {
+        "hold" => "holding a call",
+        "unhold" => "resuming a call",
+        _ => "a blind transfer",
+    };
+    if let Err(denied) = super::guard::require_live(user, what) {
+        return denied;
+    }
+    let actor = match super::api_dial::actor_of(state, user, call_id, what) {
+        Ok(a) => a,
+        Err(answer) => return answer,
     };
     match state.shared.request_call_action(call_id, actor, action) {
         Ok(result) => ResponseParts::json(200, &json!({ "call_id": call_id, "result": result })),
@@ -663,38 +681,6 @@ fn transfer_target(req: &RequestParts) -> Result<String, ResponseParts> {
             "to is required",
             Some("to"),
         )),
-    }
-}
-
-/// The extension a user works on (agents act as that extension).
-fn extension_of(state: &WebState, username: &str) -> Result<String, ResponseParts> {
-    let ext: Result<Option<Option<String>>, crate::storage::StorageError> = state.with_db(|db| {
-        Ok(db
-            .conn()
-            .query_row(
-                "SELECT extension FROM users WHERE username = ?1",
-                [username],
-                |r| r.get(0),
-            )
-            .optional()?)
-    });
-    match ext {
-        Ok(Some(Some(e))) => Ok(e),
-        Ok(_) => Err(ResponseParts::error(
-            403,
-            "no_extension",
-            &format!("user {username} has no extension, so is on no call"),
-            None,
-        )),
-        Err(e) => {
-            tracing::error!(error = %e, "looking up an agent failed");
-            Err(ResponseParts::error(
-                500,
-                "internal",
-                "looking up the agent failed",
-                None,
-            ))
-        }
     }
 }
 
@@ -810,6 +796,64 @@ mod tests {
                 r.body.len(),
                 t.elapsed()
             );
+        }
+    }
+
+    fn record(id: &str, legs: serde_json::Value) -> Cdr {
+        Cdr {
+            call_id: id.into(),
+            direction: "inbound".into(),
+            caller: "13900000001".into(),
+            callee: "4001".into(),
+            trunk: Some("pstn".into()),
+            did: None,
+            skill_group: Some("support".into()),
+            agent: Some("agent1".into()),
+            agent_extension: Some("1001".into()),
+            started_at_ms: 1_700_000_000_000,
+            answered_at_ms: Some(1_700_000_001_000),
+            ended_at_ms: 1_700_000_060_000,
+            wait_secs: 1.5,
+            ring_secs: 0.25,
+            talk_secs: 59.0,
+            hangup_cause: "normal \"quoted\" 中文".into(),
+            hangup_by: "caller".into(),
+            sip_code: Some(200),
+            recording_path: None,
+            legs,
+        }
+    }
+
+    #[test]
+    fn a_page_body_parses_to_the_same_json_as_the_value_it_replaced() {
+        let items = vec![
+            record(
+                "a",
+                json!([{"leg": "a", "agent": "1001", "from_ms": 1, "to_ms": null, "n": 1.5}]),
+            ),
+            record("b", json!([])),
+        ];
+        for (next, page, total) in [
+            (Some("c2".to_owned()), Some(1), Some(2_u64)),
+            (None, None, None),
+        ] {
+            let before = json!({
+                "items": items,
+                "per_page": 500,
+                "next": next,
+                "page": page,
+                "total": total,
+            });
+            let body = PageBody {
+                items: &items,
+                per_page: 500,
+                next: next.clone(),
+                page,
+                total,
+            };
+            let now: serde_json::Value =
+                serde_json::from_slice(&serde_json::to_vec(&body).unwrap()).unwrap();
+            assert_eq!(now, before);
         }
     }
 }

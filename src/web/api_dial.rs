@@ -11,7 +11,10 @@
 //!   consulted party (blind transfers stay with `api_calls.rs`).
 //! - `PUT /api/agents/{username}/endpoint {"endpoint": "mobile" | "sip", "mobile"?}`.
 //!
-//! An agent acts only on calls its extension is on; administrators and supervisors on any.
+//! SPEC §12 (guard.rs): an agent acts only on calls its extension is on and on its own
+//! endpoint; a supervising role (administrator, supervisor, telemarketing admin) on calls in
+//! its scope (the call's group, or its agent, caller or callee a member) and on agents of its
+//! scope; QA inspectors on nothing. Refusals come before the engine hears of the request.
 //! The call engine owns calls and answers each request (web → [`Shared::dial_requests`]).
 //!
 //! [`Shared::dial_requests`]: super::Shared::dial_requests
@@ -19,10 +22,11 @@
 use serde::Deserialize;
 use serde_json::json;
 
+use super::guard::{require_live, supervises, Scope};
 use super::routes::WebState;
 use super::{percent_decode, RequestParts, ResponseParts};
 use crate::core::switchboard::{CallActionError, DialAction};
-use crate::storage::{Role, User};
+use crate::storage::User;
 
 type Authenticate = fn(&WebState, &RequestParts) -> Result<User, ResponseParts>;
 
@@ -88,7 +92,12 @@ pub fn route(
         return Some(not_allowed(req, "POST"));
     }
     Some(with_user(state, req, authenticate, |u| {
-        let actor = match actor_of(state, u) {
+        let what = match verb {
+            "hangup" => "hanging up",
+            "consult" => "a consultation call",
+            _ => "an attended transfer",
+        };
+        let actor = match actor_of(state, u, &call_id, what) {
             Ok(a) => a,
             Err(answer) => return answer,
         };
@@ -144,24 +153,46 @@ fn dial(state: &WebState, req: &RequestParts, user: &User) -> ResponseParts {
         .ok()
         .and_then(|b| b.from)
         .filter(|f| !f.is_empty());
-    let supervisor = matches!(user.role, Role::Admin | Role::Supervisor);
-    let own = match extension_of(state, &user.username) {
-        Ok(e) => e,
-        Err(answer) => return answer,
+    let scope = match Scope::of(state, user) {
+        Ok(s) => s,
+        Err(e) => return e,
     };
-    let (actor, from) = match (supervisor, from, own) {
-        (true, Some(f), _) => (None, f),
-        (true, None, Some(own)) => (None, own),
-        (false, Some(f), Some(own)) if f != own => {
-            return ResponseParts::error(
-                403,
-                "forbidden",
-                "agents dial only from their own extension",
-                Some("from"),
-            )
+    if let Err(denied) = require_live(user, "click-to-dial") {
+        return denied;
+    }
+    let supervisor = supervises(user.role);
+    let own = scope.extension.clone();
+    let (actor, from) = match (from, own) {
+        // SPEC §12: a supervising role dials from an extension in its scope only.
+        (Some(f), own) if own.as_deref() != Some(f.as_str()) => {
+            if supervisor && scope.sees_extension(&f) {
+                (None, f)
+            } else if supervisor {
+                return ResponseParts::error(
+                    403,
+                    "out_of_scope",
+                    &format!(
+                        "click-to-dial: extension {f} is not a member of the groups of {} ({})",
+                        user.username,
+                        scope.groups.join(", ")
+                    ),
+                    Some("from"),
+                );
+            } else {
+                return ResponseParts::error(
+                    403,
+                    "out_of_scope",
+                    &format!(
+                        "click-to-dial: {} dials only from their own extension, not {f}",
+                        user.username
+                    ),
+                    Some("from"),
+                );
+            }
         }
-        (false, _, Some(own)) => (Some(own.clone()), own),
-        (_, _, None) => {
+        (_, Some(own)) if supervisor => (None, own),
+        (_, Some(own)) => (Some(own.clone()), own),
+        (_, None) => {
             return ResponseParts::error(
                 400,
                 "missing_field",
@@ -181,14 +212,8 @@ fn dial(state: &WebState, req: &RequestParts, user: &User) -> ResponseParts {
 
 /// `PUT /api/agents/{username}/endpoint`: the agent itself, an administrator or a supervisor.
 fn endpoint(state: &WebState, req: &RequestParts, user: &User, username: &str) -> ResponseParts {
-    let may = matches!(user.role, Role::Admin | Role::Supervisor) || user.username == username;
-    if !may {
-        return ResponseParts::error(
-            403,
-            "forbidden",
-            "agents may change only their own endpoint",
-            None,
-        );
+    if let Err(denied) = require_live(user, "changing an agent's endpoint") {
+        return denied;
     }
     let body: EndpointBody = match super::routes::json_body(req, "{\"endpoint\", \"mobile\"}") {
         Ok(b) => b,
@@ -223,6 +248,18 @@ fn endpoint(state: &WebState, req: &RequestParts, user: &User, username: &str) -
         }
         Err(e) => return internal(&e),
     };
+    // SPEC §12: the agent must be the user or a member of a supervising user's scope.
+    let scope = match Scope::of(state, user) {
+        Ok(s) => s,
+        Err(e) => return e,
+    };
+    if let Err(denied) = scope.check_agent(
+        username,
+        current.extension.as_deref(),
+        "changing an agent's endpoint",
+    ) {
+        return denied;
+    }
     let Some(extension) = current.extension.clone() else {
         return ResponseParts::error(
             409,
@@ -342,29 +379,22 @@ fn answer(
     }
 }
 
-/// The acting extension: None for an administrator or supervisor (any call), the agent's own
-/// extension otherwise.
-fn actor_of(state: &WebState, user: &User) -> Result<Option<String>, ResponseParts> {
-    if matches!(user.role, Role::Admin | Role::Supervisor) {
-        return Ok(None);
-    }
-    match extension_of(state, &user.username)? {
-        Some(e) => Ok(Some(e)),
-        None => Err(ResponseParts::error(
-            403,
-            "no_extension",
-            &format!("user {} has no extension, so is on no call", user.username),
-            None,
-        )),
-    }
-}
-
-/// The extension a user works on.
-fn extension_of(state: &WebState, username: &str) -> Result<Option<String>, ResponseParts> {
-    state
-        .with_db(|db| crate::storage::endpoints::agent_endpoint(db.conn(), username))
-        .map(|e| e.and_then(|e| e.extension))
-        .map_err(|e| internal(&e))
+/// The acting extension for an action on live call `call_id` (guard.rs
+/// [`Scope::call_actor`]): None for a supervising role acting on a call in its scope, the
+/// user's own extension for a call they are on; 403/404 otherwise, before the engine hears.
+pub(super) fn actor_of(
+    state: &WebState,
+    user: &User,
+    call_id: &str,
+    what: &str,
+) -> Result<Option<String>, ResponseParts> {
+    let scope = Scope::of(state, user)?;
+    let call = state
+        .shared
+        .live_calls_snapshot()
+        .into_iter()
+        .find(|c| c.call_id == call_id);
+    scope.call_actor(call_id, call.as_ref(), what)
 }
 
 fn internal(e: &crate::storage::StorageError) -> ResponseParts {

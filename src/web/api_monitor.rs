@@ -1,14 +1,16 @@
 //! `POST /api/calls/{call_id}/conference {"to":"1003"}` (三方通话): adds an extension to a
-//! connected call as a third party. Administrators and supervisors may do it for any call, an
-//! agent for the call they are talking on. The call engine owns calls and answers each
+//! connected call as a third party. A supervising role may do it for a call in its scope (a
+//! scoped supervisor: their groups' calls and members), an agent for the call they are
+//! talking on, a QA inspector never (SPEC §12, guard.rs `Scope::call_actor`). The call engine owns calls and answers each
 //! request (web → [`Shared::conference_requests`] → engine), like agent state changes.
 
 use serde::Deserialize;
 use serde_json::json;
 
+use super::guard::Scope;
 use super::routes::WebState;
 use super::{RequestParts, ResponseParts, Shared};
-use crate::storage::{Role, User};
+use crate::storage::User;
 
 /// A change to a live call asked for over the API, answered by the call engine.
 #[derive(Debug)]
@@ -76,26 +78,14 @@ pub fn conference(
     else {
         return ResponseParts::error(404, "not_found", &format!("no live call {call_id}"), None);
     };
-    if !matches!(user.role, Role::Admin | Role::Supervisor) {
-        // An agent may add a party only to their own call.
-        let ext: Option<String> = state
-            .with_db(|db| -> Result<_, crate::storage::StorageError> {
-                Ok(db.conn().query_row(
-                    "SELECT extension FROM users WHERE username = ?1",
-                    [&user.username],
-                    |r| r.get::<_, Option<String>>(0),
-                )?)
-            })
-            .ok()
-            .flatten();
-        if ext.is_none() || ext != call.agent {
-            return ResponseParts::error(
-                403,
-                "forbidden",
-                "agents may conference only their own call",
-                None,
-            );
-        }
+    // SPEC §12: a call in the user's scope, or their own call (guard.rs `call_actor`);
+    // refused before the engine hears of it.
+    let scope = match Scope::of(state, user) {
+        Ok(s) => s,
+        Err(e) => return e,
+    };
+    if let Err(denied) = scope.call_actor(call_id, Some(&call), "a conference") {
+        return denied;
     }
     match state.shared.request_conference(call_id, &to) {
         Ok(()) => ResponseParts::json(200, &json!({ "call_id": call_id, "conference": to })),

@@ -3,13 +3,11 @@
 //! once, then one every [`STREAM_PERIOD`] when it changed, a heartbeat comment otherwise).
 //! Roles with the monitor permission (guard.rs [`super::guard::PERMISSIONS`]) may read them,
 //! narrowed to their scope: a supervisor scoped to skill groups sees only those groups' panels,
-//! their members' rows, and headline figures summed over those groups; agents get 403.
+//! their members' rows, and headline figures computed over those groups only; agents get 403.
 
 use std::collections::BTreeMap;
 
 use rusqlite::Connection;
-
-use serde_json::Value;
 
 use super::guard::{permits, Perm, Scope};
 use super::routes::WebState;
@@ -179,8 +177,13 @@ pub fn snapshot_json(state: &WebState, scope: &Scope) -> Result<String, Response
     let encoded = if scope.unscoped() {
         serde_json::to_string(&snap)
     } else {
-        serde_json::to_value(&snap).and_then(|mut v| {
-            narrow(&mut v, scope);
+        serde_json::to_value(narrow(snap, scope)).and_then(|mut v| {
+            if let Some(obj) = v.as_object_mut() {
+                obj.insert(
+                    "scope".into(),
+                    serde_json::json!({ "groups": scope.groups }),
+                );
+            }
             serde_json::to_string(&v)
         })
     };
@@ -190,134 +193,13 @@ pub fn snapshot_json(state: &WebState, scope: &Scope) -> Result<String, Response
     })
 }
 
-/// Headline figures that only exist for the whole centre (no per-group split in the
-/// snapshot): a scoped viewer gets 0 rather than other groups' traffic (SPEC §12 data
-/// isolation). `hourly` is zeroed the same way.
-const CENTRE_ONLY: &[&str] = &[
-    "inbound_calls",
-    "outbound_calls",
-    "avg_wait_secs",
-    "avg_answer_wait_secs",
-    "answered_15s",
-    "answer_rate_15s",
-    "answered_20s",
-    "answer_rate_20s",
-    "answered_30s",
-    "answer_rate_30s",
-    "average_satisfaction",
-    "relative_satisfaction",
-];
-
-/// Narrows a snapshot (as JSON) to a scoped viewer: only the group panels of `scope`'s groups
-/// and the agent rows of their members; the headline figures are summed over those panels
-/// (inflow, answered, queued, in conversation, transfers, overflows, abandoned, rated, agents by
-/// state) and centre-only figures are zeroed. Adds `"scope": {"groups": [...]}`.
-pub fn narrow(snap: &mut Value, scope: &Scope) {
-    let Some(obj) = snap.as_object_mut() else {
-        return;
-    };
-    if let Some(Value::Array(groups)) = obj.get_mut("groups") {
-        groups.retain(|g| g["group"].as_str().is_some_and(|n| scope.sees_group(n)));
-    }
-    if let Some(Value::Array(rows)) = obj.get_mut("agent_table") {
-        rows.retain(|a| a["agent"].as_str().is_some_and(|x| scope.sees_extension(x)));
-    }
-    let groups = obj.get("groups").cloned().unwrap_or(Value::Null);
-    let groups = groups.as_array().map(Vec::as_slice).unwrap_or_default();
-    let sum = |f: &dyn Fn(&Value) -> &Value| -> i64 {
-        groups.iter().map(|g| f(g).as_i64().unwrap_or(0)).sum()
-    };
-    let inflow = sum(&|g| &g["today"]["inflow"]);
-    let answered = sum(&|g| &g["today"]["answered"]);
-    let abandoned = sum(&|g| &g["today"]["abandoned"]);
-    let transfers = sum(&|g| &g["today"]["transfer_out"]);
-    let rate = |n: i64, d: i64| if d > 0 { n as f64 / d as f64 } else { 0.0 };
-    let longest = groups
-        .iter()
-        .filter_map(|g| g["longest_wait_secs"].as_f64())
-        .fold(0.0_f64, f64::max);
-    let mut counts = serde_json::Map::new();
-    for k in [
-        "total",
-        "online",
-        "idle",
-        "break",
-        "busy",
-        "invisible",
-        "offline",
-    ] {
-        counts.insert(k.into(), Value::from(0));
-    }
-    if let Some(Value::Array(rows)) = obj.get("agent_table") {
-        for a in rows {
-            let state = a["state"].as_str().unwrap_or("offline");
-            let mut bump = |k: &str| {
-                if let Some(v) = counts.get_mut(k) {
-                    *v = Value::from(v.as_i64().unwrap_or(0) + 1);
-                }
-            };
-            bump("total");
-            let key = match state {
-                "idle" => "idle",
-                "break" => "break",
-                "busy" | "ringing" | "wrap_up" => "busy",
-                "invisible" => "invisible",
-                _ => "offline",
-            };
-            if key != "offline" {
-                bump("online");
-            }
-            bump(key);
-        }
-    }
-    let figures = [
-        ("inflow", Value::from(inflow)),
-        ("answered", Value::from(answered)),
-        ("connect_rate", Value::from(rate(answered, inflow))),
-        ("queued", Value::from(sum(&|g| &g["queued"]))),
-        ("longest_wait_secs", Value::from(longest)),
-        (
-            "calls_in_progress",
-            Value::from(sum(&|g| &g["in_conversation"])),
-        ),
-        ("transfers", Value::from(transfers)),
-        ("transfer_rate", Value::from(rate(transfers, answered))),
-        (
-            "overflows",
-            Value::from(sum(&|g| &g["today"]["overflow_out"])),
-        ),
-        ("abandoned", Value::from(abandoned)),
-        ("abandon_rate", Value::from(rate(abandoned, inflow))),
-        ("rated", Value::from(sum(&|g| &g["today"]["rated"]))),
-        ("agents", Value::Object(counts)),
-    ];
-    for (k, v) in figures {
-        obj.insert(k.into(), v);
-    }
-    for k in CENTRE_ONLY {
-        if let Some(v) = obj.get_mut(*k) {
-            *v = if v.is_i64() {
-                Value::from(0)
-            } else {
-                Value::from(0.0)
-            };
-        }
-    }
-    if let Some(Value::Array(hours)) = obj.get_mut("hourly") {
-        for h in hours.iter_mut() {
-            if let Some(o) = h.as_object_mut() {
-                for (k, v) in o.iter_mut() {
-                    if k != "hour" && v.is_number() {
-                        *v = Value::from(0);
-                    }
-                }
-            }
-        }
-    }
-    obj.insert(
-        "scope".into(),
-        serde_json::json!({ "groups": scope.groups }),
-    );
+/// Narrows a snapshot to a scoped viewer (SPEC §12 data isolation): only the group panels of
+/// `scope`'s groups and the agent rows of their members, with every headline figure — inflow,
+/// answered, 15/20/30 s answers and rates, waits, satisfaction, transfers, inbound and outbound
+/// calls and the hourly chart (`hourly_scope: "groups"`) — computed from those panels alone
+/// ([`crate::reports::Snapshot::scoped`]). The JSON also gets `"scope": {"groups": [...]}`.
+pub fn narrow(snap: crate::reports::Snapshot, scope: &Scope) -> crate::reports::Snapshot {
+    snap.scoped(|g| scope.sees_group(g), |a| scope.sees_extension(a))
 }
 
 /// `GET /api/monitor/stream`: authenticate on the blocking pool, then an endless body: the

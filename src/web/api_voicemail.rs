@@ -1,26 +1,49 @@
 //! `GET /api/voicemails` and `GET /api/voicemails/{call_id}/audio`: messages callers left in
 //! an IVR voicemail node, listed for the mailbox owner (a user's username or extension);
-//! administrators and supervisors see every mailbox.
+//! administrators and unscoped supervisors see every mailbox, a supervisor or telemarketing
+//! admin scoped to groups also their members' mailboxes (SPEC §12).
 
 use serde_json::json;
 
+use super::guard::{supervises, Scope};
 use super::routes::WebState;
 use super::{RequestParts, ResponseParts};
 use crate::storage::voicemail::{list_voicemails, user_mailboxes, Voicemail};
-use crate::storage::{Role, User};
+use crate::storage::User;
 
 /// How many messages one listing returns at most.
 const LIMIT: u32 = 500;
 
+/// The mailboxes `user` may read (SPEC §12): None for every mailbox (an unscoped supervising
+/// role); else their own, plus, for a supervising role scoped to groups, the mailboxes of their
+/// groups' members (the extension and the username of each member's user).
+fn mailboxes(
+    conn: &rusqlite::Connection,
+    user: &User,
+) -> Result<Option<Vec<String>>, crate::storage::StorageError> {
+    let scope = Scope::read(conn, user)?;
+    if supervises(user.role) && scope.unscoped() {
+        return Ok(None);
+    }
+    let mut own = user_mailboxes(conn, &user.username)?;
+    if supervises(user.role) {
+        let mut stmt = conn.prepare("SELECT username FROM users WHERE extension = ?1")?;
+        for ext in &scope.members {
+            own.push(ext.clone());
+            for name in stmt.query_map([ext], |r| r.get::<_, String>(0))? {
+                own.push(name?);
+            }
+        }
+    }
+    own.sort();
+    own.dedup();
+    Ok(Some(own))
+}
+
 fn visible(state: &WebState, user: &User) -> Result<Vec<Voicemail>, ResponseParts> {
-    let everyone = matches!(user.role, Role::Admin | Role::Supervisor);
     state
         .with_db(|db| {
-            let own = if everyone {
-                None
-            } else {
-                Some(user_mailboxes(db.conn(), &user.username)?)
-            };
+            let own = mailboxes(db.conn(), user)?;
             list_voicemails(db.conn(), own.as_deref(), LIMIT)
         })
         .map_err(|e: crate::storage::StorageError| {

@@ -8,6 +8,7 @@
 use rusqlite::OptionalExtension;
 
 use super::http::ResponseParts;
+use super::live::LiveCall;
 use super::routes::WebState;
 use crate::storage::{Role, StorageError, User};
 
@@ -161,6 +162,35 @@ pub fn require(user: &User, roles: &[Role], what: &str) -> Result<(), ResponsePa
 /// Answers 403 unless `user` is an administrator.
 pub fn require_admin(user: &User, what: &str) -> Result<(), ResponseParts> {
     require(user, &[Role::Admin], what)
+}
+
+/// Whether `role` may act on other agents and their live calls within its [`Scope`]: the
+/// roles holding [`Perm::SuperviseCalls`], and the telemarketing admins over their
+/// telemarketing groups (seed 001 §6: they run their groups' agents like a supervisor).
+pub fn supervises(role: Role) -> bool {
+    permits(role, Perm::SuperviseCalls) || matches!(role, Role::TmSuperAdmin | Role::TmAdmin)
+}
+
+/// Answers 403 unless `user` may take live actions at all (state, dial, hang up, conference):
+/// a phone bar of their own or supervision. QA inspectors take none (SPEC §12).
+pub fn require_live(user: &User, what: &str) -> Result<(), ResponseParts> {
+    if permits(user.role, Perm::PhoneBar) || supervises(user.role) {
+        return Ok(());
+    }
+    Err(ResponseParts::error(
+        403,
+        "forbidden",
+        &format!(
+            "{what} is a live action; the role {} of {} takes none",
+            user.role.as_str(),
+            user.username
+        ),
+        None,
+    ))
+}
+
+fn out_of_scope(message: String) -> ResponseParts {
+    ResponseParts::error(403, "out_of_scope", &message, None)
 }
 
 /// How far a user's data reaches.
@@ -327,6 +357,117 @@ impl Scope {
         }
     }
 
+    /// Whether live call `call` is in scope: its skill group is, or its agent, caller or
+    /// callee is an extension in scope (the rule of `GET /api/calls/live`).
+    pub fn sees_call(&self, call: &LiveCall) -> bool {
+        if self.unscoped() {
+            return true;
+        }
+        call.skill_group
+            .as_deref()
+            .is_some_and(|g| self.sees_group(g))
+            || self.touches(call)
+    }
+
+    /// Whether the user's own extension is on `call` (as its agent, caller or callee).
+    fn touches(&self, call: &LiveCall) -> bool {
+        let Some(own) = self.extension.as_deref() else {
+            return false;
+        };
+        call.agent.as_deref() == Some(own) || call.caller == own || call.callee == own
+    }
+
+    /// Answers 403 unless the user may act on agent `username` (extension `ext`): themself
+    /// (with a phone bar), or, for a supervising role ([`supervises`]), an agent whose
+    /// extension is in scope. `what` names the action.
+    pub fn check_agent(
+        &self,
+        username: &str,
+        ext: Option<&str>,
+        what: &str,
+    ) -> Result<(), ResponseParts> {
+        require_live(&self.user, what)?;
+        if self.user.username == username {
+            return Ok(());
+        }
+        if supervises(self.user.role)
+            && (self.unscoped() || ext.is_some_and(|e| self.sees_extension(e)))
+        {
+            return Ok(());
+        }
+        let whose = match ext {
+            Some(e) => format!("agent {username} (extension {e})"),
+            None => format!("agent {username}"),
+        };
+        Err(out_of_scope(if supervises(self.user.role) {
+            format!(
+                "{what}: {whose} is not a member of the groups of {} ({})",
+                self.user.username,
+                self.groups.join(", ")
+            )
+        } else {
+            format!(
+                "{what}: {} may act only on themself, not on {whose}",
+                self.user.username
+            )
+        }))
+    }
+
+    /// The actor to hand the call engine for an action on live call `call_id` (`call`, if
+    /// it is in the live snapshot): None (any call) for an unscoped supervising role or a
+    /// call in its scope; the user's own extension for a call they are on (the engine checks
+    /// it again); otherwise 403 naming the call, or 404 when a scoped user names no live call.
+    pub fn call_actor(
+        &self,
+        call_id: &str,
+        call: Option<&LiveCall>,
+        what: &str,
+    ) -> Result<Option<String>, ResponseParts> {
+        require_live(&self.user, what)?;
+        if supervises(self.user.role) && self.unscoped() {
+            return Ok(None);
+        }
+        let Some(call) = call else {
+            return Err(ResponseParts::error(
+                404,
+                "not_found",
+                &format!("no live call {call_id}"),
+                None,
+            ));
+        };
+        if supervises(self.user.role) && self.sees_call(call) {
+            return Ok(None);
+        }
+        if self.touches(call) {
+            return Ok(self.extension.clone());
+        }
+        if self.extension.is_none() && !supervises(self.user.role) {
+            return Err(ResponseParts::error(
+                403,
+                "no_extension",
+                &format!(
+                    "user {} has no extension, so is on no call",
+                    self.user.username
+                ),
+                None,
+            ));
+        }
+        let group = call.skill_group.as_deref().unwrap_or("no group");
+        let agent = call.agent.as_deref().unwrap_or("no agent");
+        Err(out_of_scope(if supervises(self.user.role) {
+            format!(
+                "{what}: call {call_id} ({group}, agent {agent}) is outside the groups of {} ({})",
+                self.user.username,
+                self.groups.join(", ")
+            )
+        } else {
+            format!(
+                "{what}: call {call_id} (agent {agent}) is not on the extension of {}",
+                self.user.username
+            )
+        }))
+    }
+
     /// Answers 403 unless extension `ext` is in scope.
     pub fn check_extension(&self, ext: &str) -> Result<(), ResponseParts> {
         if self.sees_extension(ext) {
@@ -426,5 +567,81 @@ mod tests {
             require_perm(&agent, Perm::Reports, "x").unwrap_err().status,
             403
         );
+    }
+
+    fn call(group: &str, agent: &str) -> LiveCall {
+        LiveCall {
+            call_id: "c1".into(),
+            caller: "13900000001".into(),
+            callee: "4001".into(),
+            state: "talking".into(),
+            skill_group: Some(group.into()),
+            agent: Some(agent.into()),
+            started_at_ms: 0,
+            answered_at_ms: Some(1),
+        }
+    }
+
+    #[test]
+    fn live_actions_follow_the_role_and_the_scope() {
+        let sup = scope(Role::Supervisor, None, &["support"], &["1001", "1002"]);
+        let theirs = call("support", "1001");
+        let other = call("sales", "1003");
+        assert_eq!(sup.call_actor("c1", Some(&theirs), "x").unwrap(), None);
+        let denied = sup
+            .call_actor("c1", Some(&other), "hanging up")
+            .unwrap_err();
+        assert_eq!(denied.status, 403);
+        assert!(String::from_utf8_lossy(&denied.body).contains("sales"));
+        assert_eq!(sup.call_actor("c9", None, "x").unwrap_err().status, 404);
+        assert!(sup.check_agent("agent1", Some("1001"), "x").is_ok());
+        assert_eq!(
+            sup.check_agent("agent3", Some("1003"), "x")
+                .unwrap_err()
+                .status,
+            403
+        );
+        // An agent acts as their own extension on their own call, never on another's.
+        let agent = scope(Role::Agent, Some("1001"), &[], &[]);
+        assert_eq!(
+            agent.call_actor("c1", Some(&theirs), "x").unwrap(),
+            Some("1001".into())
+        );
+        assert_eq!(
+            agent
+                .call_actor("c1", Some(&other), "x")
+                .unwrap_err()
+                .status,
+            403
+        );
+        assert!(agent.check_agent("u", None, "x").is_ok(), "themself");
+        assert_eq!(
+            agent
+                .check_agent("agent3", Some("1003"), "x")
+                .unwrap_err()
+                .status,
+            403
+        );
+        // QA: nothing live, even with an extension; an open supervisor: everything.
+        let qa = scope(Role::Qa, Some("1009"), &[], &[]);
+        assert_eq!(
+            qa.call_actor("c1", Some(&theirs), "x").unwrap_err().status,
+            403
+        );
+        assert_eq!(
+            qa.check_agent("u", Some("1009"), "x").unwrap_err().status,
+            403
+        );
+        let open = scope(Role::Supervisor, None, &[], &[]);
+        assert_eq!(open.call_actor("c9", None, "x").unwrap(), None);
+        assert!(open.check_agent("nobody", None, "x").is_ok());
+        // A telemarketing admin supervises their groups like a supervisor.
+        let tm = scope(Role::TmAdmin, None, &["tm"], &["1005"]);
+        assert!(tm.check_agent("m", Some("1005"), "x").is_ok());
+        assert_eq!(
+            tm.call_actor("c1", Some(&theirs), "x").unwrap_err().status,
+            403
+        );
+        assert!(supervises(Role::TmSuperAdmin) && !supervises(Role::Agent));
     }
 }
