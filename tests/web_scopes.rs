@@ -18,33 +18,12 @@ use branchline::web::{Shared, WebConfig, WebServer};
 use serde_json::{json, Value};
 
 mod common;
-use common::{request, Reply, BASIC_ADMIN};
+use common::{basic, request, Reply, BASIC_ADMIN};
 
 fn now_ms() -> i64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| d.as_millis() as i64)
-}
-
-fn basic(user: &str, pass: &str) -> String {
-    use std::fmt::Write as _;
-    const B64: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    let raw = format!("{user}:{pass}").into_bytes();
-    let mut out = String::from("Basic ");
-    for chunk in raw.chunks(3) {
-        let n = chunk
-            .iter()
-            .enumerate()
-            .fold(0u32, |acc, (i, &b)| acc | (u32::from(b) << (16 - 8 * i)));
-        for i in 0..4 {
-            if i <= chunk.len() {
-                let _ = out.write_char(B64[((n >> (18 - 6 * i)) & 63) as usize] as char);
-            } else {
-                out.push('=');
-            }
-        }
-    }
-    out
 }
 
 fn cdr(

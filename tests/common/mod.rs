@@ -416,6 +416,29 @@ pub fn metric_value(text: &str, name: &str) -> Option<f64> {
 /// `admin:admin` as an HTTP Basic credential.
 pub const BASIC_ADMIN: &str = "Basic YWRtaW46YWRtaW4=";
 
+/// An `Authorization: Basic` value for `user:pass` (RFC 7617; base64 written out here, the
+/// tests need nothing else of it).
+pub fn basic(user: &str, pass: &str) -> String {
+    use std::fmt::Write as _;
+    const B64: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let raw = format!("{user}:{pass}").into_bytes();
+    let mut out = String::from("Basic ");
+    for chunk in raw.chunks(3) {
+        let n = chunk
+            .iter()
+            .enumerate()
+            .fold(0u32, |acc, (i, &b)| acc | (u32::from(b) << (16 - 8 * i)));
+        for i in 0..4 {
+            if i <= chunk.len() {
+                let _ = out.write_char(B64[((n >> (18 - 6 * i)) & 63) as usize] as char);
+            } else {
+                out.push('=');
+            }
+        }
+    }
+    out
+}
+
 /// One HTTP answer.
 pub struct Reply {
     /// Status code.
