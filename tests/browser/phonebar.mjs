@@ -9,7 +9,8 @@ const session = (page) => page.evaluate(async () => (await fetch("/api/session")
 
 await run(async ({ browser, page }) => {
   await login(page, "agent1", "agent");
-  check(!(await page.isVisible("#nav")), "an agent with one page gets no side navigation");
+  check(await page.isVisible("#nav-calls"), "an agent's navigation has the call records (own calls)");
+  check(!(await page.isVisible("#nav-users")), "and no admin page");
   for (const id of ["consult", "complete-transfer", "conference", "hangup"]) {
     check(await page.isDisabled(`#${id}`), `#${id} is disabled without a call`);
   }
