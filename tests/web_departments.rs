@@ -8,53 +8,13 @@
 use std::collections::BTreeSet;
 use std::net::SocketAddr;
 use std::sync::{Arc, OnceLock};
-use std::time::{SystemTime, UNIX_EPOCH};
 
-use branchline::storage::{insert_cdr, insert_event, seed_demo, Cdr, Db, Event};
+use branchline::storage::{insert_cdr, insert_event, seed_demo, Db};
 use branchline::web::{Shared, WebConfig, WebServer};
 use serde_json::{json, Value};
 
 mod common;
-use common::{basic, request, Reply};
-
-fn now_ms() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_millis() as i64)
-}
-
-fn ev(at: i64, kind: &str, call: Option<&str>, agent: Option<&str>, group: Option<&str>) -> Event {
-    let mut e = Event::new(at, kind);
-    e.call_id = call.map(Into::into);
-    e.agent = agent.map(Into::into);
-    e.group = group.map(Into::into);
-    e
-}
-
-fn cdr(id: &str, group: &str, agent: &str, ext: &str, at: i64) -> Cdr {
-    Cdr {
-        call_id: id.into(),
-        direction: "inbound".into(),
-        caller: "13900000001".into(),
-        callee: "4001".into(),
-        trunk: Some("pstn".into()),
-        did: None,
-        skill_group: Some(group.into()),
-        agent: Some(agent.into()),
-        agent_extension: Some(ext.into()),
-        started_at_ms: at,
-        answered_at_ms: Some(at + 1_000),
-        ended_at_ms: at + 60_000,
-        wait_secs: 1.0,
-        ring_secs: 1.0,
-        talk_secs: 59.0,
-        hangup_cause: "normal".into(),
-        hangup_by: "caller".into(),
-        sip_code: None,
-        recording_path: None,
-        legs: json!([]),
-    }
-}
+use common::{basic, cdr, ev, now_ms, request, Reply};
 
 /// The demo profile (agent1..4 on 1001..1004; support = 1001, 1002; sales = 1003, 1004) with
 /// today's events: agents 1001, 1002 and 1003 log in and each answers one call; one call
@@ -97,7 +57,19 @@ fn template() -> &'static [u8] {
             );
             answered.data = json!({"agent": agent, "group": group, "wait_secs": 1});
             insert_event(db.conn(), &answered).unwrap();
-            insert_cdr(db.conn(), &cdr(call, group, user, agent, today - 3_600_000)).unwrap();
+            insert_cdr(
+                db.conn(),
+                &cdr(
+                    call,
+                    "inbound",
+                    "13900000001",
+                    Some(group),
+                    Some(user),
+                    Some(agent),
+                    today - 3_600_000,
+                ),
+            )
+            .unwrap();
         }
         drop(db);
         std::fs::read(&path).unwrap()

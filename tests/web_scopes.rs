@@ -10,67 +10,15 @@ use std::collections::BTreeSet;
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::sync::{Arc, OnceLock};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
 use branchline::storage::admin::{save_group, save_user, GroupInput, UserInput};
-use branchline::storage::{insert_cdr, insert_event, seed_demo, Cdr, Db, Event};
+use branchline::storage::{insert_cdr, insert_event, seed_demo, Db};
 use branchline::web::{Shared, WebConfig, WebServer};
 use serde_json::{json, Value};
 
 mod common;
-use common::{basic, request, Reply, BASIC_ADMIN};
-
-fn now_ms() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_millis() as i64)
-}
-
-fn cdr(
-    id: &str,
-    dir: &str,
-    caller: &str,
-    group: Option<&str>,
-    agent: Option<&str>,
-    ext: Option<&str>,
-    at: i64,
-) -> Cdr {
-    Cdr {
-        call_id: id.into(),
-        direction: dir.into(),
-        caller: caller.into(),
-        callee: if dir == "inbound" {
-            "4001"
-        } else {
-            "13800001111"
-        }
-        .into(),
-        trunk: Some("pstn".into()),
-        did: None,
-        skill_group: group.map(Into::into),
-        agent: agent.map(Into::into),
-        agent_extension: ext.map(Into::into),
-        started_at_ms: at,
-        answered_at_ms: Some(at + 1_000),
-        ended_at_ms: at + 60_000,
-        wait_secs: 1.0,
-        ring_secs: 1.0,
-        talk_secs: 59.0,
-        hangup_cause: "normal".into(),
-        hangup_by: "caller".into(),
-        sip_code: None,
-        recording_path: None,
-        legs: json!([]),
-    }
-}
-
-fn ev(at: i64, kind: &str, call: Option<&str>, agent: Option<&str>, group: Option<&str>) -> Event {
-    let mut e = Event::new(at, kind);
-    e.call_id = call.map(Into::into);
-    e.agent = agent.map(Into::into);
-    e.group = group.map(Into::into);
-    e
-}
+use common::{basic, cdr, ev, now_ms, request, Reply, BASIC_ADMIN};
 
 /// The demo profile plus one user per role, two telemarketing groups, five calls and today's
 /// events for two groups. Built (and every password hashed) once.

@@ -956,3 +956,64 @@ pub fn carrier_call(
         limit,
     )
 }
+
+/// Milliseconds since the Unix epoch (wall clock).
+pub fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as i64)
+}
+
+/// A stored event for the web tests' fixtures.
+pub fn ev(
+    at: i64,
+    kind: &str,
+    call: Option<&str>,
+    agent: Option<&str>,
+    group: Option<&str>,
+) -> branchline::storage::Event {
+    let mut e = branchline::storage::Event::new(at, kind);
+    e.call_id = call.map(Into::into);
+    e.agent = agent.map(Into::into);
+    e.group = group.map(Into::into);
+    e
+}
+
+/// A finished, answered call record for the web tests' fixtures (`dir` inbound: callee 4001).
+pub fn cdr(
+    id: &str,
+    dir: &str,
+    caller: &str,
+    group: Option<&str>,
+    agent: Option<&str>,
+    ext: Option<&str>,
+    at: i64,
+) -> branchline::storage::Cdr {
+    branchline::storage::Cdr {
+        call_id: id.into(),
+        direction: dir.into(),
+        caller: caller.into(),
+        callee: if dir == "inbound" {
+            "4001"
+        } else {
+            "13800001111"
+        }
+        .into(),
+        trunk: Some("pstn".into()),
+        did: None,
+        skill_group: group.map(Into::into),
+        agent: agent.map(Into::into),
+        agent_extension: ext.map(Into::into),
+        started_at_ms: at,
+        answered_at_ms: Some(at + 1_000),
+        ended_at_ms: at + 60_000,
+        wait_secs: 1.0,
+        ring_secs: 1.0,
+        talk_secs: 59.0,
+        hangup_cause: "normal".into(),
+        hangup_by: "caller".into(),
+        sip_code: None,
+        recording_path: None,
+        legs: serde_json::json!([]),
+    }
+}
