@@ -2,6 +2,7 @@
 //! Nothing in this tree touches sockets, files or clocks (tests/architecture.rs checks).
 
 pub mod acd;
+pub mod chat;
 pub mod ivr;
 pub mod media;
 pub mod numbering;

@@ -155,6 +155,7 @@ impl Engine {
                     self.call_requests();
                     self.conference_requests();
                     self.dial_requests();
+                    self.chat_requests();
                 }
                 _ = tokio::time::sleep_until(deadline) => {
                     let now = self.clock.now();
@@ -479,6 +480,15 @@ impl Engine {
         for r in drain(&self.shared.dial_requests) {
             let now = self.clock.now();
             let answer = self.sb.dial_action(now, r.actor.as_deref(), r.action);
+            let _ = r.reply.send(answer);
+        }
+    }
+
+    /// Web-chat requests (visitors, agents) queued by the web tier.
+    fn chat_requests(&mut self) {
+        for r in drain(&self.shared.chat_requests) {
+            let now = self.clock.now();
+            let answer = self.sb.chat(now, r.command);
             let _ = r.reply.send(answer);
         }
     }

@@ -284,6 +284,8 @@ pub fn dialplan(pbx: &storage::PbxConfig, demo: bool) -> Dialplan {
         dids,
         routes,
         logged_in,
+        // Filled from the users' 接待上限 by the caller that reads them (`chat_limits`).
+        chat_limits: Default::default(),
     }
 }
 

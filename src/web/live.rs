@@ -157,6 +157,19 @@ pub struct Shared {
     /// Click-to-dial, hang-up, consult, attended transfer and endpoint changes asked for over
     /// the API, for the engine.
     pub dial_requests: std::sync::Mutex<std::collections::VecDeque<DialRequest>>,
+    /// Web-chat requests from visitors and agents (SPEC §9), for the engine.
+    pub chat_requests: std::sync::Mutex<std::collections::VecDeque<ChatRequest>>,
+}
+
+/// A web-chat request (visitor widget or agent workspace) for the engine's chat desk.
+#[derive(Debug)]
+pub struct ChatRequest {
+    /// What to do.
+    pub command: crate::core::chat::ChatCommand,
+    /// The desk's answer.
+    pub reply: std::sync::mpsc::SyncSender<
+        Result<crate::core::chat::ChatReply, crate::core::chat::ChatError>,
+    >,
 }
 
 /// A request about calls the box places or ends (`POST /api/calls`, `/hangup`, `/consult`,
@@ -259,6 +272,27 @@ impl Shared {
             .unwrap_or_else(|_| {
                 Err(CallActionError::Conflict(
                     "the call engine did not answer in time".into(),
+                ))
+            })
+    }
+
+    /// Queues a web-chat request for the engine and waits (bounded) for its answer; a silent
+    /// engine reads as [`crate::core::chat::ChatError::Full`] (try again later).
+    pub fn request_chat(
+        &self,
+        command: crate::core::chat::ChatCommand,
+    ) -> Result<crate::core::chat::ChatReply, crate::core::chat::ChatError> {
+        use crate::core::chat::ChatError;
+        let (reply, rx) = std::sync::mpsc::sync_channel(1);
+        match self.chat_requests.lock() {
+            Ok(mut q) => q.push_back(ChatRequest { command, reply }),
+            Err(_) => return Err(ChatError::Full("the chat engine is unavailable".into())),
+        }
+        self.wake.notify_one();
+        rx.recv_timeout(std::time::Duration::from_secs(3))
+            .unwrap_or_else(|_| {
+                Err(ChatError::Full(
+                    "the chat engine did not answer in time".into(),
                 ))
             })
     }

@@ -37,7 +37,9 @@ pub mod sse;
 
 pub use api_monitor::ConferenceRequest;
 pub use http::{percent_decode, RequestParts, ResponseParts, JSON};
-pub use live::{DialRequest, EventFeed, LiveCall, LiveEvent, Metrics, Shared, FEED_CAPACITY};
+pub use live::{
+    ChatRequest, DialRequest, EventFeed, LiveCall, LiveEvent, Metrics, Shared, FEED_CAPACITY,
+};
 pub use metrics::{render as render_metrics, CONTENT_TYPE as METRICS_CONTENT_TYPE};
 pub use routes::{
     handle, route_table, WebOptions, WebState, DEFAULT_PER_PAGE, MAX_PER_PAGE, OPENAPI,

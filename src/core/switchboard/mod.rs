@@ -4,6 +4,7 @@
 
 mod agents;
 mod calls;
+mod chat;
 mod dialog;
 mod end;
 mod hold;
@@ -124,6 +125,9 @@ pub struct Dialplan {
     pub logged_in: BTreeSet<String>,
     /// IVR flows, schedule and time zone.
     pub ivr: IvrPlan,
+    /// Agent (extension) → concurrent web chats (接待上限); agents not named take
+    /// [`crate::core::chat::ChatConfig::default_limit`].
+    pub chat_limits: BTreeMap<String, u32>,
 }
 
 /// Local RTP ports of one media session.
@@ -407,6 +411,8 @@ pub struct Switchboard {
     dial: originate::Book,
     /// Agents on mobile numbers and the offers they are confirming.
     mobile: mobile::Book,
+    /// Web-chat sessions (SPEC §9).
+    chat: crate::core::chat::ChatDesk,
 }
 
 impl Switchboard {
@@ -427,7 +433,7 @@ impl Switchboard {
             })
             .collect();
         let auth = DigestAuth::new(&cfg.realm, cfg.auth_secret, Duration::from_secs(300));
-        Switchboard {
+        let mut sb = Switchboard {
             acd: Acd::new(groups, now.mono),
             outbound: OutboundGuard::new(plan.routes.clone()),
             tx: TransactionLayer::new(TimerConfig::default()),
@@ -456,7 +462,10 @@ impl Switchboard {
             monitors: Default::default(),
             dial: Default::default(),
             mobile: Default::default(),
-        }
+            chat: crate::core::chat::ChatDesk::new(Default::default()),
+        };
+        sb.configure_chat();
+        sb
     }
 
     /// A SIP message arrived from `src`.
@@ -495,6 +504,7 @@ impl Switchboard {
         self.registrar.handle_timeout(now.mono);
         // Wrap-ups that end, callers waiting past their group's maximum (overflow).
         self.acd.handle_timeout(now.mono);
+        self.chat.handle_timeout(now);
         while let Some(&first) = self.timers.iter().next() {
             if first.0 > now.mono {
                 break;
@@ -539,6 +549,7 @@ impl Switchboard {
         for id in ids {
             self.end_call(now, id, "shutdown", "system", Some(503));
         }
+        self.chat.end_all(now);
         self.pump(now);
     }
 
@@ -566,6 +577,7 @@ impl Switchboard {
             self.registrar.poll_timeout(),
             self.acd.poll_timeout(),
             self.timers.iter().next().map(|t| t.0),
+            self.chat.poll_timeout(),
         ]
         .into_iter()
         .flatten()
@@ -624,6 +636,7 @@ impl Switchboard {
                 self.acd_overflow(now, call, &group, target);
             }
             progressed |= self.xfer_poll(now);
+            progressed |= self.chat_pump(now);
             let offers = self.acd.next_offers_at(now.mono);
             for offer in offers {
                 progressed = true;

@@ -42,6 +42,7 @@ impl Switchboard {
         self.outbound.reload(plan.routes.clone());
         self.ivr = plan.ivr.clone();
         self.plan = Dialplan { logged_in, ..plan };
+        self.configure_chat();
         for m in new_members.difference(&old_members) {
             let ready = self.acd.status(m) == Some(Status::Offline)
                 && self.plan.logged_in.contains(m)

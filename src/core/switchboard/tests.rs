@@ -103,6 +103,7 @@ impl Sim {
                 .into(),
                 ..IvrPlan::default()
             },
+            chat_limits: Default::default(),
         };
         edit(&mut plan.groups);
         let now = Now {
