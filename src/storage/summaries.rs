@@ -302,6 +302,8 @@ pub fn save_summary(
     }
     let source = match input.source {
         Some(s) => s,
+        // A web-chat session (EVENTS.md "Web chat") is 在线服务 whatever else is said.
+        None if call_id.starts_with("chat-") => Source::Chat,
         None => {
             // The call record knows the direction once the call has ended.
             let dir: Option<String> = tx
@@ -514,5 +516,10 @@ mod tests {
         );
         assert_eq!(list_summaries(&conn, 0, 100, 10).unwrap().len(), 1);
         assert!(list_summaries(&conn, 8, 100, 10).unwrap().is_empty());
+        // A chat session has no call record: its summaries are 在线服务 by themselves.
+        let (chat, _) =
+            save_summary(&mut conn, "chat-00000000000000ab", "agent1", &no_source, WallMs(9))
+                .unwrap();
+        assert_eq!(chat.source, Source::Chat);
     }
 }
