@@ -203,6 +203,8 @@ impl Engine {
             }
             self.drain(&mut releases, &mut finishing);
         }
+        let now = self.clock.now();
+        self.sb.end_chats(now);
         // Let the last BYEs and CDRs go out.
         self.drain(&mut releases, &mut finishing);
         while finishing.join_next().await.is_some() {}

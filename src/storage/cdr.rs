@@ -211,6 +211,23 @@ pub fn recover_interrupted(conn: &mut Connection, now_ms: i64) -> Result<Vec<Cdr
     let mut out = Vec::with_capacity(call_ids.len());
     for call_id in call_ids {
         let events = events_for_call(&tx, &call_id)?;
+        if call_id.starts_with("chat-") {
+            // A web-chat session has no call record (EVENTS.md "Web chat"): it only ends.
+            let last = events.iter().map(|e| e.at_ms).max().unwrap_or(now_ms);
+            insert_event(
+                &tx,
+                &Event {
+                    at_ms: last,
+                    kind: "call.ended".into(),
+                    call_id: Some(call_id.clone()),
+                    agent: None,
+                    group: None,
+                    data: json!({"channel": "chat", "cause": "interrupted", "by": "system",
+                                 "recovered_at_ms": now_ms}),
+                },
+            )?;
+            continue;
+        }
         let Some(cdr) = cdr_from_events(&call_id, &events) else {
             continue;
         };
@@ -400,6 +417,38 @@ mod tests {
         assert_eq!(cdr.direction, "inbound");
         assert_eq!(cdr.caller, "");
         assert_eq!(cdr.wait_secs, 0.0);
+    }
+
+    #[test]
+    fn a_chat_session_open_at_a_crash_is_ended_without_a_call_record() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut db = super::super::Db::open(&dir.path().join("t.db")).unwrap();
+        let chat = |at_ms, kind: &str| Event {
+            call_id: Some("chat-00000000000000aa".into()),
+            data: json!({"channel": "chat"}),
+            ..Event::new(at_ms, kind)
+        };
+        insert_event(db.conn(), &chat(1_000, "call.offered")).unwrap();
+        insert_event(db.conn(), &chat(4_000, "call.answered")).unwrap();
+        let cdrs = recover_interrupted(db.conn_mut(), 90_000).unwrap();
+        assert!(cdrs.is_empty(), "a chat is not a call record");
+        let n: i64 = db
+            .conn()
+            .query_row("SELECT COUNT(*) FROM cdrs", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(n, 0);
+        let ended = events_for_call(db.conn(), "chat-00000000000000aa").unwrap();
+        let last = ended.last().unwrap();
+        assert_eq!((last.kind.as_str(), last.at_ms), ("call.ended", 4_000));
+        assert_eq!(last.data["cause"], "interrupted");
+        // A second start finds nothing left to recover.
+        recover_interrupted(db.conn_mut(), 95_000).unwrap();
+        assert_eq!(
+            events_for_call(db.conn(), "chat-00000000000000aa")
+                .unwrap()
+                .len(),
+            3
+        );
     }
 
     fn cdr(n: u32, started_at_ms: i64) -> Cdr {

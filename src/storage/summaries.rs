@@ -517,9 +517,14 @@ mod tests {
         assert_eq!(list_summaries(&conn, 0, 100, 10).unwrap().len(), 1);
         assert!(list_summaries(&conn, 8, 100, 10).unwrap().is_empty());
         // A chat session has no call record: its summaries are 在线服务 by themselves.
-        let (chat, _) =
-            save_summary(&mut conn, "chat-00000000000000ab", "agent1", &no_source, WallMs(9))
-                .unwrap();
+        let (chat, _) = save_summary(
+            &mut conn,
+            "chat-00000000000000ab",
+            "agent1",
+            &no_source,
+            WallMs(9),
+        )
+        .unwrap();
         assert_eq!(chat.source, Source::Chat);
     }
 }

@@ -72,6 +72,13 @@ impl Switchboard {
         progressed
     }
 
+    /// Ends every chat session (the daemon stops): they cannot outlive the process that
+    /// holds them, and a session left open would count as in progress after the restart.
+    pub fn end_chats(&mut self, now: Now) {
+        self.chat.end_all(now);
+        self.pump(now);
+    }
+
     /// Chat sessions queued or being served.
     pub fn open_chats(&self) -> usize {
         self.chat.open_sessions()
