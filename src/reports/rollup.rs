@@ -4,6 +4,14 @@
 //! day rebuilds exactly the rows a recomputation gives) are computed once by the pure
 //! functions of `groups.rs` / `agents.rs` and kept by `storage::rollups`; open days (today,
 //! yesterday while its calls may still end) are always computed from the log.
+//!
+//! A report restricted to one channel (`channel=voice|chat`) has rollups of its own: the
+//! family key gets the channel (`skill-groups/daily?channel=chat`), computed by the same pure
+//! functions with the channel filter. This is the simplest correct choice: the invalidation of
+//! `storage::rollups` goes by read window whatever the family, so per-channel days are dropped
+//! and recomputed exactly like the unrestricted ones, and a month of chat figures stays as
+//! cheap as a month of all (SPEC §15). `channel=all` keeps the original key, so days kept
+//! before channels existed still serve it.
 
 use std::collections::BTreeMap;
 
@@ -12,8 +20,9 @@ use rusqlite::Connection;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
-use super::agents::{agent_days, AgentDay, AgentDayRow};
+use super::agents::{agent_days_for, AgentDay, AgentDayRow};
 use super::groups::{bucket, GroupCounts, GroupRow};
+use super::interaction::ChannelFilter;
 use super::Calendar;
 use crate::storage::report_events::report_events;
 use crate::storage::rollups::{self, DayRollup};
@@ -30,6 +39,14 @@ const MAX_RUN_DAYS: i64 = 31;
 pub const GROUPS_FAMILY: &str = "skill-groups/daily";
 /// Family key of the kept agent days.
 pub const AGENTS_FAMILY: &str = "agents/daily";
+
+/// The rollup family key of `family` restricted to `channel` (`all` keeps the bare key).
+pub fn family_key(family: &str, channel: ChannelFilter) -> String {
+    match channel {
+        ChannelFilter::All => family.to_owned(),
+        other => format!("{family}?channel={}", other.as_str()),
+    }
+}
 
 /// The read window of one local day: `[start − margin, end + margin)`.
 pub fn day_window(cal: &Calendar, d: Date) -> (i64, i64) {
@@ -55,16 +72,29 @@ pub fn skill_groups_daily(
     to: Date,
     now_ms: i64,
 ) -> Result<Vec<GroupRow>, StorageError> {
+    skill_groups_daily_for(conn, cal, from, to, now_ms, ChannelFilter::All)
+}
+
+/// [`skill_groups_daily`] restricted to one channel: the same rows as
+/// [`super::skill_groups_daily_for`], kept under [`family_key`].
+pub fn skill_groups_daily_for(
+    conn: &mut Connection,
+    cal: &Calendar,
+    from: Date,
+    to: Date,
+    now_ms: i64,
+    channel: ChannelFilter,
+) -> Result<Vec<GroupRow>, StorageError> {
     let days = cached(
         conn,
         cal,
-        GROUPS_FAMILY,
+        &family_key(GROUPS_FAMILY, channel),
         from,
         to,
         now_ms,
         |events, a, b, _| {
             let mut by_day: BTreeMap<Date, Vec<(String, GroupCounts)>> = BTreeMap::new();
-            for ((d, _, g), c) in bucket(events, cal, a, b, false) {
+            for ((d, _, g), c) in bucket(events, cal, a, b, false, channel) {
                 by_day.entry(d).or_default().push((g, c));
             }
             by_day
@@ -84,16 +114,29 @@ pub fn agents_daily(
     to: Date,
     now_ms: i64,
 ) -> Result<Vec<AgentDayRow>, StorageError> {
+    agents_daily_for(conn, cal, from, to, now_ms, ChannelFilter::All)
+}
+
+/// [`agents_daily`] restricted to one channel: the same rows as [`super::agents_daily_for`],
+/// kept under [`family_key`].
+pub fn agents_daily_for(
+    conn: &mut Connection,
+    cal: &Calendar,
+    from: Date,
+    to: Date,
+    now_ms: i64,
+    channel: ChannelFilter,
+) -> Result<Vec<AgentDayRow>, StorageError> {
     let days = cached(
         conn,
         cal,
-        AGENTS_FAMILY,
+        &family_key(AGENTS_FAMILY, channel),
         from,
         to,
         now_ms,
         |events, a, b, now| {
             let mut by_day: BTreeMap<Date, Vec<(String, AgentDay)>> = BTreeMap::new();
-            for ((d, agent), day) in agent_days(events, cal, a, b, now) {
+            for ((d, agent), day) in agent_days_for(events, cal, a, b, now, channel) {
                 by_day.entry(d).or_default().push((agent, day));
             }
             by_day
