@@ -433,6 +433,129 @@ mod tests {
         w.shutdown().unwrap();
     }
 
+    /// A chat session in `group`: assigned to `agent` after 5 s, who writes `first` s after
+    /// the assignment; the visitor wrote 2 s after the assignment.
+    fn chat(id: &str, at: i64, group: &str, agent: &str, first: i64) -> Vec<Event> {
+        let ans = at + 5_000;
+        let msg = |t: i64, from: &str, who: Option<&str>| {
+            ev(
+                t,
+                "chat.message",
+                Some(id),
+                who,
+                json!({"group": group, "from": from, "text": "…", "seq": 1}),
+            )
+        };
+        vec![
+            ev(
+                at,
+                "call.offered",
+                Some(id),
+                None,
+                json!({"channel": "chat", "direction": "inbound", "caller": "访客", "visitor": id}),
+            ),
+            ev(
+                at,
+                "queue.entered",
+                Some(id),
+                None,
+                json!({"group": group, "position": 1}),
+            ),
+            ev(
+                ans,
+                "call.answered",
+                Some(id),
+                Some(agent),
+                json!({"agent": agent, "group": group, "channel": "chat"}),
+            ),
+            msg(ans + 2_000, "visitor", Some(agent)),
+            msg(ans + first * 1000, "agent", Some(agent)),
+            ev(
+                ans + 600_000,
+                "agent.left",
+                Some(id),
+                Some(agent),
+                json!({"group": group, "reason": "hangup"}),
+            ),
+            ev(
+                ans + 600_000,
+                "call.ended",
+                Some(id),
+                None,
+                json!({"channel": "chat", "cause": "visitor_left"}),
+            ),
+        ]
+    }
+
+    #[test]
+    fn channel_rollups_equal_a_recomputation_with_chats_in_the_log() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("r.db");
+        let cal = Calendar::new(TimeZone::get("Asia/Shanghai").unwrap());
+        let w = StorageWriter::start(&path).unwrap();
+        let mut evs = vec![state(DAY1 + 8 * H, "1001", "idle", Some("login"))];
+        evs.extend(call("a", DAY1 + 9 * H, "support", "1001", 10, 300));
+        evs.extend(chat("chat-1", DAY1 + 10 * H, "support", "1001", 12));
+        evs.extend(chat("chat-2", DAY1 + 34 * H, "support", "1001", 45));
+        evs.extend(call("b", DAY1 + 35 * H, "sales", "1002", 40, 60));
+        for e in evs {
+            w.append(e);
+        }
+        w.flush().unwrap();
+        let from: Date = "2024-05-01".parse().unwrap();
+        let to: Date = "2024-05-02".parse().unwrap();
+        let now = DAY1 + 30 * 24 * H;
+        let mut db = Db::open(&path).unwrap();
+        let (a, _) = day_window(&cal, from);
+        let (_, b) = day_window(&cal, to);
+        let events = report_events(db.conn(), a, b).unwrap();
+        let end = to.tomorrow().map(|t| cal.day_start_ms(t)).unwrap();
+        for ch in [
+            ChannelFilter::All,
+            ChannelFilter::Voice,
+            ChannelFilter::Chat,
+        ] {
+            // Twice: computed and kept, then served from the kept days.
+            for _ in 0..2 {
+                let g = skill_groups_daily_for(db.conn_mut(), &cal, from, to, now, ch).unwrap();
+                let ag = agents_daily_for(db.conn_mut(), &cal, from, to, now, ch).unwrap();
+                assert_eq!(
+                    g,
+                    super::super::skill_groups_daily_for(&events, &cal, from, to, ch),
+                    "{ch:?}"
+                );
+                assert_eq!(
+                    ag,
+                    super::super::agents_daily_for(&events, &cal, from, to, end, ch),
+                    "{ch:?}"
+                );
+            }
+        }
+        assert_eq!(kept(db.conn()), 12, "2 days × 2 families × 3 channels kept");
+        let chat_agents =
+            agents_daily_for(db.conn_mut(), &cal, from, to, now, ChannelFilter::Chat).unwrap();
+        let first: Vec<(String, i64, Option<f64>)> = chat_agents
+            .iter()
+            .map(|r| (r.date.clone(), r.responded_30s, r.first_response_avg_secs))
+            .collect();
+        assert_eq!(
+            first,
+            vec![
+                ("2024-05-01".to_owned(), 1, Some(12.0)),
+                ("2024-05-02".to_owned(), 0, Some(45.0))
+            ]
+        );
+        let voice_groups =
+            skill_groups_daily_for(db.conn_mut(), &cal, from, to, now, ChannelFilter::Voice)
+                .unwrap();
+        let day1 = voice_groups
+            .iter()
+            .find(|r| r.date == "2024-05-01" && r.group == "support")
+            .unwrap();
+        assert_eq!(day1.inflow, 1, "the chat is not in the voice row");
+        w.shutdown().unwrap();
+    }
+
     #[test]
     fn open_days_are_computed_but_not_kept() {
         let dir = tempfile::tempdir().unwrap();

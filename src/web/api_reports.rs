@@ -169,13 +169,15 @@ pub fn handle(
     };
     let channel = match req.query_param("channel").filter(|c| !c.trim().is_empty()) {
         None => None,
-        Some(_) if !CHANNEL_FAMILIES.contains(&family) => return bad(
-            "channel",
-            &format!(
+        Some(_) if !CHANNEL_FAMILIES.contains(&family) => {
+            return bad(
+                "channel",
+                &format!(
                 "channel filters the {} reports only ({family} has none: traffic is voice only)",
                 CHANNEL_FAMILIES.join(", ")
             ),
-        ),
+            )
+        }
         Some(raw) => match ChannelFilter::parse(&raw) {
             Some(c) => Some(c),
             None => {
