@@ -243,7 +243,11 @@ impl Interaction {
         // EVENTS.md: a chat's `call.offered`, `call.answered` and `call.ended` carry
         // `channel: "chat"`; any of them (or a chat message) marks the session, so a read
         // window that misses the offer still files it right.
-        if str_field(ev, "channel") == Some("chat") || ev.kind == "chat.message" {
+        let marks = matches!(
+            ev.kind.as_str(),
+            "call.offered" | "call.answered" | "call.ended"
+        );
+        if ev.kind == "chat.message" || (marks && str_field(ev, "channel") == Some("chat")) {
             self.channel = Channel::Chat;
         }
         match ev.kind.as_str() {
