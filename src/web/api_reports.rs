@@ -741,6 +741,18 @@ mod tests {
             let r = get(&s, &format!("/api/reports/{fam}?{q}&channel=voice"), "boss");
             assert_eq!(r.status, 200, "{fam}");
         }
+        // The monitor JSON names the chat figures beside the voice ones.
+        let m = body(&get(&s, "/api/monitor", "boss"));
+        for key in [
+            "chats_in_progress",
+            "chats_queued",
+            "chat_inflow",
+            "chat_answered",
+            "chat_abandoned",
+            "calls_in_progress",
+        ] {
+            assert!(m[key].is_number(), "{key}: {m}");
+        }
         for url in [
             format!("/api/reports/agents/daily?{q}&channel=fax"),
             format!("/api/reports/traffic?{q}&channel=chat"),
