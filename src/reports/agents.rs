@@ -10,7 +10,7 @@ use jiff::civil::Date;
 use serde::{Deserialize, Serialize};
 
 use super::groups::level_count;
-use super::interaction::{Direction, Interaction};
+use super::interaction::{Channel, ChannelFilter, Direction, Interaction};
 use super::{ratio, split_hours, Calendar};
 use crate::storage::Event;
 
@@ -60,7 +60,8 @@ impl AgentStateName {
     }
 }
 
-/// One agent's figures for one day, before they become a row (kept as is by the rollups).
+/// One agent's figures for one day, before they become a row (kept as is by the rollups; the
+/// fields added with web chat default to 0 so days kept before them still load).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct AgentDay {
     /// First moment online that day, UTC ms.
@@ -96,6 +97,25 @@ pub struct AgentDay {
     pub consulted: i64,
     /// Of them, those whose caller did not call in again within 24 h (未二次来访会话数).
     pub no_revisit: i64,
+    /// Chat sessions the agent was connected to (会话量; rule 7: once per session, transfers
+    /// included).
+    #[serde(default)]
+    pub sessions: i64,
+    /// Of them, those the agent wrote in (a first response exists).
+    #[serde(default)]
+    pub first_responses: i64,
+    /// Sum of those first response times (首次响应时间总和), ms.
+    #[serde(default)]
+    pub first_response_ms: i64,
+    /// Sessions whose first response came within 30 s (30s响应个数).
+    #[serde(default)]
+    pub responded_30s: i64,
+    /// Sum of the reply times of the visitor-message runs the agent replied to, ms.
+    #[serde(default)]
+    pub reply_ms: i64,
+    /// Visitor-message runs the agent replied to.
+    #[serde(default)]
+    pub replies: i64,
 }
 
 impl AgentDay {
@@ -164,24 +184,41 @@ impl StateClock {
     }
 }
 
+/// The first response within which a chat session counts as responded in time (30秒响应).
+pub const RESPONSE_WITHIN_MS: i64 = 30_000;
+
 /// What one interaction adds to its agents: (agent, ms dating it, figures).
 pub fn agent_contributions(it: &Interaction, now_ms: i64) -> Vec<(String, i64, AgentDay)> {
     let mut out: Vec<(String, i64, AgentDay)> = Vec::new();
+    let chat = it.channel == Channel::Chat;
     // Rule 7: every agent connected counts the interaction once, dated by their first answer.
     for leg in &it.legs {
         let talk = (leg.to_ms.unwrap_or(now_ms) - leg.from_ms).max(0);
-        match out.iter_mut().find(|(a, _, _)| *a == leg.agent) {
-            Some((_, _, d)) => d.talk_ms += talk,
-            None => out.push((
-                leg.agent.clone(),
-                leg.from_ms,
-                AgentDay {
-                    answered: 1,
-                    talk_ms: talk,
-                    ..AgentDay::default()
-                },
-            )),
+        if let Some((_, _, d)) = out.iter_mut().find(|(a, _, _)| *a == leg.agent) {
+            d.talk_ms += talk;
+            // Reply times: every run the agent replied to, on any of its legs of the session.
+            d.reply_ms += leg.chat.reply_ms;
+            d.replies += leg.chat.replies;
+            continue;
         }
+        let mut d = AgentDay {
+            answered: 1,
+            talk_ms: talk,
+            ..AgentDay::default()
+        };
+        // EVENTS.md chat figures: a session counts once per agent (like `answered`), and its
+        // first response is measured on the agent's first assignment to it.
+        if chat {
+            d.sessions = 1;
+            if let Some(first) = leg.chat.first_response_ms(leg.from_ms) {
+                d.first_responses = 1;
+                d.first_response_ms = first;
+                d.responded_30s = i64::from(first <= RESPONSE_WITHIN_MS);
+            }
+        }
+        d.reply_ms = leg.chat.reply_ms;
+        d.replies = leg.chat.replies;
+        out.push((leg.agent.clone(), leg.from_ms, d));
     }
     for (agent, at) in &it.transfers {
         out.push((
@@ -241,11 +278,45 @@ pub(crate) fn add_counts(dst: &mut AgentDay, src: &AgentDay) {
     dst.outbound_connected += src.outbound_connected;
     dst.consulted += src.consulted;
     dst.no_revisit += src.no_revisit;
+    dst.sessions += src.sessions;
+    dst.first_responses += src.first_responses;
+    dst.first_response_ms += src.first_response_ms;
+    dst.responded_30s += src.responded_30s;
+    dst.reply_ms += src.reply_ms;
+    dst.replies += src.replies;
+}
+
+/// `d` with every counter [`add_counts`] adds negated (the live monitor takes a call's old
+/// contribution back with it); state times are not counters and stay.
+pub(crate) fn negated(d: &AgentDay) -> AgentDay {
+    let mut n = d.clone();
+    n.answered = -d.answered;
+    n.transfer_out = -d.transfer_out;
+    n.talk_ms = -d.talk_ms;
+    n.rated = -d.rated;
+    for l in n.levels.iter_mut() {
+        *l = -*l;
+    }
+    n.invitations = -d.invitations;
+    n.outbound = -d.outbound;
+    n.outbound_connected = -d.outbound_connected;
+    n.consulted = -d.consulted;
+    n.no_revisit = -d.no_revisit;
+    n.sessions = -d.sessions;
+    n.first_responses = -d.first_responses;
+    n.first_response_ms = -d.first_response_ms;
+    n.responded_30s = -d.responded_30s;
+    n.reply_ms = -d.reply_ms;
+    n.replies = -d.replies;
+    n
 }
 
 /// Merges `[from, to)` spans per agent and adds the covered time per day (rule 10: time with
 /// at least one customer connected, overlapping calls counted once).
-fn serving_time(interactions: &[Interaction], now_ms: i64) -> HashMap<String, Vec<(i64, i64)>> {
+fn serving_time<'a>(
+    interactions: impl Iterator<Item = &'a Interaction>,
+    now_ms: i64,
+) -> HashMap<String, Vec<(i64, i64)>> {
     let mut spans: HashMap<String, Vec<(i64, i64)>> = HashMap::new();
     for it in interactions {
         for l in &it.legs {
@@ -280,6 +351,20 @@ pub fn agent_days(
     from: Date,
     to: Date,
     now_ms: i64,
+) -> BTreeMap<(Date, String), AgentDay> {
+    agent_days_for(events, cal, from, to, now_ms, ChannelFilter::All)
+}
+
+/// [`agent_days`] over the interactions of one channel: everything counted from interactions
+/// (answered, talk, ratings, chat figures, serving time) leaves the other channel out; the
+/// agent state times are not channel-specific and stay whole.
+pub fn agent_days_for(
+    events: &[Event],
+    cal: &Calendar,
+    from: Date,
+    to: Date,
+    now_ms: i64,
+    channel: ChannelFilter,
 ) -> BTreeMap<(Date, String), AgentDay> {
     let mut days: BTreeMap<(Date, String), AgentDay> = BTreeMap::new();
     let in_range = |d: Date| d >= from && d <= to;
@@ -316,7 +401,7 @@ pub fn agent_days(
     }
     let interactions = super::build_interactions(events);
     let offers = inbound_offers(&interactions);
-    for it in &interactions {
+    for it in interactions.iter().filter(|it| channel.keeps(it.channel)) {
         for (agent, at, c) in agent_contributions(it, now_ms) {
             let date = cal.date(at);
             if in_range(date) {
@@ -325,7 +410,7 @@ pub fn agent_days(
         }
         // 一次性解决率: counted for each agent the customer was connected to, on the day of
         // that agent's answer (rule 7).
-        if it.direction == Direction::Inbound && it.caller.is_some() {
+        if it.direction == Direction::Inbound && it.customer_key().is_some() {
             let resolved = i64::from(no_revisit(it, &offers));
             let mut seen: Vec<&str> = Vec::new();
             for leg in &it.legs {
@@ -342,7 +427,8 @@ pub fn agent_days(
             }
         }
     }
-    for (agent, spans) in serving_time(&interactions, now_ms) {
+    let kept = interactions.iter().filter(|it| channel.keeps(it.channel));
+    for (agent, spans) in serving_time(kept, now_ms) {
         for (a, b) in spans {
             split_hours(cal, a, b, |x, y| {
                 let date = cal.date(x);
@@ -416,6 +502,16 @@ pub struct AgentDayRow {
     pub no_revisit: Option<i64>,
     /// 一次性解决率(24小时) — no_revisit / answered inbound calls (None until T+2).
     pub one_time_resolution_rate: Option<f64>,
+    /// 会话量 — chat sessions the agent served.
+    pub sessions: i64,
+    /// 平均首次响应时长_秒 (null without a responded chat session).
+    pub first_response_avg_secs: Option<f64>,
+    /// 30秒响应数 — chat sessions first responded to within 30 s.
+    pub responded_30s: i64,
+    /// 30秒响应率 (null without a chat session).
+    pub response_30s_rate: Option<f64>,
+    /// 平均回复时长_秒 (null without a reply).
+    pub avg_reply_secs: Option<f64>,
     /// Time with at least one customer connected, seconds.
     pub serving_secs: f64,
     /// 工时利用率.
@@ -481,6 +577,34 @@ impl AgentDay {
     pub fn one_time_resolution_rate(&self) -> f64 {
         ratio(self.no_revisit, self.consulted)
     }
+
+    /// 平均首次响应时长_秒:每通会话首次响应时间总和/会话量 (seed 002 §2.2) — the sum of the
+    /// first response times / the sessions that have one, seconds. Decision: "每通会话首次响应
+    /// 时间" exists only for a session the agent wrote in, so 会话量 here is those sessions; a
+    /// session the agent never answered in adds no time and is not counted (dividing by it
+    /// would make silence lower the average) — it counts against [`Self::response_30s_rate`]
+    /// instead. `None` when no session has a first response (voice-only days).
+    pub fn first_response_avg_secs(&self) -> Option<f64> {
+        (self.first_responses > 0)
+            .then(|| ratio(self.first_response_ms, self.first_responses) / 1000.0)
+    }
+
+    /// 30秒响应率:30s响应个数/应答量 (seed 002 §2.2) — chat sessions first responded to within
+    /// 30 s / the agent's chat 应答量 ([`AgentDay::sessions`]: equal to `answered` when the
+    /// report is restricted to `channel=chat`; with voice in the report the voice calls, which
+    /// have no response time, are not in the base). A session never answered in counts as not
+    /// responded. `None` without a chat session.
+    pub fn response_30s_rate(&self) -> Option<f64> {
+        (self.sessions > 0).then(|| ratio(self.responded_30s, self.sessions))
+    }
+
+    /// 平均回复时长_秒:客服收到访客消息后,其第一条回复消息和访客第一条消息的时间差的平均值,单位秒
+    /// (seed 002 §2.2) — for each run of visitor messages the agent received, its first reply
+    /// minus the run's first visitor message (EVENTS.md: a run that began before the
+    /// assignment starts at it), averaged over the runs that got a reply. `None` without one.
+    pub fn avg_reply_secs(&self) -> Option<f64> {
+        (self.replies > 0).then(|| ratio(self.reply_ms, self.replies) / 1000.0)
+    }
 }
 
 /// How long after an interaction a new call from the same number counts as a revisit (二次来访).
@@ -490,8 +614,10 @@ pub const REVISIT_WINDOW_MS: i64 = 24 * 3_600_000;
 fn inbound_offers(interactions: &[Interaction]) -> HashMap<&str, Vec<i64>> {
     let mut by: HashMap<&str, Vec<i64>> = HashMap::new();
     for it in interactions {
-        if let (Direction::Inbound, Some(c), Some(at)) = (it.direction, &it.caller, it.offered_ms) {
-            by.entry(c.as_str()).or_default().push(at);
+        if let (Direction::Inbound, Some(c), Some(at)) =
+            (it.direction, it.customer_key(), it.offered_ms)
+        {
+            by.entry(c).or_default().push(at);
         }
     }
     for v in by.values_mut() {
@@ -503,11 +629,11 @@ fn inbound_offers(interactions: &[Interaction]) -> HashMap<&str, Vec<i64>> {
 /// 未二次来访: the caller of `it` made no other inbound call offered after `it` began and
 /// within [`REVISIT_WINDOW_MS`] of its end.
 fn no_revisit(it: &Interaction, offers: &HashMap<&str, Vec<i64>>) -> bool {
-    let (Some(caller), Some(start)) = (&it.caller, it.offered_ms) else {
+    let (Some(caller), Some(start)) = (it.customer_key(), it.offered_ms) else {
         return true;
     };
     let end = it.ended_ms.unwrap_or(start).max(start);
-    let Some(list) = offers.get(caller.as_str()) else {
+    let Some(list) = offers.get(caller) else {
         return true;
     };
     let first_after = list.partition_point(|&t| t <= start);
@@ -577,6 +703,11 @@ impl AgentDayRow {
             outbound_success_rate: d.outbound_success_rate(),
             no_revisit: Some(d.no_revisit),
             one_time_resolution_rate: Some(d.one_time_resolution_rate()),
+            sessions: d.sessions,
+            first_response_avg_secs: d.first_response_avg_secs(),
+            responded_30s: d.responded_30s,
+            response_30s_rate: d.response_30s_rate(),
+            avg_reply_secs: d.avg_reply_secs(),
             serving_secs: secs(d.serving_ms),
             utilisation: d.utilisation(),
             state_secs: map(&d.state_ms),
@@ -593,7 +724,19 @@ pub fn agents_daily(
     to: Date,
     now_ms: i64,
 ) -> Vec<AgentDayRow> {
-    agent_days(events, cal, from, to, now_ms)
+    agents_daily_for(events, cal, from, to, now_ms, ChannelFilter::All)
+}
+
+/// [`agents_daily`] restricted to one channel ([`agent_days_for`]).
+pub fn agents_daily_for(
+    events: &[Event],
+    cal: &Calendar,
+    from: Date,
+    to: Date,
+    now_ms: i64,
+    channel: ChannelFilter,
+) -> Vec<AgentDayRow> {
+    agent_days_for(events, cal, from, to, now_ms, channel)
         .iter()
         .map(|((d, a), day)| AgentDayRow::new(cal, *d, a, day))
         .collect()

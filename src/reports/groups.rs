@@ -12,7 +12,7 @@ use std::ops::{AddAssign, SubAssign};
 use jiff::civil::Date;
 use serde::{Deserialize, Serialize};
 
-use super::interaction::{Exit, Interaction, Via};
+use super::interaction::{ChannelFilter, Exit, Interaction, Via};
 use super::{ratio, Calendar};
 use crate::storage::Event;
 
@@ -463,17 +463,21 @@ impl GroupRow {
     }
 }
 
-/// Sums the contributions of every interaction into (date, hour, group) buckets; `hourly`
-/// false puts every hour of a day in one bucket.
+/// Sums the contributions of every interaction of the channels `channel` keeps into
+/// (date, hour, group) buckets; `hourly` false puts every hour of a day in one bucket.
 pub(crate) fn bucket(
     events: &[Event],
     cal: &Calendar,
     from: Date,
     to: Date,
     hourly: bool,
+    channel: ChannelFilter,
 ) -> BTreeMap<(Date, i8, String), GroupCounts> {
     let mut sums: BTreeMap<(Date, i8, String), GroupCounts> = BTreeMap::new();
     for it in super::build_interactions(events) {
+        if !channel.keeps(it.channel) {
+            continue;
+        }
         for (group, at, c) in contributions(&it) {
             let (date, hour) = cal.hour(at);
             if date < from || date > to {
@@ -489,7 +493,18 @@ pub(crate) fn bucket(
 /// 人工技能组日统计: one row per (day, group) with any visit, days `from..=to` in the calendar's
 /// zone, sorted by day then group.
 pub fn skill_groups_daily(events: &[Event], cal: &Calendar, from: Date, to: Date) -> Vec<GroupRow> {
-    bucket(events, cal, from, to, false)
+    skill_groups_daily_for(events, cal, from, to, ChannelFilter::All)
+}
+
+/// [`skill_groups_daily`] over the interactions of one channel (`channel=voice|chat|all`).
+pub fn skill_groups_daily_for(
+    events: &[Event],
+    cal: &Calendar,
+    from: Date,
+    to: Date,
+    channel: ChannelFilter,
+) -> Vec<GroupRow> {
+    bucket(events, cal, from, to, false, channel)
         .iter()
         .map(|((d, _, g), c)| GroupRow::new(*d, None, g, c))
         .collect()
@@ -502,7 +517,18 @@ pub fn skill_groups_hourly(
     from: Date,
     to: Date,
 ) -> Vec<GroupRow> {
-    bucket(events, cal, from, to, true)
+    skill_groups_hourly_for(events, cal, from, to, ChannelFilter::All)
+}
+
+/// [`skill_groups_hourly`] over the interactions of one channel.
+pub fn skill_groups_hourly_for(
+    events: &[Event],
+    cal: &Calendar,
+    from: Date,
+    to: Date,
+    channel: ChannelFilter,
+) -> Vec<GroupRow> {
+    bucket(events, cal, from, to, true, channel)
         .iter()
         .map(|((d, h, g), c)| GroupRow::new(*d, Some(*h), g, c))
         .collect()

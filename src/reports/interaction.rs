@@ -63,6 +63,8 @@ pub struct Visit {
 /// One agent's connected span on an interaction (SPEC §11 rule 7).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Leg {
+    /// The chat timeline of this span (web chat only; empty for voice).
+    pub chat: ChatLeg,
     /// The agent (extension).
     pub agent: String,
     /// The group the agent served it for, if any.
@@ -71,6 +73,80 @@ pub struct Leg {
     pub from_ms: i64,
     /// Disconnected at (`agent.left`, or `call.ended`); `None` while connected.
     pub to_ms: Option<i64>,
+}
+
+/// What the agent of one leg did in a chat session (docs/EVENTS.md "Web chat"): the figures of
+/// seed 002 §2.2 are measured over the agent's own connected span.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ChatLeg {
+    /// The agent's first `chat.message` (`from: agent`) within the leg, UTC ms.
+    pub first_agent_msg_ms: Option<i64>,
+    /// Start of the run of visitor messages still waiting for this agent's reply (the first
+    /// visitor message of the run, or the assignment for a run that began before it).
+    pub run_start_ms: Option<i64>,
+    /// Sum of the reply times of the runs this agent replied to, ms.
+    pub reply_ms: i64,
+    /// Runs this agent replied to.
+    pub replies: i64,
+}
+
+impl ChatLeg {
+    /// 首次响应时长 of the leg: first agent message − assignment (`from_ms`), ms; `None` while the
+    /// agent has not written.
+    pub fn first_response_ms(&self, from_ms: i64) -> Option<i64> {
+        self.first_agent_msg_ms.map(|m| (m - from_ms).max(0))
+    }
+}
+
+/// The channel an interaction came by (`call.offered` `channel`; absent = voice).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Channel {
+    /// A phone call.
+    Voice,
+    /// A web-chat session (SPEC §9).
+    Chat,
+}
+
+/// Which channels a report counts (`channel=voice|chat|all`, default all).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum ChannelFilter {
+    /// Every interaction.
+    #[default]
+    All,
+    /// Phone calls only.
+    Voice,
+    /// Chat sessions only.
+    Chat,
+}
+
+impl ChannelFilter {
+    /// Parses the query value `voice`, `chat` or `all`.
+    pub fn parse(raw: &str) -> Option<ChannelFilter> {
+        match raw.trim() {
+            "all" => Some(ChannelFilter::All),
+            "voice" => Some(ChannelFilter::Voice),
+            "chat" => Some(ChannelFilter::Chat),
+            _ => None,
+        }
+    }
+
+    /// The query value.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ChannelFilter::All => "all",
+            ChannelFilter::Voice => "voice",
+            ChannelFilter::Chat => "chat",
+        }
+    }
+
+    /// Whether an interaction of `channel` is counted.
+    pub fn keeps(self, channel: Channel) -> bool {
+        match self {
+            ChannelFilter::All => true,
+            ChannelFilter::Voice => channel == Channel::Voice,
+            ChannelFilter::Chat => channel == Channel::Chat,
+        }
+    }
 }
 
 /// Which way the call went (`call.offered` `direction`).
@@ -91,6 +167,13 @@ pub struct Interaction {
     pub call_id: String,
     /// When the call reached the box (`call.offered`).
     pub offered_ms: Option<i64>,
+    /// Voice call or chat session.
+    pub channel: Channel,
+    /// The chat visitor's id (`call.offered` `visitor`), the customer key of a chat session.
+    pub visitor: Option<String>,
+    /// First visitor message of the current run no agent has replied to yet (chat only): a
+    /// leg that starts while it is set starts a run at its assignment.
+    pub unreplied_since_ms: Option<i64>,
     /// Which way it went.
     pub direction: Direction,
     /// Its visits to skill groups, in order.
@@ -134,6 +217,9 @@ impl Interaction {
         Interaction {
             call_id: call_id.to_owned(),
             offered_ms: None,
+            channel: Channel::Voice,
+            visitor: None,
+            unreplied_since_ms: None,
             direction: Direction::Internal,
             visits: Vec::new(),
             legs: Vec::new(),
@@ -154,9 +240,23 @@ impl Interaction {
     /// Folds one event of this call in; unknown kinds and malformed data are ignored.
     pub fn apply(&mut self, ev: &Event) {
         let at = ev.at_ms;
+        // EVENTS.md: a chat's `call.offered`, `call.answered` and `call.ended` carry
+        // `channel: "chat"`; any of them (or a chat message) marks the session, so a read
+        // window that misses the offer still files it right.
+        let marks = matches!(
+            ev.kind.as_str(),
+            "call.offered" | "call.answered" | "call.ended"
+        );
+        if ev.kind == "chat.message" || (marks && str_field(ev, "channel") == Some("chat")) {
+            self.channel = Channel::Chat;
+        }
         match ev.kind.as_str() {
+            "chat.message" => self.chat_message(ev),
             "call.offered" => {
                 self.offered_ms.get_or_insert(at);
+                if let Some(v) = str_field(ev, "visitor").filter(|v| !v.is_empty()) {
+                    self.visitor = Some(v.to_owned());
+                }
                 self.direction = direction_of(ev);
                 self.caller = str_field(ev, "caller").map(str::to_owned);
                 self.consult = str_field(ev, "origin") == Some("consult");
@@ -199,7 +299,14 @@ impl Interaction {
                         v.agent = Some(agent.clone());
                     }
                 }
+                // EVENTS.md reply time: a run of visitor messages that began before the
+                // assignment starts at the assignment.
+                let chat = ChatLeg {
+                    run_start_ms: self.unreplied_since_ms.map(|_| at),
+                    ..ChatLeg::default()
+                };
                 self.legs.push(Leg {
+                    chat,
                     agent,
                     group,
                     from_ms: at,
@@ -262,6 +369,43 @@ impl Interaction {
         }
     }
 
+    /// Folds a `chat.message` into the chat timeline (EVENTS.md "Web chat"): a visitor message
+    /// starts a run (for the open legs and for a leg assigned later), an agent message is the
+    /// leg's first response if it is its first, and the reply to the run it ends. `system`
+    /// messages count for nothing.
+    fn chat_message(&mut self, ev: &Event) {
+        let at = ev.at_ms;
+        match str_field(ev, "from") {
+            Some("visitor") => {
+                self.unreplied_since_ms.get_or_insert(at);
+                for leg in self.legs.iter_mut().filter(|l| l.to_ms.is_none()) {
+                    leg.chat.run_start_ms.get_or_insert(at.max(leg.from_ms));
+                }
+            }
+            Some("agent") => {
+                let agent = ev.agent.as_deref().filter(|a| !a.is_empty());
+                let leg = self
+                    .legs
+                    .iter_mut()
+                    .rev()
+                    .filter(|l| l.to_ms.is_none())
+                    .find(|l| agent.is_none_or(|a| a == l.agent));
+                let Some(leg) = leg else { return };
+                leg.chat.first_agent_msg_ms.get_or_insert(at);
+                if let Some(start) = leg.chat.run_start_ms.take() {
+                    leg.chat.reply_ms += (at - start).max(0);
+                    leg.chat.replies += 1;
+                }
+                self.unreplied_since_ms = None;
+                // The visitor was answered: no other open leg still owes this run a reply.
+                for l in self.legs.iter_mut().filter(|l| l.to_ms.is_none()) {
+                    l.chat.run_start_ms = None;
+                }
+            }
+            _ => {}
+        }
+    }
+
     fn open_visit(&mut self) -> Option<&mut Visit> {
         self.visits.last_mut().filter(|v| v.exit == Exit::Open)
     }
@@ -308,6 +452,15 @@ impl Interaction {
             .last()
             .is_some_and(|v| v.exit == Exit::Abandoned);
         (self.ended_ms.is_some() && !self.answered() && !gave_up).then_some((group.as_str(), *at))
+    }
+
+    /// The customer key of the one-time resolution figure (一次性解决率, 二次来访): the visitor
+    /// id of a chat session, the calling number of a call.
+    pub fn customer_key(&self) -> Option<&str> {
+        match self.channel {
+            Channel::Chat => self.visitor.as_deref(),
+            Channel::Voice => self.caller.as_deref(),
+        }
     }
 
     /// True once an agent (or any callee) answered.

@@ -220,6 +220,32 @@ const COMMON: &[Entry] = &[
         "一次性解决率(24小时)",
         "One-time resolution (24 h)",
     ),
+    // Seed 002 人工客服日统计, the web-chat figures.
+    ("sessions", Count, "会话量", "Chat sessions"),
+    (
+        "first_response_avg_secs",
+        Duration,
+        "平均首次响应时长(秒)",
+        "Average first response (s)",
+    ),
+    (
+        "responded_30s",
+        Count,
+        "30秒响应数",
+        "Responded within 30 s",
+    ),
+    (
+        "response_30s_rate",
+        Rate,
+        "30秒响应率",
+        "30 s response rate",
+    ),
+    (
+        "avg_reply_secs",
+        Duration,
+        "平均回复时长(秒)",
+        "Average reply time (s)",
+    ),
     ("inbound", Count, "呼入量", "Inbound"),
     ("outbound", Count, "呼出量", "Outbound"),
     (
@@ -410,6 +436,28 @@ mod tests {
         );
         assert_eq!(label_or_key("tickets", "total", Lang::ZhCn), "工单总数");
         assert_eq!(label_or_key("categories", "total", Lang::ZhCn), "合计");
+    }
+
+    #[test]
+    fn the_chat_figures_of_the_agent_report_read_as_seed_002_names_them() {
+        let cols = known_columns("agents/daily", None);
+        let zh = |c| label_or_key("agents/daily", c, Lang::ZhCn);
+        for (key, want) in [
+            ("sessions", "会话量"),
+            ("first_response_avg_secs", "平均首次响应时长(秒)"),
+            ("responded_30s", "30秒响应数"),
+            ("response_30s_rate", "30秒响应率"),
+            ("avg_reply_secs", "平均回复时长(秒)"),
+        ] {
+            assert!(cols.iter().any(|c| c == key), "agents/daily has {key}");
+            assert_eq!(zh(key), want);
+        }
+        assert_eq!(kind("agents/daily", "response_30s_rate"), Kind::Rate);
+        assert_eq!(kind("agents/daily", "avg_reply_secs"), Kind::Duration);
+        assert_eq!(
+            label_or_key("agents/daily", "first_response_avg_secs", Lang::En),
+            "Average first response (s)"
+        );
     }
 
     #[test]

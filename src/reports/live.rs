@@ -7,6 +7,15 @@
 //! [`super::agents::agent_contributions`], [`TrafficCounts::of`]), so the monitor and the daily
 //! report of the same day agree by construction. Rebuilding it at start is feeding it the
 //! event log of today (plus each agent's last state before today).
+//!
+//! Channels (SPEC §10 "per-channel counts"): the headline, the group panels' existing figures
+//! and the hourly charts are voice only — a chat session never changes calls in progress,
+//! inbound volume, the per-hour charts or the 15/20/30 s rates — and chat sessions have figures
+//! of their own beside them (`chats_in_progress`, `chats_queued`, `chat_inflow`,
+//! `chat_answered`, `chat_abandoned`; per group `chats_queued`, `chats_active`, `chat_inflow`,
+//! `chat_answered`; per agent `chats`, `sessions` and the chat response figures). The per-agent
+//! day figures (`answered`, ratings, conversation time) cover every channel, like the
+//! `agents/daily` report with its default `channel=all`.
 
 use std::collections::{BTreeMap, HashMap};
 
@@ -14,10 +23,10 @@ use jiff::civil::Date;
 use serde::Serialize;
 
 use super::agents::{
-    add_counts, agent_contributions, local_time, AgentDay, AgentStateName, StateClock,
+    add_counts, agent_contributions, local_time, negated, AgentDay, AgentStateName, StateClock,
 };
 use super::groups::{contributions, GroupCounts, GroupRow};
-use super::interaction::{Exit, Interaction};
+use super::interaction::{Channel, Exit, Interaction};
 use super::traffic::{average_satisfaction, relative_satisfaction, TrafficCounts};
 use super::{ratio, Calendar};
 use crate::storage::Event;
@@ -53,6 +62,8 @@ pub struct Monitor {
     day: Option<Date>,
     calls: HashMap<String, LiveCall>,
     groups: BTreeMap<String, GroupCounts>,
+    /// Today's group counts of chat sessions (kept apart from the voice `groups`).
+    chat_groups: BTreeMap<String, GroupCounts>,
     agents: BTreeMap<String, AgentDay>,
     clock: StateClock,
     hours: [HourTraffic; 24],
@@ -112,6 +123,17 @@ pub struct GroupPanel {
     /// visited no group placed by agents whose first group (by name) this is.
     #[serde(skip)]
     pub hourly: [HourTraffic; 24],
+    /// Chat sessions waiting in it now.
+    pub chats_queued: i64,
+    /// Chat sessions an agent serves for it now.
+    pub chats_active: i64,
+    /// Chat sessions that flowed in today (流入量 of chats, SPEC §11 rule 2).
+    pub chat_inflow: i64,
+    /// Chat sessions answered today (应答量 of chats, rule 3).
+    pub chat_answered: i64,
+    /// The raw chat counts behind `chat_inflow` / `chat_answered`.
+    #[serde(skip)]
+    pub chat_counts: GroupCounts,
 }
 
 /// One agent's live row (坐席监控).
@@ -143,6 +165,16 @@ pub struct AgentPanel {
     pub first_login: Option<String>,
     /// 累计上线时长, seconds.
     pub online_secs: f64,
+    /// Chat sessions the agent serves now (the voice calls are `current_customers`).
+    pub chats: i64,
+    /// Chat sessions served today (会话量, as in `agents/daily`).
+    pub sessions: i64,
+    /// 平均首次响应时长_秒 today (null without a responded session).
+    pub first_response_avg_secs: Option<f64>,
+    /// 30秒响应率 today (null without a session).
+    pub response_30s_rate: Option<f64>,
+    /// 平均回复时长_秒 today (null without a reply).
+    pub avg_reply_secs: Option<f64>,
 }
 
 /// The live snapshot served on `GET /api/monitor` (SPEC §10); rates are fractions 0..1.
@@ -213,6 +245,16 @@ pub struct Snapshot {
     /// What `hourly`, `inbound_calls` and `outbound_calls` cover: `"centre"`, or `"groups"`
     /// for a snapshot narrowed by [`Snapshot::scoped`].
     pub hourly_scope: &'static str,
+    /// Chat sessions in progress (queued or served; 会话中).
+    pub chats_in_progress: i64,
+    /// Chat sessions waiting in a queue now.
+    pub chats_queued: i64,
+    /// Chat inflow of all groups today (rule 2 over chat sessions).
+    pub chat_inflow: i64,
+    /// Chat sessions answered today (rule 3 over chat sessions).
+    pub chat_answered: i64,
+    /// Chat sessions whose visitor left while queued today.
+    pub chat_abandoned: i64,
 }
 
 fn secs(ms: i64) -> f64 {
@@ -227,6 +269,7 @@ impl Monitor {
             day: None,
             calls: HashMap::new(),
             groups: BTreeMap::new(),
+            chat_groups: BTreeMap::new(),
             agents: BTreeMap::new(),
             clock: StateClock::default(),
             hours: Self::empty_hours(),
@@ -288,6 +331,7 @@ impl Monitor {
         self.clock.close(&self.cal, start, |_, _, _, _, _| {});
         self.day = Some(date);
         self.groups.clear();
+        self.chat_groups.clear();
         self.agents.clear();
         self.hours = Self::empty_hours();
         self.group_hours.clear();
@@ -314,9 +358,13 @@ impl Monitor {
     /// Adds (`sign` 1) or removes (`sign` −1) a call's contribution to today's figures.
     fn add(&mut self, c: &LiveCall, sign: i64) {
         let Some(today) = self.day else { return };
+        let by_group = match c.it.channel {
+            Channel::Voice => &mut self.groups,
+            Channel::Chat => &mut self.chat_groups,
+        };
         for (g, at, counts) in &c.groups {
             if self.cal.date(*at) == today {
-                let sum = self.groups.entry(g.clone()).or_default();
+                let sum = by_group.entry(g.clone()).or_default();
                 if sign > 0 {
                     *sum += *counts;
                 } else {
@@ -326,17 +374,7 @@ impl Monitor {
         }
         for (a, at, d) in &c.agents {
             if self.cal.date(*at) == today {
-                let mut d = d.clone();
-                if sign < 0 {
-                    d.answered = -d.answered;
-                    d.transfer_out = -d.transfer_out;
-                    d.talk_ms = -d.talk_ms;
-                    d.rated = -d.rated;
-                    d.invitations = -d.invitations;
-                    for l in d.levels.iter_mut() {
-                        *l = -*l;
-                    }
-                }
+                let d = if sign < 0 { negated(d) } else { d.clone() };
                 add_counts(self.agents.entry(a.clone()).or_default(), &d);
             }
         }
@@ -449,22 +487,41 @@ impl Monitor {
         let mut customers: HashMap<&str, i64> = HashMap::new();
         let mut talking: BTreeMap<&str, i64> = BTreeMap::new();
         let mut in_progress = 0;
+        // The same for chat sessions, apart.
+        let mut chats_queued: BTreeMap<&str, i64> = BTreeMap::new();
+        let mut chats: HashMap<&str, i64> = HashMap::new();
+        let mut chatting: BTreeMap<&str, i64> = BTreeMap::new();
+        let mut chats_in_progress = 0;
         for c in self.calls.values().filter(|c| c.it.ended_ms.is_none()) {
-            in_progress += 1;
+            let chat = c.it.channel == Channel::Chat;
+            if chat {
+                chats_in_progress += 1;
+            } else {
+                in_progress += 1;
+            }
             if let Some(v) = c.it.visits.last() {
                 if v.exit == Exit::Open && v.answered_ms.is_none() {
-                    let wait = (now_ms - c.it.first_queue_ms.unwrap_or(v.entered_ms)).max(0);
-                    waits.push(wait);
-                    let q = queued.entry(v.group.as_str()).or_default();
-                    q.0 += 1;
-                    q.1 = q.1.max(wait);
-                    q.2 += wait;
+                    if chat {
+                        *chats_queued.entry(v.group.as_str()).or_default() += 1;
+                    } else {
+                        let wait = (now_ms - c.it.first_queue_ms.unwrap_or(v.entered_ms)).max(0);
+                        waits.push(wait);
+                        let q = queued.entry(v.group.as_str()).or_default();
+                        q.0 += 1;
+                        q.1 = q.1.max(wait);
+                        q.2 += wait;
+                    }
                 }
             }
+            let (per_agent, per_group) = if chat {
+                (&mut chats, &mut chatting)
+            } else {
+                (&mut customers, &mut talking)
+            };
             for l in c.it.legs.iter().filter(|l| l.to_ms.is_none()) {
-                *customers.entry(l.agent.as_str()).or_default() += 1;
+                *per_agent.entry(l.agent.as_str()).or_default() += 1;
                 if let Some(g) = &l.group {
-                    *talking.entry(g.as_str()).or_default() += 1;
+                    *per_group.entry(g.as_str()).or_default() += 1;
                 }
             }
         }
@@ -495,6 +552,11 @@ impl Monitor {
                 avg_conversation_secs: d.avg_conversation_secs(),
                 first_login: d.first_login_ms.map(|t| local_time(&self.cal, t)),
                 online_secs: secs(d.online_ms),
+                chats: chats.get(agent.as_str()).copied().unwrap_or(0),
+                sessions: d.sessions,
+                first_response_avg_secs: d.first_response_avg_secs(),
+                response_30s_rate: d.response_30s_rate(),
+                avg_reply_secs: d.avg_reply_secs(),
             });
         }
         // Agents who served calls today but never changed state still get a row.
@@ -514,14 +576,20 @@ impl Monitor {
                     avg_conversation_secs: d.avg_conversation_secs(),
                     first_login: None,
                     online_secs: 0.0,
+                    chats: chats.get(agent.as_str()).copied().unwrap_or(0),
+                    sessions: d.sessions,
+                    first_response_avg_secs: d.first_response_avg_secs(),
+                    response_30s_rate: d.response_30s_rate(),
+                    avg_reply_secs: d.avg_reply_secs(),
                 });
             }
         }
         table.sort_by(|a, b| a.agent.cmp(&b.agent));
 
         let mut total = GroupCounts::default();
+        let mut chat_total = GroupCounts::default();
         let mut names: Vec<&String> = self.groups.keys().collect();
-        for g in self.members.keys() {
+        for g in self.members.keys().chain(self.chat_groups.keys()) {
             if !names.contains(&g) {
                 names.push(g);
             }
@@ -539,6 +607,8 @@ impl Monitor {
         for g in names {
             let c = self.groups.get(g).copied().unwrap_or_default();
             total += c;
+            let cc = self.chat_groups.get(g).copied().unwrap_or_default();
+            chat_total += cc;
             let mut members = AgentCounts::default();
             for a in self.members.get(g).into_iter().flatten() {
                 let st = self
@@ -570,6 +640,11 @@ impl Monitor {
                 counts: c,
                 waiting_ms: waiting,
                 hourly,
+                chats_queued: chats_queued.get(g.as_str()).copied().unwrap_or(0),
+                chats_active: chatting.get(g.as_str()).copied().unwrap_or(0),
+                chat_inflow: cc.inflow(),
+                chat_answered: cc.answered(),
+                chat_counts: cc,
             });
         }
 
@@ -607,8 +682,14 @@ impl Monitor {
             agent_table: table,
             hourly: self.hours.to_vec(),
             hourly_scope: "centre",
+            chats_in_progress,
+            chats_queued: chats_queued.values().sum(),
+            chat_inflow: 0,
+            chat_answered: 0,
+            chat_abandoned: 0,
         };
         snap.set_counts(&total);
+        snap.set_chat_counts(&chat_total);
         snap
     }
 }
@@ -647,6 +728,13 @@ impl Snapshot {
         self.transfer_to_human_failures = total.transfer_to_human_failures();
     }
 
+    /// Sets the chat figures that derive from the summed chat group counts.
+    fn set_chat_counts(&mut self, chat: &GroupCounts) {
+        self.chat_inflow = chat.inflow();
+        self.chat_answered = chat.answered();
+        self.chat_abandoned = chat.abandoned();
+    }
+
     /// The snapshot a viewer scoped to some groups sees (SPEC §12 data isolation): the panels
     /// of the groups `sees_group` accepts, the rows of the agents `sees_agent` accepts, and
     /// every headline figure computed from those panels alone: the summed group counts (the
@@ -662,8 +750,13 @@ impl Snapshot {
         let mut total = GroupCounts::default();
         let mut hours = Monitor::empty_hours();
         let (mut queued, mut waiting, mut longest, mut talking) = (0, 0, 0.0_f64, 0);
+        let mut chat_total = GroupCounts::default();
+        let (mut chats_queued, mut chats_active) = (0, 0);
         for g in &self.groups {
             total += g.counts;
+            chat_total += g.chat_counts;
+            chats_queued += g.chats_queued;
+            chats_active += g.chats_active;
             add_hours(&mut hours, &g.hourly);
             queued += g.queued;
             waiting += g.waiting_ms;
@@ -679,6 +772,10 @@ impl Snapshot {
             Monitor::count_state(&mut agents, &st);
         }
         self.set_counts(&total);
+        self.set_chat_counts(&chat_total);
+        self.chats_queued = chats_queued;
+        // In progress = queued or served, as the centre counts it.
+        self.chats_in_progress = chats_active + chats_queued;
         self.queued = queued;
         self.avg_wait_secs = ratio(waiting, queued) / 1000.0;
         self.longest_wait_secs = longest;

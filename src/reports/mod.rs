@@ -21,16 +21,26 @@ pub mod traffic;
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_chat;
 
 use jiff::civil::{Date, DateTime};
 use jiff::tz::TimeZone;
 use jiff::Timestamp;
 
-pub use agents::{agents_daily, AgentDayRow};
-pub use groups::{skill_groups_daily, skill_groups_hourly, GroupCounts, GroupRow};
-pub use interaction::{build_interactions, Direction, Exit, Interaction, Leg, Via, Visit};
+pub use agents::{agents_daily, agents_daily_for, AgentDayRow};
+pub use groups::{
+    skill_groups_daily, skill_groups_daily_for, skill_groups_hourly, skill_groups_hourly_for,
+    GroupCounts, GroupRow,
+};
+pub use interaction::{
+    build_interactions, Channel, ChannelFilter, ChatLeg, Direction, Exit, Interaction, Leg, Via,
+    Visit,
+};
 pub use live::{Monitor, Snapshot};
-pub use traffic::{satisfaction_daily, traffic_daily, SatisfactionRow, TrafficRow};
+pub use traffic::{
+    satisfaction_daily, satisfaction_daily_for, traffic_daily, SatisfactionRow, TrafficRow,
+};
 
 /// Milliseconds in an hour (the fallback step when a zone's hour cannot be resolved).
 const HOUR_MS: i64 = 3_600_000;

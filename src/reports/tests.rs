@@ -10,11 +10,17 @@ use crate::storage::Event;
 /// 2024-05-01T00:00:00Z.
 const DAY0: i64 = 1_714_521_600_000;
 
-fn t(h: i64, m: i64, s: i64) -> i64 {
+pub(super) fn t(h: i64, m: i64, s: i64) -> i64 {
     DAY0 + ((h * 60 + m) * 60 + s) * 1000
 }
 
-fn ev(at: i64, kind: &str, call: &str, agent: Option<&str>, group: Option<&str>) -> Event {
+pub(super) fn ev(
+    at: i64,
+    kind: &str,
+    call: &str,
+    agent: Option<&str>,
+    group: Option<&str>,
+) -> Event {
     Event {
         call_id: (!call.is_empty()).then(|| call.to_owned()),
         agent: agent.map(str::to_owned),
@@ -23,47 +29,47 @@ fn ev(at: i64, kind: &str, call: &str, agent: Option<&str>, group: Option<&str>)
     }
 }
 
-fn with(mut e: Event, data: serde_json::Value) -> Event {
+pub(super) fn with(mut e: Event, data: serde_json::Value) -> Event {
     e.data = data;
     e
 }
 
-fn offered(at: i64, call: &str, direction: &str) -> Event {
+pub(super) fn offered(at: i64, call: &str, direction: &str) -> Event {
     with(
         ev(at, "call.offered", call, None, None),
         json!({"caller": "13800000000", "dialled": "4001", "trunk": "pstn", "direction": direction}),
     )
 }
 
-fn queued(at: i64, call: &str, group: &str, via: &str) -> Event {
+pub(super) fn queued(at: i64, call: &str, group: &str, via: &str) -> Event {
     with(
         ev(at, "queue.entered", call, None, Some(group)),
         json!({"position": 1, "via": via}),
     )
 }
 
-fn answered(at: i64, call: &str, agent: &str, group: &str) -> Event {
+pub(super) fn answered(at: i64, call: &str, agent: &str, group: &str) -> Event {
     with(
         ev(at, "call.answered", call, Some(agent), Some(group)),
         json!({"agent": agent, "group": group}),
     )
 }
 
-fn left(at: i64, call: &str, agent: &str) -> Event {
+pub(super) fn left(at: i64, call: &str, agent: &str) -> Event {
     with(
         ev(at, "agent.left", call, Some(agent), None),
         json!({"reason": "hangup"}),
     )
 }
 
-fn ended(at: i64, call: &str) -> Event {
+pub(super) fn ended(at: i64, call: &str) -> Event {
     with(
         ev(at, "call.ended", call, None, None),
         json!({"cause": "normal", "by": "caller"}),
     )
 }
 
-fn state(at: i64, agent: &str, st: &str, reason: Option<&str>) -> Event {
+pub(super) fn state(at: i64, agent: &str, st: &str, reason: Option<&str>) -> Event {
     with(
         ev(at, "agent.state", "", Some(agent), None),
         json!({"state": st, "reason": reason}),
@@ -74,7 +80,7 @@ fn state(at: i64, agent: &str, st: &str, reason: Option<&str>) -> Event {
 /// c1 answered after 19 s, c2 after 21 s, c3 abandoned in the queue, c4 answered in support then
 /// transferred to sales (rated very satisfied), c5 overflowed to sales (rated dissatisfied),
 /// c6 answered after exactly 30 s (invited, not rated), c8/c9 outbound.
-fn day_scenario() -> Vec<Event> {
+pub(super) fn day_scenario() -> Vec<Event> {
     let mut e = vec![
         state(t(8, 0, 0), "1001", "idle", Some("login")),
         // c1: 09:00:01 queued, answered 09:00:20 (wait 19 s), 120 s talk.
@@ -177,7 +183,7 @@ fn day_scenario() -> Vec<Event> {
     e
 }
 
-fn day() -> jiff::civil::Date {
+pub(super) fn day() -> jiff::civil::Date {
     date(2024, 5, 1)
 }
 

@@ -6,7 +6,7 @@ use jiff::civil::Date;
 use serde::Serialize;
 
 use super::agents::{add_counts, agent_contributions, AgentDay};
-use super::interaction::{Direction, Interaction};
+use super::interaction::{Channel, ChannelFilter, Direction, Interaction};
 use super::{ratio, Calendar};
 use crate::storage::Event;
 
@@ -30,8 +30,10 @@ impl TrafficCounts {
     pub fn of(it: &Interaction, now_ms: i64) -> TrafficCounts {
         let answered = it.answered();
         let mut c = TrafficCounts::default();
-        if it.consult {
-            return c; // an agent's consultation call is not customer traffic
+        // An agent's consultation call is not customer traffic; a chat session is not voice
+        // traffic (seed 001 话务统计 counts calls; chats have their own figures).
+        if it.consult || it.channel == Channel::Chat {
+            return c;
         }
         match it.direction {
             Direction::Inbound => {
@@ -90,7 +92,8 @@ pub struct TrafficRow {
     pub avg_talk_secs: f64,
 }
 
-/// 话务统计 per day: calls dated by the day they were offered; internal calls are not traffic.
+/// 话务统计 per day: calls dated by the day they were offered; internal calls and chat sessions
+/// are not voice traffic.
 pub fn traffic_daily(
     events: &[Event],
     cal: &Calendar,
@@ -102,7 +105,11 @@ pub fn traffic_daily(
     for it in super::build_interactions(events) {
         let Some(at) = it.offered_ms else { continue };
         let date = cal.date(at);
-        if date < from || date > to || it.direction == Direction::Internal {
+        if date < from
+            || date > to
+            || it.direction == Direction::Internal
+            || it.channel == Channel::Chat
+        {
             continue;
         }
         let c = TrafficCounts::of(&it, now_ms);
@@ -180,8 +187,23 @@ pub fn satisfaction_daily(
     to: Date,
     now_ms: i64,
 ) -> Vec<SatisfactionRow> {
+    satisfaction_daily_for(events, cal, from, to, now_ms, ChannelFilter::All)
+}
+
+/// [`satisfaction_daily`] over the interactions of one channel.
+pub fn satisfaction_daily_for(
+    events: &[Event],
+    cal: &Calendar,
+    from: Date,
+    to: Date,
+    now_ms: i64,
+    channel: ChannelFilter,
+) -> Vec<SatisfactionRow> {
     let mut days: BTreeMap<(Date, String), AgentDay> = BTreeMap::new();
     for it in super::build_interactions(events) {
+        if !channel.keeps(it.channel) {
+            continue;
+        }
         for (agent, at, c) in agent_contributions(&it, now_ms) {
             let date = cal.date(at);
             if date >= from && date <= to {

@@ -5,6 +5,10 @@
 //! "to", "time_zone", "lang", "columns", "labels", "formats", "items"}`: `labels` maps each
 //! column key to what a supervisor reads in `lang`, `formats` to how its values read), or a CSV
 //! / .xlsx download whose header row holds the labels (`header=keys`: the raw keys, for scripts).
+//! `channel=voice|chat|all` (default all; SPEC §9 chat sessions are interactions too) restricts
+//! `skill-groups/*`, `agents/daily` and `satisfaction` to one channel's interactions (agent
+//! state times are not channel-specific); `traffic` is voice traffic and always leaves chats
+//! out, so it and the CRM families refuse the parameter.
 
 use jiff::civil::Date;
 use serde::Serialize;
@@ -16,11 +20,19 @@ use super::routes::WebState;
 use super::{RequestParts, ResponseParts};
 use crate::reports::labels::{self, Lang};
 use crate::reports::rollup::READ_MARGIN_MS;
-use crate::reports::{self, columns, export, Calendar};
+use crate::reports::{self, columns, export, Calendar, ChannelFilter};
 use crate::storage::{self, StorageError, User};
 
 /// The longest period one request may cover, in days.
 pub const MAX_DAYS: i64 = 366;
+
+/// The families that take `channel=voice|chat|all`.
+pub const CHANNEL_FAMILIES: &[&str] = &[
+    "skill-groups/daily",
+    "skill-groups/hourly",
+    "agents/daily",
+    "satisfaction",
+];
 
 /// The report families served.
 pub const FAMILIES: &[&str] = &[
@@ -155,6 +167,27 @@ pub fn handle(
             )
         }
     };
+    let channel = match req.query_param("channel").filter(|c| !c.trim().is_empty()) {
+        None => None,
+        Some(_) if !CHANNEL_FAMILIES.contains(&family) => {
+            return bad(
+                "channel",
+                &format!(
+                "channel filters the {} reports only ({family} has none: traffic is voice only)",
+                CHANNEL_FAMILIES.join(", ")
+            ),
+            )
+        }
+        Some(raw) => match ChannelFilter::parse(&raw) {
+            Some(c) => Some(c),
+            None => {
+                return bad(
+                    "channel",
+                    &format!("channel must be voice, chat or all, got {raw:?}"),
+                )
+            }
+        },
+    };
     let group = req.query_param("group").filter(|g| !g.is_empty());
     // Seed 003 (客服统计按部门): `department=` keeps the agents of one department (migration
     // 0014), on top of the caller's scope.
@@ -207,7 +240,13 @@ pub fn handle(
         view: view.as_deref(),
         lang,
         key_header,
+        channel: channel.or_else(|| {
+            CHANNEL_FAMILIES
+                .contains(&family)
+                .then_some(ChannelFilter::All)
+        }),
     };
+    let channel = channel.unwrap_or_default();
     if family == "categories" || family == "tickets" {
         return crm_family(state, &out, view.as_deref(), req, now, &scope);
     }
@@ -216,9 +255,10 @@ pub fn handle(
         // SPEC §15: closed days come from the rollups (migration 0011), kept on first use.
         let rows = storage::Db::open(state.db_path()).and_then(|mut db| {
             if family == "agents/daily" {
-                reports::rollup::agents_daily(db.conn_mut(), &cal, from, to, now).map(Rows::Agents)
+                reports::rollup::agents_daily_for(db.conn_mut(), &cal, from, to, now, channel)
+                    .map(Rows::Agents)
             } else {
-                reports::rollup::skill_groups_daily(db.conn_mut(), &cal, from, to, now)
+                reports::rollup::skill_groups_daily_for(db.conn_mut(), &cal, from, to, now, channel)
                     .map(Rows::Groups)
             }
         });
@@ -262,7 +302,7 @@ pub fn handle(
     let now = now.min(end);
     match family {
         "skill-groups/hourly" => {
-            let mut rows = reports::skill_groups_hourly(&events, &cal, from, to);
+            let mut rows = reports::skill_groups_hourly_for(&events, &cal, from, to, channel);
             rows.retain(|r| keep_group(&r.group));
             out.render(&rows)
         }
@@ -271,7 +311,7 @@ pub fn handle(
             out.render(&rows)
         }
         _ => {
-            let rows = reports::satisfaction_daily(&events, &cal, from, to, now);
+            let rows = reports::satisfaction_daily_for(&events, &cal, from, to, now, channel);
             out.render(&rows)
         }
     }
@@ -338,6 +378,8 @@ struct Out<'a> {
     lang: Lang,
     /// Download header row of raw column keys instead of labels.
     key_header: bool,
+    /// The channel the rows cover (families that take `channel` only).
+    channel: Option<ChannelFilter>,
 }
 
 impl Out<'_> {
@@ -373,9 +415,7 @@ impl Out<'_> {
         };
         let out = match self.format {
             Format::Json => {
-                return ResponseParts::json(
-                    200,
-                    &json!({
+                let mut body = json!({
                         "family": self.family,
                         "from": self.from.to_string(),
                         "to": self.to.to_string(),
@@ -389,8 +429,11 @@ impl Out<'_> {
                             .map(|(c, k)| (c, json!(k)))
                             .collect::<serde_json::Map<String, serde_json::Value>>(),
                         "items": table.items(),
-                    }),
-                )
+                });
+                if let (Some(c), Some(obj)) = (self.channel, body.as_object_mut()) {
+                    obj.insert("channel".into(), json!(c.as_str()));
+                }
+                return ResponseParts::json(200, &body);
             }
             Format::Csv => export::table_csv_bom(head, &table.cells)
                 .map(|b| (b, "text/csv; charset=utf-8", "csv")),
@@ -618,6 +661,107 @@ mod tests {
         );
         assert_eq!(r.status, 200);
         assert_eq!(r.body.get(..2), Some(&b"PK"[..]));
+    }
+
+    #[test]
+    fn channel_restricts_the_interaction_reports_and_a_bad_value_is_400() {
+        let (_d, s) = state();
+        // A chat session in support at 2024-05-01 10:00 UTC, assigned to 1001 after 3 s, who
+        // writes 5 s later (first response 5 s).
+        let base = 1_714_557_600_000;
+        let db = Db::open(s.db_path()).unwrap();
+        let mk = |at: i64, kind: &str, agent: Option<&str>, data: serde_json::Value| Event {
+            call_id: Some("chat-00000000000000aa".into()),
+            agent: agent.map(Into::into),
+            group: (kind != "call.offered" && kind != "call.ended").then(|| "support".into()),
+            data,
+            ..Event::new(base + at, kind)
+        };
+        for e in [
+            mk(
+                0,
+                "call.offered",
+                None,
+                json!({"channel": "chat", "direction": "inbound", "caller": "访客1", "dialled": "chat", "trunk": null, "visitor": "v1"}),
+            ),
+            mk(0, "queue.entered", None, json!({"position": 1})),
+            mk(
+                3_000,
+                "call.answered",
+                Some("1001"),
+                json!({"agent": "1001", "group": "support", "channel": "chat"}),
+            ),
+            mk(
+                8_000,
+                "chat.message",
+                Some("1001"),
+                json!({"from": "agent", "text": "hi", "seq": 1}),
+            ),
+            mk(
+                60_000,
+                "call.ended",
+                None,
+                json!({"channel": "chat", "cause": "visitor_left", "by": "visitor"}),
+            ),
+        ] {
+            insert_event(db.conn(), &e).unwrap();
+        }
+        drop(db);
+        let q = "from=2024-05-01&to=2024-05-01";
+        let group = |ch: &str| {
+            let r = get(
+                &s,
+                &format!("/api/reports/skill-groups/daily?{q}{ch}"),
+                "boss",
+            );
+            assert_eq!(r.status, 200, "{ch}");
+            let b = body(&r);
+            (b["items"][0]["inflow"].as_i64(), b["channel"].clone())
+        };
+        // The fixture's two voice calls, the chat, and both.
+        assert_eq!(group("&channel=voice"), (Some(2), json!("voice")));
+        assert_eq!(group("&channel=chat"), (Some(1), json!("chat")));
+        assert_eq!(group(""), (Some(3), json!("all")));
+        let r = get(
+            &s,
+            &format!("/api/reports/agents/daily?{q}&channel=chat"),
+            "boss",
+        );
+        let item = &body(&r)["items"][0];
+        assert_eq!(
+            (item["answered"].as_i64(), item["sessions"].as_i64()),
+            (Some(1), Some(1))
+        );
+        assert_eq!(item["first_response_avg_secs"], 5.0);
+        assert_eq!(item["response_30s_rate"], 1.0);
+        // Traffic never counts the chat; hourly and satisfaction take the parameter.
+        let r = get(&s, &format!("/api/reports/traffic?{q}"), "boss");
+        assert_eq!(body(&r)["items"].as_array().map(Vec::len), Some(0));
+        for fam in ["skill-groups/hourly", "satisfaction"] {
+            let r = get(&s, &format!("/api/reports/{fam}?{q}&channel=voice"), "boss");
+            assert_eq!(r.status, 200, "{fam}");
+        }
+        // The monitor JSON names the chat figures beside the voice ones.
+        let m = body(&get(&s, "/api/monitor", "boss"));
+        for key in [
+            "chats_in_progress",
+            "chats_queued",
+            "chat_inflow",
+            "chat_answered",
+            "chat_abandoned",
+            "calls_in_progress",
+        ] {
+            assert!(m[key].is_number(), "{key}: {m}");
+        }
+        for url in [
+            format!("/api/reports/agents/daily?{q}&channel=fax"),
+            format!("/api/reports/traffic?{q}&channel=chat"),
+            format!("/api/reports/tickets?{q}&channel=all"),
+        ] {
+            let r = get(&s, &url, "boss");
+            assert_eq!(r.status, 400, "{url}");
+            assert_eq!(body(&r)["field"], "channel", "{url}");
+        }
     }
 
     #[test]
