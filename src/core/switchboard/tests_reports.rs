@@ -816,3 +816,6 @@ fn a_call_queued_before_midnight_and_answered_after_belongs_to_the_day_it_entere
     assert_eq!(d.panel("1001").answered, 1);
     d.assert_monitor_agrees();
 }
+
+#[path = "tests_chat.rs"]
+mod chat;
