@@ -2,7 +2,9 @@
 // the seeds' Chinese column names (流入量, 接通率 …); after switching the panel to English the
 // same report reads Inflow, Connect rate …; the CSV download's header row follows the language.
 // The skill group is chosen from a list filled from /api/skill-groups, and an empty period
-// says so.
+// says so. Above the table the page draws charts of the same rows (tests/browser.rs writes
+// today's support calls first: inflow 5, answered 3): one group of bars per day / per hour, and
+// each bar's tooltip reads the figure the table shows, so a chart that lies fails here.
 import { run, check, login, shot, result } from "./lib.mjs";
 
 await run(async ({ page }) => {
@@ -33,6 +35,26 @@ await run(async ({ page }) => {
   const rows = await page.$$eval("#rep-table tr", (trs) => trs.length - 1);
   check(rows > 0 || empty, `an empty period says so (rows ${rows})`);
   if (empty) result("empty_line", await page.textContent("#rep-empty"));
+  check(rows > 0, `the seeded calls give rows (${rows})`);
+
+  // The daily chart: two bars (inflow, answered) per day of the 7, a connect-rate point per day.
+  await page.waitForSelector("#rep-chart-daily");
+  const daily = await chartVsTable(page, "#rep-chart-daily", "date", ["inflow", "answered"]);
+  check(daily.bars === 7 * 2, `one inflow and one answered bar per day: ${daily.bars}`);
+  check(daily.mismatch.length === 0, `daily bars read the table: ${daily.mismatch}`);
+  check(daily.tableSum.inflow === 5 && daily.chartSum.inflow === 5, `inflow 5 in table and chart: ${JSON.stringify(daily)}`);
+  check(daily.tableSum.answered === 3 && daily.chartSum.answered === 3, `answered 3: ${JSON.stringify(daily)}`);
+  const rate = await page.$$eval("#rep-chart-rate circle.point", (cs) => cs.map((c) => [c.dataset.x, c.querySelector("title").textContent]));
+  check(rate.length === 7, `a connect-rate point per day: ${rate.length}`);
+  const rateCells = await tableCells(page, "date", "connect_rate");
+  for (const [date, text] of rateCells) {
+    const point = rate.find(([x]) => x === date);
+    check(point && point[1].endsWith(`: ${text}`), `the ${date} rate point reads the table's ${text}: ${point}`);
+  }
+  check(rateCells.some(([, text]) => text === "60.0%"), `a day at 60.0 %: ${rateCells}`);
+  result("daily_bars", daily.bars);
+  const legend = await page.$$eval("#rep-chart-daily .legend text", (ts) => ts.map((t) => t.textContent));
+  check(legend.join() === "流入量,应答量", `the legend reads the column labels: ${legend}`);
   await shot(page, "reports-zh");
 
   // The language switch re-renders the page, which runs the same report again in English.
@@ -43,6 +65,7 @@ await run(async ({ page }) => {
     check(th.includes(want), `en header ${want} in ${th}`);
   }
   check(await page.inputValue("#rep-from") === from, "the period survives the switch");
+  await page.waitForFunction(() => [...document.querySelectorAll("#rep-chart-daily .legend text")].some((t) => t.textContent === "Inflow"));
   await shot(page, "reports-en");
 
   const href = await page.getAttribute("#rep-csv", "href");
@@ -74,5 +97,66 @@ await run(async ({ page }) => {
   });
   check(JSON.stringify(fmt) === JSON.stringify(["50.0%", "4.2%", "1:02:05", "12", "2024-02-01..2024-02-29", "2024-03-01..2024-03-15"]),
     `formatting: ${JSON.stringify(fmt)}`);
+
+  // Per hour: 24 groups of two bars, each matching the hour's total in the table.
+  await page.selectOption("#rep-family", "skill-groups/hourly");
+  await page.click("#rep-run");
+  await page.waitForSelector("#rep-chart-hourly");
+  const hourly = await chartVsTable(page, "#rep-chart-hourly", "hour", ["inflow", "answered"]);
+  check(hourly.bars === 24 * 2, `one inflow and one answered bar per hour: ${hourly.bars}`);
+  check(hourly.mismatch.length === 0, `hourly bars read the table: ${hourly.mismatch}`);
+  check(hourly.chartSum.inflow === 5 && hourly.chartSum.answered === 3, `hourly totals: ${JSON.stringify(hourly)}`);
+  result("hourly_bars", hourly.bars);
+  await shot(page, "reports-charts-hourly");
+
+  // The toggle hides the charts (and the choice survives a run).
+  await page.uncheck("#rep-chart-toggle");
+  check(await page.isHidden("#rep-chart"), "the chart toggle hides the charts");
+  await page.click("#rep-run");
+  await page.waitForSelector("#rep-table th");
+  check(await page.isHidden("#rep-chart"), "still hidden after a run");
+  await page.check("#rep-chart-toggle");
+  check(await page.isVisible("#rep-chart-hourly"), "shown again");
+
+  // An empty period: no chart, the table says so.
+  await page.fill("#rep-from", "2001-01-01");
+  await page.fill("#rep-to", "2001-01-02");
+  await page.click("#rep-run");
+  await page.waitForSelector("#rep-empty");
+  check(await page.$$eval("#rep-chart svg", (s) => s.length) === 0, "no chart for an empty period");
   check(errors.length === 0, `no script errors: ${errors.join(" | ")}`);
 });
+
+/** The table's [x, text] cells of column `key` (by its data-column header), x from column `x`. */
+async function tableCells(page, x, key) {
+  return page.$$eval("#rep-table table", ([tb], [x, key]) => {
+    const heads = [...tb.querySelectorAll("th")].map((th) => th.dataset.column);
+    const ix = heads.indexOf(x), ik = heads.indexOf(key);
+    return [...tb.querySelectorAll("tr")].slice(1).map((tr) => {
+      const tds = tr.querySelectorAll("td");
+      return [tds[ix]?.textContent, tds[ik]?.textContent];
+    });
+  }, [x, key]);
+}
+
+/** Compares a bar chart with the table: every bar's value (its tooltip's number) against the
+ *  table's cells of that x summed over rows (several groups may share a day or hour). */
+async function chartVsTable(page, chart, x, keys) {
+  const bars = await page.$$eval(`${chart} rect.bar`, (rs) => rs.map((r) => ({
+    series: r.dataset.series, x: r.dataset.x, title: r.querySelector("title")?.textContent ?? "",
+  })));
+  const mismatch = [];
+  const tableSum = {}, chartSum = {};
+  for (const key of keys) {
+    const want = new Map();
+    for (const [xv, text] of await tableCells(page, x, key)) want.set(xv, (want.get(xv) ?? 0) + Number(text));
+    tableSum[key] = [...want.values()].reduce((a, b) => a + b, 0);
+    chartSum[key] = 0;
+    for (const b of bars.filter((b) => b.series === key)) {
+      const shown = Number(b.title.split(": ").pop());
+      chartSum[key] += shown;
+      if (shown !== (want.get(b.x) ?? 0)) mismatch.push(`${key}@${b.x}: bar ${shown}, table ${want.get(b.x) ?? 0}`);
+    }
+  }
+  return { bars: bars.length, mismatch, tableSum, chartSum };
+}
