@@ -84,7 +84,25 @@ pub fn agents_daily(
     to: Date,
     now_ms: i64,
 ) -> Result<Vec<AgentDayRow>, StorageError> {
-    let days = cached(
+    let days = agent_days_kept(conn, cal, from, to, now_ms)?;
+    let mut rows: Vec<AgentDayRow> = days
+        .iter()
+        .flat_map(|(d, list)| list.iter().map(|(a, x)| AgentDayRow::new(cal, *d, a, x)))
+        .collect();
+    super::agents::hide_before_t2(&mut rows, cal, now_ms);
+    Ok(rows)
+}
+
+/// Every agent's raw figures per day through the rollups (the sums behind
+/// [`agents_daily`], which the department report adds up).
+pub fn agent_days_kept(
+    conn: &mut Connection,
+    cal: &Calendar,
+    from: Date,
+    to: Date,
+    now_ms: i64,
+) -> Result<BTreeMap<Date, Vec<(String, AgentDay)>>, StorageError> {
+    cached(
         conn,
         cal,
         AGENTS_FAMILY,
@@ -98,13 +116,7 @@ pub fn agents_daily(
             }
             by_day
         },
-    )?;
-    let mut rows: Vec<AgentDayRow> = days
-        .iter()
-        .flat_map(|(d, list)| list.iter().map(|(a, x)| AgentDayRow::new(cal, *d, a, x)))
-        .collect();
-    super::agents::hide_before_t2(&mut rows, cal, now_ms);
-    Ok(rows)
+    )
 }
 
 /// Kept days first; missing ones computed in runs of consecutive days, the closed ones kept.
