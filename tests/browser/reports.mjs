@@ -109,6 +109,30 @@ await run(async ({ page }) => {
   result("hourly_bars", hourly.bars);
   await shot(page, "reports-charts-hourly");
 
+  // Per agent: one answered bar per agent of the table (1001 answered all three calls), and a
+  // stacked bar of state times whose pieces read the table's h:mm:ss.
+  await page.selectOption("#rep-family", "agents/daily");
+  await page.click("#rep-run");
+  await page.waitForSelector("#rep-chart-answered");
+  const perAgent = await chartVsTable(page, "#rep-chart-answered", "agent", ["answered"]);
+  const agentRows = (await tableCells(page, "agent", "answered")).length;
+  check(perAgent.bars === new Set((await tableCells(page, "agent", "answered")).map(([a]) => a)).size && agentRows > 0,
+    `one answered bar per agent: ${perAgent.bars} for ${agentRows} rows`);
+  check(perAgent.mismatch.length === 0 && perAgent.chartSum.answered === 3, `answered per agent: ${JSON.stringify(perAgent)}`);
+  const idle = await page.$eval("#rep-chart-states rect.bar[data-series='state_secs.idle'][data-x='1001'] title", (t) => t.textContent);
+  const idleCell = (await tableCells(page, "agent", "state_secs.idle")).find(([a]) => a === "1001")?.[1];
+  check(idleCell && idle.endsWith(`: ${idleCell}`), `1001's idle piece reads the table's ${idleCell}: ${idle}`);
+  await shot(page, "reports-charts-agents");
+
+  // Per department: the demo has none, so every agent is in the unassigned bucket.
+  await page.selectOption("#rep-family", "departments/daily");
+  await page.click("#rep-run");
+  await page.waitForSelector("#rep-chart-departments");
+  const depts = await page.$$eval("#rep-chart-departments rect.bar[data-series='answered']", (rs) => rs.map((r) => r.querySelector("title").textContent));
+  check(depts.length === 1 && depts[0] === "未分配部门 应答量: 3", `the unassigned department's bar: ${depts}`);
+  const deptHead = await heads();
+  check(deptHead.includes("部门") && deptHead.includes("坐席数") && deptHead.includes("工时利用率"), `department headers: ${deptHead}`);
+
   // The toggle hides the charts (and the choice survives a run).
   await page.uncheck("#rep-chart-toggle");
   check(await page.isHidden("#rep-chart"), "the chart toggle hides the charts");
@@ -116,7 +140,7 @@ await run(async ({ page }) => {
   await page.waitForSelector("#rep-table th");
   check(await page.isHidden("#rep-chart"), "still hidden after a run");
   await page.check("#rep-chart-toggle");
-  check(await page.isVisible("#rep-chart-hourly"), "shown again");
+  check(await page.isVisible("#rep-chart-departments"), "shown again");
 
   // An empty period: no chart, the table says so.
   await page.fill("#rep-from", "2001-01-01");

@@ -115,7 +115,8 @@ export function hbarChart(labels, series, opts = {}) {
   for (const f of [0, 0.5, 1]) {
     const x = left + f * w;
     chart.append(svg("line", { x1: x, y1: top, x2: x, y2: height - bottom, stroke: f ? "#ddd" : "#888" }));
-    chart.append(svg("text", { x, y: height - 4, "font-size": 9, "text-anchor": "middle", class: "tick" }, axis(max * f)));
+    const anchor = f === 1 ? "end" : f ? "middle" : "start";
+    chart.append(svg("text", { x, y: height - 4, "font-size": 9, "text-anchor": anchor, class: "tick" }, axis(max * f)));
   }
   const bh = stacked || series.length === 1 ? row - 4 : 9;
   labels.forEach((label, i) => {
