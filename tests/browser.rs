@@ -267,8 +267,8 @@ fn departments_page_creates_a_department_and_the_users_page_puts_an_agent_in_it(
 }
 
 /// Today's support traffic written into a running daemon's event log (the reports read it per
-/// request): agent 1001 comes online and answers three calls, two callers abandon the queue.
-/// Inflow 5, answered 3, connect rate 60 %.
+/// request): agent 1001 comes online and answers three calls (two of them rated 非常满意 and
+/// 满意), two callers abandon the queue. Inflow 5, answered 3, connect rate 60 %.
 fn seed_report_calls(d: &Daemon) {
     use branchline::storage::{insert_event, Db};
     use serde_json::json;
@@ -308,6 +308,17 @@ fn seed_report_calls(d: &Daemon) {
                 Some("1001"),
                 json!({"agent": "1001", "group": "support", "wait_secs": 2}),
             );
+            if i < 2 {
+                // Rated 非常满意 (1) and 满意 (2).
+                put(at + 29_000, "rating.invited", c, None, json!({}));
+                put(
+                    at + 29_500,
+                    "rating.given",
+                    c,
+                    None,
+                    json!({"value": i + 1}),
+                );
+            }
             put(
                 at + 30_000,
                 "call.ended",

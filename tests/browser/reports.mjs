@@ -124,6 +124,24 @@ await run(async ({ page }) => {
   check(idleCell && idle.endsWith(`: ${idleCell}`), `1001's idle piece reads the table's ${idleCell}: ${idle}`);
   await shot(page, "reports-charts-agents");
 
+  // Satisfaction: one stacked bar per agent, a piece per level (1001: one 非常满意, one 满意).
+  await page.selectOption("#rep-family", "satisfaction");
+  await page.click("#rep-run");
+  await page.waitForSelector("#rep-chart-satisfaction");
+  const levels = await chartVsTable(page, "#rep-chart-satisfaction", "agent",
+    ["very_satisfied", "satisfied", "neutral", "dissatisfied", "very_dissatisfied"]);
+  check(levels.mismatch.length === 0, `satisfaction pieces read the table: ${levels.mismatch}`);
+  check(levels.chartSum.very_satisfied === 1 && levels.chartSum.satisfied === 1 && levels.bars % 5 === 0 && levels.bars > 0,
+    `satisfaction levels: ${JSON.stringify(levels)}`);
+
+  // Traffic: three bars (inbound, outbound, answered) per day.
+  await page.selectOption("#rep-family", "traffic");
+  await page.click("#rep-run");
+  await page.waitForFunction(() => document.querySelector("#rep-chart-daily .legend text")?.textContent === "呼入量");
+  const traffic = await chartVsTable(page, "#rep-chart-daily", "date", ["inbound", "outbound", "answered"]);
+  check(traffic.bars === 7 * 3 && traffic.mismatch.length === 0, `traffic bars: ${JSON.stringify(traffic)}`);
+  check(traffic.chartSum.inbound === 5 && traffic.chartSum.answered === 3, `traffic totals: ${JSON.stringify(traffic)}`);
+
   // Per department: the demo has none, so every agent is in the unassigned bucket.
   await page.selectOption("#rep-family", "departments/daily");
   await page.click("#rep-run");
