@@ -15,6 +15,8 @@ await run(async ({ page }) => {
   await page.click("#nav-reports");
   await page.waitForSelector("#rep-preset-7d");
   await page.waitForSelector("select#rep-group");
+  await page.waitForSelector("select#rep-department", { state: "attached" });
+  check(await page.isHidden("#rep-department"), "no department chooser for the skill-group report");
   const groups = await page.$$eval("select#rep-group option", (os) => os.map((o) => o.value));
   check(groups[0] === "" && groups.length >= 2, `skill groups to choose from: ${groups}`);
 
@@ -148,6 +150,7 @@ await run(async ({ page }) => {
   await page.waitForSelector("#rep-chart-departments");
   const depts = await page.$$eval("#rep-chart-departments rect.bar[data-series='answered']", (rs) => rs.map((r) => r.querySelector("title").textContent));
   check(depts.length === 1 && depts[0] === "未分配部门 应答量: 3", `the unassigned department's bar: ${depts}`);
+  check(await page.isVisible("select#rep-department"), "the department chooser shows for the department report");
   const deptHead = await heads();
   check(deptHead.includes("部门") && deptHead.includes("坐席数") && deptHead.includes("工时利用率"), `department headers: ${deptHead}`);
 

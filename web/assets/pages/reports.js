@@ -6,7 +6,7 @@
 // follow the selected columns and group; rates over several rows are recomputed from the summed
 // counts, never averaged.
 import { current, t } from "../i18n.js";
-import { api, el } from "../lib.js";
+import { api, ctx, el } from "../lib.js";
 import { COLORS, barChart, hbarChart, lineChart } from "./chart.js";
 
 // family → view or "" (the select's value is the family, `?view` for a variant)
@@ -23,6 +23,8 @@ const FAMILIES = {
   "tickets?type": "type",
   "tickets?agent-type-node": "agent-type-node",
 };
+/** The families that take `department=` (seed 003: 按部门分析). */
+const BY_DEPARTMENT = ["agents/daily", "departments/daily"];
 /** The five satisfaction levels, very satisfied first, and their colours (green to red). */
 const LEVELS = ["very_satisfied", "satisfied", "neutral", "dissatisfied", "very_dissatisfied"];
 const LEVEL_COLORS = ["#2e7d32", "#8bc34a", "#f0a030", "#e57373", "#c0392b"];
@@ -31,7 +33,7 @@ const TOP = 20;
 const PRESETS = ["today", "yesterday", "7d", "month", "lastmonth"];
 
 // The form as last used: a language switch re-renders the page, which then runs it again.
-const last = { family: "skill-groups/daily", from: "", to: "", group: "", columns: [], ran: false, charts: true };
+const last = { family: "skill-groups/daily", from: "", to: "", group: "", department: "", columns: [], ran: false, charts: true };
 
 /** A local date as YYYY-MM-DD. */
 function ymd(d) {
@@ -219,6 +221,7 @@ function query(f) {
   const view = FAMILIES[f.family.value];
   if (view) p.set("view", view);
   if (f.group.value) p.set("group", f.group.value);
+  if (f.department.value && BY_DEPARTMENT.includes(family)) p.set("department", f.department.value);
   const cols = [...f.columns.querySelectorAll("input:checked")].map((c) => c.value);
   if (cols.length) p.set("columns", cols.join(","));
   return [family, p];
@@ -242,6 +245,26 @@ async function groupPicker(slot) {
   return g;
 }
 
+/** The department chooser: a select of /api/departments for administrators (who may list
+ * them), a text input for the key otherwise. */
+async function departmentPicker(slot) {
+  const r = ctx.session?.role === "admin" ? await api("GET", "/api/departments") : null;
+  const list = r?.status === 200 ? (r.data.items ?? []).filter((d) => d.name) : null;
+  let d;
+  if (list) {
+    d = el("select", undefined, { name: "department", id: "rep-department" });
+    d.append(el("option", t("rep.alldepartments"), { value: "" }));
+    for (const x of list) d.append(el("option", x.display_name || x.name, { value: x.name }));
+    if (last.department && !list.some((x) => x.name === last.department)) d.append(el("option", last.department, { value: last.department }));
+  } else {
+    d = el("input", undefined, { name: "department", id: "rep-department", placeholder: t("rep.department") });
+  }
+  d.value = last.department;
+  d.hidden = slot.hidden;
+  slot.replaceWith(d);
+  return d;
+}
+
 function render(view) {
   view.append(el("h1", t("nav.reports")));
   const form = el("form", undefined, { id: "report-form" });
@@ -262,17 +285,19 @@ function render(view) {
   toggle.checked = last.charts;
   const toggleLabel = el("label", undefined, { for: "rep-chart-toggle", id: "rep-chart-toggle-label" });
   toggleLabel.append(toggle, document.createTextNode(t("rep.chart")));
-  form.append(family, from, to, presets, group, go, toggleLabel, columns);
+  let dept = el("input", undefined, { name: "department", id: "rep-department", placeholder: t("rep.department"), value: last.department });
+  dept.hidden = !BY_DEPARTMENT.includes(family.value);
+  form.append(family, from, to, presets, group, dept, go, toggleLabel, columns);
   const links = el("div", undefined, { id: "rep-links" });
   const err = el("div", "", { class: "error", id: "rep-error" });
   const chart = el("div", undefined, { id: "rep-chart", class: "charts" });
   chart.hidden = !last.charts;
   const out = el("div", undefined, { id: "rep-table" });
   view.append(form, err, links, chart, out);
-  const f = { family, from, to, group, columns };
+  const f = { family, from, to, group, department: dept, columns };
 
   function remember() {
-    Object.assign(last, { family: family.value, from: from.value, to: to.value, group: f.group.value });
+    Object.assign(last, { family: family.value, from: from.value, to: to.value, group: f.group.value, department: f.department.value });
     // Before the column boxes exist (a fresh render) the remembered choice stands.
     if (columns.querySelector("input")) last.columns = [...columns.querySelectorAll("input:checked")].map((c) => c.value);
   }
@@ -328,6 +353,7 @@ function render(view) {
   }
 
   family.addEventListener("change", () => {
+    f.department.hidden = !BY_DEPARTMENT.includes(family.value);
     last.columns = [];
     columns.replaceChildren(el("legend", t("rep.columns")));
   });
@@ -342,12 +368,12 @@ function render(view) {
     run();
   });
   form.addEventListener("submit", (e) => { e.preventDefault(); run(); });
-  groupPicker(group).then((g) => {
-    group = g;
-    f.group = g;
-    // Re-rendered (a language switch): show the same report again, now in that language.
-    if (last.ran) run();
-  });
+  const picked = [
+    groupPicker(group).then((g) => { group = g; f.group = g; }),
+    departmentPicker(dept).then((d) => { dept = d; f.department = d; }),
+  ];
+  // Re-rendered (a language switch): show the same report again, now in that language.
+  Promise.all(picked).then(() => { if (last.ran) run(); });
 }
 
 const dict = {
@@ -359,7 +385,7 @@ const dict = {
     "rep.skill-groups/daily": "人工技能组日统计", "rep.skill-groups/hourly": "人工技能组时段统计",
     "rep.agents/daily": "人工客服日统计", "rep.traffic": "话务统计", "rep.satisfaction": "满意度统计",
     "rep.categories": "服务记录类目(按日按来源)", "rep.categories?top": "服务记录类目 Top N",
-    "rep.departments/daily": "部门日统计", "rep.unassigned": "未分配部门", "rep.chart": "图表",
+    "rep.departments/daily": "部门日统计", "rep.department": "部门", "rep.alldepartments": "全部部门", "rep.unassigned": "未分配部门", "rep.chart": "图表",
     "rep.chart.hourly": "各时段流入量与应答量", "rep.chart.daily": "每日流入量与应答量", "rep.chart.rate": "每日接通率",
     "rep.chart.traffic": "每日呼入、呼出与接听", "rep.chart.answered": "客服应答量(前20)", "rep.chart.states": "客服状态时长",
     "rep.chart.departments": "各部门应答量", "rep.chart.satisfaction": "满意度分布", "rep.chart.categories": "类目使用量 Top 10",
@@ -374,7 +400,7 @@ const dict = {
     "rep.skill-groups/daily": "Skill groups per day", "rep.skill-groups/hourly": "Skill groups per hour",
     "rep.agents/daily": "Agents per day", "rep.traffic": "Traffic", "rep.satisfaction": "Satisfaction",
     "rep.categories": "Summary categories (per day, by source)", "rep.categories?top": "Summary categories, top N",
-    "rep.departments/daily": "Departments per day", "rep.unassigned": "No department", "rep.chart": "Chart",
+    "rep.departments/daily": "Departments per day", "rep.department": "Department", "rep.alldepartments": "All departments", "rep.unassigned": "No department", "rep.chart": "Chart",
     "rep.chart.hourly": "Inflow and answered per hour", "rep.chart.daily": "Inflow and answered per day", "rep.chart.rate": "Connect rate per day",
     "rep.chart.traffic": "Inbound, outbound and answered per day", "rep.chart.answered": "Answered per agent (top 20)", "rep.chart.states": "Time in each state per agent",
     "rep.chart.departments": "Answered per department", "rep.chart.satisfaction": "Satisfaction levels", "rep.chart.categories": "Top 10 categories",
