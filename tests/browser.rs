@@ -266,12 +266,88 @@ fn departments_page_creates_a_department_and_the_users_page_puts_an_agent_in_it(
     assert_eq!(value(&results, "members"), "1");
 }
 
+/// Today's support traffic written into a running daemon's event log (the reports read it per
+/// request): agent 1001 comes online and answers three calls (two of them rated 非常满意 and
+/// 满意), two callers abandon the queue. Inflow 5, answered 3, connect rate 60 %.
+fn seed_report_calls(d: &Daemon) {
+    use branchline::storage::{insert_event, Db};
+    use serde_json::json;
+    let db = Db::open(&d.data.join("branchline.db")).expect("open the daemon's database");
+    let base = common::now_ms() - 6 * 60_000;
+    let put = |at: i64, kind: &str, call: Option<&str>, agent: Option<&str>, data| {
+        let group = (kind != "agent.state" && kind != "call.offered").then_some("support");
+        let mut e = common::ev(at, kind, call, agent, group);
+        e.data = data;
+        insert_event(db.conn(), &e).expect("insert an event");
+    };
+    put(
+        base,
+        "agent.state",
+        None,
+        Some("1001"),
+        json!({"state": "idle"}),
+    );
+    for i in 0..5_i64 {
+        let call = format!("rep-{i}");
+        let at = base + 1_000 + i * 60_000;
+        let c = Some(call.as_str());
+        put(
+            at,
+            "call.offered",
+            c,
+            None,
+            json!({"caller": format!("1390000000{i}"), "dialled": "4001", "direction": "inbound"}),
+        );
+        put(at + 10, "queue.entered", c, None, json!({"position": 1}));
+        if i < 3 {
+            put(at + 20, "agent.ringing", c, Some("1001"), json!({}));
+            put(
+                at + 2_000,
+                "call.answered",
+                c,
+                Some("1001"),
+                json!({"agent": "1001", "group": "support", "wait_secs": 2}),
+            );
+            if i < 2 {
+                // Rated 非常满意 (1) and 满意 (2).
+                put(at + 29_000, "rating.invited", c, None, json!({}));
+                put(
+                    at + 29_500,
+                    "rating.given",
+                    c,
+                    None,
+                    json!({"value": i + 1}),
+                );
+            }
+            put(
+                at + 30_000,
+                "call.ended",
+                c,
+                None,
+                json!({"cause": "normal", "by": "caller"}),
+            );
+        } else {
+            put(at + 5_000, "queue.abandoned", c, None, json!({}));
+            put(
+                at + 5_000,
+                "call.ended",
+                c,
+                None,
+                json!({"cause": "abandoned", "by": "caller"}),
+            );
+        }
+    }
+}
+
 #[test]
 fn reports_page_shows_labelled_columns_in_the_panel_language_and_downloads_them() {
     let w = Workdir::new();
     let d = Daemon::start(&w);
+    seed_report_calls(&d);
     let results = Script::start("reports.mjs", &d).finish();
     eprintln!("csv header: {}", value(&results, "csv_header"));
+    eprintln!("daily chart bars: {}", value(&results, "daily_bars"));
+    eprintln!("hourly chart bars: {}", value(&results, "hourly_bars"));
 }
 
 #[test]

@@ -407,3 +407,232 @@ fn the_agent_report_filters_by_department_within_the_scope() {
     assert_eq!(other.status, 400);
     assert_eq!(other.json()["field"], "department");
 }
+
+/// 2024-05-01 04:00 UTC (midday in the box's zone, the same date in any zone near it).
+const MAY1: i64 = 1_714_536_000_000;
+const MIN: i64 = 60_000;
+
+/// Writes 2024-05-01 into the fixture's event log: agent `ext` online `[on, off)` (minutes
+/// after [`MAY1`]) answering calls `(start minute, talk seconds, rating)` in `support`.
+fn agent_day(f: &Fixture, ext: &str, on: i64, off: i64, calls: &[(i64, i64, Option<u8>)]) {
+    let db = Db::open(&f._dir.path().join("branchline.db")).unwrap();
+    let put = |at: i64, kind: &str, call: Option<&str>, agent: Option<&str>, data: Value| {
+        let group = (kind != "agent.state" && kind != "call.offered").then_some("support");
+        let mut e = ev(at, kind, call, agent, group);
+        e.data = data;
+        insert_event(db.conn(), &e).unwrap();
+    };
+    put(
+        MAY1 + on * MIN,
+        "agent.state",
+        None,
+        Some(ext),
+        json!({"state": "idle"}),
+    );
+    for (i, &(start, talk, rating)) in calls.iter().enumerate() {
+        let id = format!("d-{ext}-{i}");
+        let c = Some(id.as_str());
+        let at = MAY1 + start * MIN;
+        put(
+            at,
+            "call.offered",
+            c,
+            None,
+            json!({"caller": format!("1380000{ext}{i}"), "dialled": "4001", "direction": "inbound"}),
+        );
+        put(at + 10, "queue.entered", c, None, json!({"position": 1}));
+        put(at + 20, "agent.ringing", c, Some(ext), json!({}));
+        put(
+            at + 1_000,
+            "call.answered",
+            c,
+            Some(ext),
+            json!({"agent": ext, "group": "support", "wait_secs": 1}),
+        );
+        let end = at + 1_000 + talk * 1_000;
+        put(
+            end,
+            "agent.left",
+            c,
+            Some(ext),
+            json!({"reason": "hangup", "talk_secs": talk}),
+        );
+        if let Some(v) = rating {
+            put(end, "rating.invited", c, None, json!({}));
+            put(end + 5, "rating.given", c, None, json!({"value": v}));
+        }
+        put(
+            end + 10,
+            "call.ended",
+            c,
+            None,
+            json!({"cause": "normal", "by": "caller"}),
+        );
+    }
+    put(
+        MAY1 + off * MIN,
+        "agent.state",
+        None,
+        Some(ext),
+        json!({"state": "offline"}),
+    );
+}
+
+fn num(v: &Value, key: &str) -> f64 {
+    v[key]
+        .as_f64()
+        .unwrap_or_else(|| panic!("{key} is not a number in {v}"))
+}
+
+#[test]
+fn the_department_report_sums_its_agents_days_and_recomputes_the_rates() {
+    let f = start();
+    organise(&f);
+    // east = 1001 (2 h online, two calls of 60 s, one rated 非常满意) + 1003 (1 h, one 120 s
+    // call); west = 1002 (30 min, one 30 s call); 1004 is in no department (15 min, one 45 s).
+    agent_day(&f, "1001", 0, 120, &[(10, 60, Some(1)), (30, 60, None)]);
+    agent_day(&f, "1003", 0, 60, &[(20, 120, None)]);
+    agent_day(&f, "1002", 30, 60, &[(40, 30, None)]);
+    agent_day(&f, "1004", 0, 15, &[(5, 45, None)]);
+    let q = "from=2024-05-01&to=2024-05-01";
+    let r = f.get(ADMIN, &format!("/api/reports/departments/daily?{q}"));
+    assert_eq!(r.status, 200, "{}", r.text());
+    let b = r.json();
+    let items = b["items"].as_array().unwrap();
+    let keys: Vec<(&str, &str)> = items
+        .iter()
+        .map(|i| {
+            (
+                i["department"].as_str().unwrap(),
+                i["department_name"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        keys,
+        [("east", "东区"), ("west", "西区"), ("", "未分配部门")],
+        "{b}"
+    );
+    let (east, west, none) = (&items[0], &items[1], &items[2]);
+    // Hand-computed sums.
+    assert_eq!(num(east, "agents"), 2.0);
+    assert_eq!(num(east, "answered"), 3.0);
+    assert_eq!(num(east, "online_secs"), 10_800.0);
+    assert_eq!(num(east, "conversation_secs"), 240.0);
+    assert_eq!(num(east, "avg_conversation_secs"), 80.0);
+    assert_eq!(num(east, "conversations_per_hour"), 1.0);
+    assert_eq!(num(east, "rated"), 1.0);
+    assert_eq!(num(east, "very_satisfied"), 1.0);
+    // Rates from the sums: 1 rated of 3 answered (the agents' own 1/2 and 0/1 average 0.25);
+    // 240 s serving of 10 800 s online.
+    assert!(
+        (num(east, "rating_rate") - 1.0 / 3.0).abs() < 1e-9,
+        "{east}"
+    );
+    assert!(
+        (num(east, "utilisation") - 240.0 / 10_800.0).abs() < 1e-9,
+        "{east}"
+    );
+    assert_eq!(num(east, "very_satisfied_rate"), 1.0);
+    assert_eq!(
+        (
+            num(west, "agents"),
+            num(west, "answered"),
+            num(west, "online_secs")
+        ),
+        (1.0, 1.0, 1_800.0)
+    );
+    assert!(
+        (num(west, "utilisation") - 30.0 / 1_800.0).abs() < 1e-9,
+        "{west}"
+    );
+    assert_eq!(
+        (
+            num(none, "agents"),
+            num(none, "answered"),
+            num(none, "online_secs")
+        ),
+        (1.0, 1.0, 900.0)
+    );
+    // The same figures as the agent report's rows, added up.
+    let agents = f
+        .get(
+            ADMIN,
+            &format!("/api/reports/agents/daily?{q}&department=east"),
+        )
+        .json();
+    let sum = |key: &str| -> f64 {
+        agents["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|i| num(i, key))
+            .sum()
+    };
+    assert_eq!(sum("answered"), num(east, "answered"));
+    assert_eq!(sum("online_secs"), num(east, "online_secs"));
+    assert_eq!(sum("serving_secs"), num(east, "serving_secs"));
+
+    // The CSV download's header row is labelled in the requested language.
+    let cols = "columns=date,department,department_name,agents,answered,online_secs,utilisation";
+    let csv = f.get(
+        ADMIN,
+        &format!("/api/reports/departments/daily?{q}&{cols}&format=csv"),
+    );
+    assert_eq!(csv.status, 200, "{}", csv.text());
+    let text = csv.text();
+    let mut lines = text.trim_start_matches('\u{feff}').lines();
+    assert_eq!(
+        lines.next(),
+        Some("日期,部门,部门名称,坐席数,应答量,工作时长(秒),工时利用率")
+    );
+    assert!(
+        lines
+            .next()
+            .is_some_and(|l| l.starts_with("2024-05-01,east,东区,2,3,10800")),
+        "{text}"
+    );
+    let en = f
+        .get(
+            ADMIN,
+            &format!("/api/reports/departments/daily?{q}&{cols}&format=csv&lang=en"),
+        )
+        .text();
+    assert!(
+        en.trim_start_matches('\u{feff}').starts_with(
+            "Date,Department,Department name,Agents,Answered,Online time (s),Utilisation\n"
+        ),
+        "{en}"
+    );
+    assert!(en.contains(",,No department,1,1,900"), "{en}");
+
+    // department= keeps one; a supervisor of east sees east only, whatever is asked.
+    let west_only = f
+        .get(
+            ADMIN,
+            &format!("/api/reports/departments/daily?{q}&department=west"),
+        )
+        .json();
+    assert_eq!(strings(&west_only, "items", "department"), set(&["west"]));
+    let sup = f
+        .get(SUPD, &format!("/api/reports/departments/daily?{q}"))
+        .json();
+    assert_eq!(
+        strings(&sup, "items", "department"),
+        set(&["east"]),
+        "{sup}"
+    );
+    let sup_west = f
+        .get(
+            SUPD,
+            &format!("/api/reports/departments/daily?{q}&department=west"),
+        )
+        .json();
+    assert_eq!(strings(&sup_west, "items", "department"), set(&[]));
+    let bad = f.get(
+        ADMIN,
+        &format!("/api/reports/departments/daily?{q}&department=nowhere"),
+    );
+    assert_eq!(bad.status, 400);
+    assert_eq!(bad.json()["field"], "department");
+}

@@ -7,6 +7,7 @@ use serde_json::Value;
 
 use super::agents::{AgentDay, AgentDayRow};
 use super::crm::{CategoryDayRow, CategoryTopRow, TicketRow};
+use super::departments::DepartmentDayRow;
 use super::export::{table, ExportError};
 use super::groups::{GroupCounts, GroupRow};
 use super::traffic::{SatisfactionRow, TrafficRow};
@@ -24,6 +25,7 @@ pub const FAMILY_VIEWS: &[(&str, Option<&str>)] = &[
     ("skill-groups/daily", None),
     ("skill-groups/hourly", None),
     ("agents/daily", None),
+    ("departments/daily", None),
     ("traffic", None),
     ("satisfaction", None),
     ("categories", Some("daily")),
@@ -54,6 +56,9 @@ pub fn known_columns(family: &str, view: Option<&str>) -> Vec<String> {
                 ..AgentDay::default()
             },
         )),
+        ("departments/daily", _) => {
+            header_of(DepartmentDayRow::new(date, "", "", 0, &AgentDay::default()))
+        }
         ("traffic", _) => header_of(TrafficRow {
             date: String::new(),
             inbound: 0,
@@ -204,6 +209,12 @@ mod tests {
         assert!(known_columns("skill-groups/hourly", None).contains(&"hour".to_owned()));
         assert!(known_columns("agents/daily", None).contains(&"first_login".to_owned()));
         assert!(known_columns("traffic", None).contains(&"answer_rate".to_owned()));
+        let d = known_columns("departments/daily", None);
+        assert_eq!(
+            d.get(..4),
+            Some(&["date", "department", "department_name", "agents"].map(String::from)[..])
+        );
+        assert!(d.contains(&"utilisation".to_owned()));
         assert!(known_columns("satisfaction", None).contains(&"relative_satisfaction".to_owned()));
         assert!(known_columns("categories", Some("top")).contains(&"share".to_owned()));
         assert!(known_columns("categories", None).contains(&"system_outbound".to_owned()));

@@ -323,6 +323,15 @@ fn pick(lang: Lang, zh: &str, en: &str) -> String {
 
 /// A fixed column's entry: the family's own first, then the common one.
 fn entry(family: &str, column: &str) -> Option<(Kind, &'static str, &'static str)> {
+    // The department report's own columns (reports::departments::LABELS) come first.
+    if family == "departments/daily" {
+        let own = super::departments::LABELS
+            .iter()
+            .find(|(k, ..)| *k == column);
+        if let Some(&(_, kind, zh, en)) = own {
+            return Some((kind, zh, en));
+        }
+    }
     BY_FAMILY
         .iter()
         .find(|(f, k, ..)| *f == family && *k == column)

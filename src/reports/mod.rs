@@ -10,6 +10,7 @@
 pub mod agents;
 pub mod columns;
 pub mod crm;
+pub mod departments;
 pub mod export;
 pub mod groups;
 pub mod interaction;

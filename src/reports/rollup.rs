@@ -127,7 +127,26 @@ pub fn agents_daily_for(
     now_ms: i64,
     channel: ChannelFilter,
 ) -> Result<Vec<AgentDayRow>, StorageError> {
-    let days = cached(
+    let days = agent_days_kept(conn, cal, from, to, now_ms, channel)?;
+    let mut rows: Vec<AgentDayRow> = days
+        .iter()
+        .flat_map(|(d, list)| list.iter().map(|(a, x)| AgentDayRow::new(cal, *d, a, x)))
+        .collect();
+    super::agents::hide_before_t2(&mut rows, cal, now_ms);
+    Ok(rows)
+}
+
+/// Every agent's raw figures per day of one channel through the rollups (the sums behind
+/// [`agents_daily_for`], which the department report adds up).
+pub fn agent_days_kept(
+    conn: &mut Connection,
+    cal: &Calendar,
+    from: Date,
+    to: Date,
+    now_ms: i64,
+    channel: ChannelFilter,
+) -> Result<BTreeMap<Date, Vec<(String, AgentDay)>>, StorageError> {
+    cached(
         conn,
         cal,
         &family_key(AGENTS_FAMILY, channel),
@@ -141,13 +160,7 @@ pub fn agents_daily_for(
             }
             by_day
         },
-    )?;
-    let mut rows: Vec<AgentDayRow> = days
-        .iter()
-        .flat_map(|(d, list)| list.iter().map(|(a, x)| AgentDayRow::new(cal, *d, a, x)))
-        .collect();
-    super::agents::hide_before_t2(&mut rows, cal, now_ms);
-    Ok(rows)
+    )
 }
 
 /// Kept days first; missing ones computed in runs of consecutive days, the closed ones kept.

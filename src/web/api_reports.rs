@@ -1,6 +1,7 @@
 //! `GET /api/reports/<family>?from=YYYY-MM-DD&to=YYYY-MM-DD[&format=csv|xlsx][&group=..]
 //! [&lang=zh-CN|en][&header=labels|keys]` (SPEC §11 API names): `skill-groups/daily`,
-//! `skill-groups/hourly`, `agents/daily`, `traffic`, `satisfaction`, `categories`, `tickets`,
+//! `skill-groups/hourly`, `agents/daily`, `departments/daily`, `traffic`, `satisfaction`,
+//! `categories`, `tickets`,
 //! computed from the event log in the box's time zone. JSON by default (`{"family", "from",
 //! "to", "time_zone", "lang", "columns", "labels", "formats", "items"}`: `labels` maps each
 //! column key to what a supervisor reads in `lang`, `formats` to how its values read), or a CSV
@@ -31,6 +32,7 @@ pub const CHANNEL_FAMILIES: &[&str] = &[
     "skill-groups/daily",
     "skill-groups/hourly",
     "agents/daily",
+    "departments/daily",
     "satisfaction",
 ];
 
@@ -39,6 +41,7 @@ pub const FAMILIES: &[&str] = &[
     "skill-groups/daily",
     "skill-groups/hourly",
     "agents/daily",
+    "departments/daily",
     "traffic",
     "satisfaction",
     "categories",
@@ -191,12 +194,13 @@ pub fn handle(
     let group = req.query_param("group").filter(|g| !g.is_empty());
     // Seed 003 (客服统计按部门): `department=` keeps the agents of one department (migration
     // 0014), on top of the caller's scope.
-    let department = match req.query_param("department").filter(|d| !d.is_empty()) {
+    let department_key = req.query_param("department").filter(|d| !d.is_empty());
+    let department = match department_key.clone() {
         None => None,
-        Some(_) if family != "agents/daily" => {
+        Some(_) if family != "agents/daily" && family != "departments/daily" => {
             return bad(
                 "department",
-                "department filters the agents/daily report only",
+                "department filters the agents/daily and departments/daily reports only",
             )
         }
         Some(d) => match state.with_db(|db| storage::admin::department_extensions(db.conn(), &d)) {
@@ -249,6 +253,9 @@ pub fn handle(
     let channel = channel.unwrap_or_default();
     if family == "categories" || family == "tickets" {
         return crm_family(state, &out, view.as_deref(), req, now, &scope);
+    }
+    if family == "departments/daily" {
+        return departments_family(state, &out, now, &scope, department_key.as_deref(), channel);
     }
     let keep_group = |g: &str| group.as_deref().is_none_or(|want| want == g) && scope.sees_group(g);
     if family == "skill-groups/daily" || family == "agents/daily" {
@@ -458,6 +465,47 @@ impl Out<'_> {
             }
         }
     }
+}
+
+/// `departments/daily` (seed 003: 按部门分析): the agents' days of the agent report, cut to
+/// the caller's scope as `agents/daily` is, summed per department (`department=` keeps one).
+fn departments_family(
+    state: &WebState,
+    out: &Out<'_>,
+    now: i64,
+    scope: &Scope,
+    department: Option<&str>,
+    channel: ChannelFilter,
+) -> ResponseParts {
+    let days = storage::Db::open(state.db_path()).and_then(|mut db| {
+        reports::rollup::agent_days_kept(db.conn_mut(), out.cal, out.from, out.to, now, channel)
+    });
+    let mut days = match days {
+        Ok(d) => d,
+        Err(e) => {
+            tracing::error!(error = %e, "computing the department report from the rollups failed");
+            return super::routes::internal();
+        }
+    };
+    for list in days.values_mut() {
+        list.retain(|(agent, _)| scope.sees_extension(agent));
+    }
+    let map = match state.with_db(|db| storage::admin::extension_departments(db.conn())) {
+        Ok(m) => m,
+        Err(e) => {
+            tracing::error!(error = %e, "reading departments for a report failed");
+            return super::routes::internal();
+        }
+    };
+    let unassigned = match out.lang {
+        Lang::ZhCn => "未分配部门",
+        Lang::En => "No department",
+    };
+    let mut rows = reports::departments::departments_daily(&days, &map, unassigned);
+    if let Some(d) = department {
+        rows.retain(|r| r.department == d);
+    }
+    out.render(&rows)
 }
 
 /// The most summaries or tickets one report reads.

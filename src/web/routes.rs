@@ -77,6 +77,7 @@ const ROUTES: &[(&str, &str)] = &[
     ("GET", "/api/reports/skill-groups/daily"),
     ("GET", "/api/reports/skill-groups/hourly"),
     ("GET", "/api/reports/agents/daily"),
+    ("GET", "/api/reports/departments/daily"),
     ("GET", "/api/reports/traffic"),
     ("GET", "/api/reports/satisfaction"),
     ("GET", "/api/reports/categories"),

@@ -2,7 +2,9 @@
 // the seeds' Chinese column names (流入量, 接通率 …); after switching the panel to English the
 // same report reads Inflow, Connect rate …; the CSV download's header row follows the language.
 // The skill group is chosen from a list filled from /api/skill-groups, and an empty period
-// says so.
+// says so. Above the table the page draws charts of the same rows (tests/browser.rs writes
+// today's support calls first: inflow 5, answered 3): one group of bars per day / per hour, and
+// each bar's tooltip reads the figure the table shows, so a chart that lies fails here.
 import { run, check, login, shot, result } from "./lib.mjs";
 
 await run(async ({ page }) => {
@@ -13,6 +15,8 @@ await run(async ({ page }) => {
   await page.click("#nav-reports");
   await page.waitForSelector("#rep-preset-7d");
   await page.waitForSelector("select#rep-group");
+  await page.waitForSelector("select#rep-department", { state: "attached" });
+  check(await page.isHidden("#rep-department"), "no department chooser for the skill-group report");
   const groups = await page.$$eval("select#rep-group option", (os) => os.map((o) => o.value));
   check(groups[0] === "" && groups.length >= 2, `skill groups to choose from: ${groups}`);
 
@@ -33,6 +37,26 @@ await run(async ({ page }) => {
   const rows = await page.$$eval("#rep-table tr", (trs) => trs.length - 1);
   check(rows > 0 || empty, `an empty period says so (rows ${rows})`);
   if (empty) result("empty_line", await page.textContent("#rep-empty"));
+  check(rows > 0, `the seeded calls give rows (${rows})`);
+
+  // The daily chart: two bars (inflow, answered) per day of the 7, a connect-rate point per day.
+  await page.waitForSelector("#rep-chart-daily");
+  const daily = await chartVsTable(page, "#rep-chart-daily", "date", ["inflow", "answered"]);
+  check(daily.bars === 7 * 2, `one inflow and one answered bar per day: ${daily.bars}`);
+  check(daily.mismatch.length === 0, `daily bars read the table: ${daily.mismatch}`);
+  check(daily.tableSum.inflow === 5 && daily.chartSum.inflow === 5, `inflow 5 in table and chart: ${JSON.stringify(daily)}`);
+  check(daily.tableSum.answered === 3 && daily.chartSum.answered === 3, `answered 3: ${JSON.stringify(daily)}`);
+  const rate = await page.$$eval("#rep-chart-rate circle.point", (cs) => cs.map((c) => [c.dataset.x, c.querySelector("title").textContent]));
+  check(rate.length === 7, `a connect-rate point per day: ${rate.length}`);
+  const rateCells = await tableCells(page, "date", "connect_rate");
+  for (const [date, text] of rateCells) {
+    const point = rate.find(([x]) => x === date);
+    check(point && point[1].endsWith(`: ${text}`), `the ${date} rate point reads the table's ${text}: ${point}`);
+  }
+  check(rateCells.some(([, text]) => text === "60.0%"), `a day at 60.0 %: ${rateCells}`);
+  result("daily_bars", daily.bars);
+  const legend = await page.$$eval("#rep-chart-daily .legend text", (ts) => ts.map((t) => t.textContent));
+  check(legend.join() === "流入量,应答量", `the legend reads the column labels: ${legend}`);
   await shot(page, "reports-zh");
 
   // The language switch re-renders the page, which runs the same report again in English.
@@ -43,6 +67,7 @@ await run(async ({ page }) => {
     check(th.includes(want), `en header ${want} in ${th}`);
   }
   check(await page.inputValue("#rep-from") === from, "the period survives the switch");
+  await page.waitForFunction(() => [...document.querySelectorAll("#rep-chart-daily .legend text")].some((t) => t.textContent === "Inflow"));
   await shot(page, "reports-en");
 
   const href = await page.getAttribute("#rep-csv", "href");
@@ -74,5 +99,109 @@ await run(async ({ page }) => {
   });
   check(JSON.stringify(fmt) === JSON.stringify(["50.0%", "4.2%", "1:02:05", "12", "2024-02-01..2024-02-29", "2024-03-01..2024-03-15"]),
     `formatting: ${JSON.stringify(fmt)}`);
+
+  // Per hour: 24 groups of two bars, each matching the hour's total in the table.
+  await page.selectOption("#rep-family", "skill-groups/hourly");
+  await page.click("#rep-run");
+  await page.waitForSelector("#rep-chart-hourly");
+  const hourly = await chartVsTable(page, "#rep-chart-hourly", "hour", ["inflow", "answered"]);
+  check(hourly.bars === 24 * 2, `one inflow and one answered bar per hour: ${hourly.bars}`);
+  check(hourly.mismatch.length === 0, `hourly bars read the table: ${hourly.mismatch}`);
+  check(hourly.chartSum.inflow === 5 && hourly.chartSum.answered === 3, `hourly totals: ${JSON.stringify(hourly)}`);
+  result("hourly_bars", hourly.bars);
+  await shot(page, "reports-charts-hourly");
+
+  // Per agent: one answered bar per agent of the table (1001 answered all three calls), and a
+  // stacked bar of state times whose pieces read the table's h:mm:ss.
+  await page.selectOption("#rep-family", "agents/daily");
+  await page.click("#rep-run");
+  await page.waitForSelector("#rep-chart-answered");
+  const perAgent = await chartVsTable(page, "#rep-chart-answered", "agent", ["answered"]);
+  const agentRows = (await tableCells(page, "agent", "answered")).length;
+  check(perAgent.bars === new Set((await tableCells(page, "agent", "answered")).map(([a]) => a)).size && agentRows > 0,
+    `one answered bar per agent: ${perAgent.bars} for ${agentRows} rows`);
+  check(perAgent.mismatch.length === 0 && perAgent.chartSum.answered === 3, `answered per agent: ${JSON.stringify(perAgent)}`);
+  const idle = await page.$eval("#rep-chart-states rect.bar[data-series='state_secs.idle'][data-x='1001'] title", (t) => t.textContent);
+  const idleCell = (await tableCells(page, "agent", "state_secs.idle")).find(([a]) => a === "1001")?.[1];
+  check(idleCell && idle.endsWith(`: ${idleCell}`), `1001's idle piece reads the table's ${idleCell}: ${idle}`);
+  await shot(page, "reports-charts-agents");
+
+  // Satisfaction: one stacked bar per agent, a piece per level (1001: one 非常满意, one 满意).
+  await page.selectOption("#rep-family", "satisfaction");
+  await page.click("#rep-run");
+  await page.waitForSelector("#rep-chart-satisfaction");
+  const levels = await chartVsTable(page, "#rep-chart-satisfaction", "agent",
+    ["very_satisfied", "satisfied", "neutral", "dissatisfied", "very_dissatisfied"]);
+  check(levels.mismatch.length === 0, `satisfaction pieces read the table: ${levels.mismatch}`);
+  check(levels.chartSum.very_satisfied === 1 && levels.chartSum.satisfied === 1 && levels.bars % 5 === 0 && levels.bars > 0,
+    `satisfaction levels: ${JSON.stringify(levels)}`);
+
+  // Traffic: three bars (inbound, outbound, answered) per day.
+  await page.selectOption("#rep-family", "traffic");
+  await page.click("#rep-run");
+  await page.waitForFunction(() => document.querySelector("#rep-chart-daily .legend text")?.textContent === "呼入量");
+  const traffic = await chartVsTable(page, "#rep-chart-daily", "date", ["inbound", "outbound", "answered"]);
+  check(traffic.bars === 7 * 3 && traffic.mismatch.length === 0, `traffic bars: ${JSON.stringify(traffic)}`);
+  check(traffic.chartSum.inbound === 5 && traffic.chartSum.answered === 3, `traffic totals: ${JSON.stringify(traffic)}`);
+
+  // Per department: the demo has none, so every agent is in the unassigned bucket.
+  await page.selectOption("#rep-family", "departments/daily");
+  await page.click("#rep-run");
+  await page.waitForSelector("#rep-chart-departments");
+  const depts = await page.$$eval("#rep-chart-departments rect.bar[data-series='answered']", (rs) => rs.map((r) => r.querySelector("title").textContent));
+  check(depts.length === 1 && depts[0] === "未分配部门 应答量: 3", `the unassigned department's bar: ${depts}`);
+  check(await page.isVisible("select#rep-department"), "the department chooser shows for the department report");
+  const deptHead = await heads();
+  check(deptHead.includes("部门") && deptHead.includes("坐席数") && deptHead.includes("工时利用率"), `department headers: ${deptHead}`);
+
+  // The toggle hides the charts (and the choice survives a run).
+  await page.uncheck("#rep-chart-toggle");
+  check(await page.isHidden("#rep-chart"), "the chart toggle hides the charts");
+  await page.click("#rep-run");
+  await page.waitForSelector("#rep-table th");
+  check(await page.isHidden("#rep-chart"), "still hidden after a run");
+  await page.check("#rep-chart-toggle");
+  check(await page.isVisible("#rep-chart-departments"), "shown again");
+
+  // An empty period: no chart, the table says so.
+  await page.fill("#rep-from", "2001-01-01");
+  await page.fill("#rep-to", "2001-01-02");
+  await page.click("#rep-run");
+  await page.waitForSelector("#rep-empty");
+  check(await page.$$eval("#rep-chart svg", (s) => s.length) === 0, "no chart for an empty period");
   check(errors.length === 0, `no script errors: ${errors.join(" | ")}`);
 });
+
+/** The table's [x, text] cells of column `key` (by its data-column header), x from column `x`. */
+async function tableCells(page, x, key) {
+  return page.$$eval("#rep-table table", ([tb], [x, key]) => {
+    const heads = [...tb.querySelectorAll("th")].map((th) => th.dataset.column);
+    const ix = heads.indexOf(x), ik = heads.indexOf(key);
+    return [...tb.querySelectorAll("tr")].slice(1).map((tr) => {
+      const tds = tr.querySelectorAll("td");
+      return [tds[ix]?.textContent, tds[ik]?.textContent];
+    });
+  }, [x, key]);
+}
+
+/** Compares a bar chart with the table: every bar's value (its tooltip's number) against the
+ *  table's cells of that x summed over rows (several groups may share a day or hour). */
+async function chartVsTable(page, chart, x, keys) {
+  const bars = await page.$$eval(`${chart} rect.bar`, (rs) => rs.map((r) => ({
+    series: r.dataset.series, x: r.dataset.x, title: r.querySelector("title")?.textContent ?? "",
+  })));
+  const mismatch = [];
+  const tableSum = {}, chartSum = {};
+  for (const key of keys) {
+    const want = new Map();
+    for (const [xv, text] of await tableCells(page, x, key)) want.set(xv, (want.get(xv) ?? 0) + Number(text));
+    tableSum[key] = [...want.values()].reduce((a, b) => a + b, 0);
+    chartSum[key] = 0;
+    for (const b of bars.filter((b) => b.series === key)) {
+      const shown = Number(b.title.split(": ").pop());
+      chartSum[key] += shown;
+      if (shown !== (want.get(b.x) ?? 0)) mismatch.push(`${key}@${b.x}: bar ${shown}, table ${want.get(b.x) ?? 0}`);
+    }
+  }
+  return { bars: bars.length, mismatch, tableSum, chartSum };
+}

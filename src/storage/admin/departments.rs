@@ -152,6 +152,27 @@ pub fn department_extensions(
     )?))
 }
 
+/// Every extension that belongs to a department, with the department's key and display name
+/// (the department report's buckets; extensions missing here are unassigned).
+pub fn extension_departments(
+    conn: &Connection,
+) -> Result<std::collections::HashMap<String, (String, String)>, AdminError> {
+    let mut stmt = conn.prepare(
+        "SELECT u.extension, d.name, d.display_name FROM users u
+         JOIN departments d ON d.name = u.department
+         WHERE u.extension IS NOT NULL AND u.extension <> ''",
+    )?;
+    let rows = stmt
+        .query_map([], |r| {
+            Ok((
+                r.get::<_, String>(0)?,
+                (r.get::<_, String>(1)?, r.get::<_, String>(2)?),
+            ))
+        })?
+        .collect::<Result<_, _>>()?;
+    Ok(rows)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -18,8 +18,8 @@ mod tests;
 mod users;
 
 pub use departments::{
-    delete_department, department_extensions, list_departments, save_department, DepartmentInput,
-    DepartmentView,
+    delete_department, department_extensions, extension_departments, list_departments,
+    save_department, DepartmentInput, DepartmentView,
 };
 pub use extensions::{
     delete_extension, list_extensions, save_extension, ExtensionInput, ExtensionView,

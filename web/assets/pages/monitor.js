@@ -2,8 +2,8 @@
 // agent table and the 24-hour inbound/outbound chart, pushed by GET /api/monitor/stream.
 import { t } from "../i18n.js";
 import { el } from "../lib.js";
+import { barChart } from "./chart.js";
 
-const SVG = "http://www.w3.org/2000/svg";
 let source = null;
 
 /** Opens the monitor stream; `onSnap` gets each snapshot while `view` stays on the page. */
@@ -20,51 +20,6 @@ export function openMonitor(view, onSnap) {
 
 /** A percentage text of a 0..1 fraction. */
 export function pct(x) { return `${((x ?? 0) * 100).toFixed(1)}%`; }
-
-function svg(tag, attrs = {}) {
-  const e = document.createElementNS(SVG, tag);
-  for (const [k, v] of Object.entries(attrs)) e.setAttribute(k, String(v));
-  return e;
-}
-
-/** A grouped bar chart as SVG built with DOM calls: `labels` on x, one bar per series. */
-export function barChart(labels, series, { width = 720, height = 220 } = {}) {
-  const chart = svg("svg", { viewBox: `0 0 ${width} ${height}`, width: "100%", role: "img", class: "chart" });
-  const top = 10, bottom = 24, left = 36;
-  const max = Math.max(1, ...series.flatMap((s) => s.values));
-  const slot = (width - left) / Math.max(1, labels.length);
-  const bw = Math.max(1, (slot - 2) / Math.max(1, series.length));
-  const h = height - top - bottom;
-  chart.append(svg("line", { x1: left, y1: top + h, x2: width, y2: top + h, stroke: "#888" }));
-  const maxLabel = svg("text", { x: 2, y: top + 10, "font-size": 10 });
-  maxLabel.textContent = String(max);
-  chart.append(maxLabel);
-  labels.forEach((label, i) => {
-    series.forEach((s, j) => {
-      const v = s.values[i] ?? 0;
-      const bh = (v / max) * h;
-      const r = svg("rect", { x: left + i * slot + j * bw + 1, y: top + h - bh, width: bw - 1, height: bh, fill: s.color });
-      const tip = svg("title");
-      tip.textContent = `${label} ${s.name}: ${v}`;
-      r.append(tip);
-      chart.append(r);
-    });
-    if (labels.length <= 31 || i % 2 === 0) {
-      const tx = svg("text", { x: left + i * slot + slot / 2, y: height - 8, "font-size": 9, "text-anchor": "middle" });
-      tx.textContent = String(label);
-      chart.append(tx);
-    }
-  });
-  const legend = svg("g");
-  series.forEach((s, j) => {
-    legend.append(svg("rect", { x: left + 10 + j * 110, y: 0, width: 8, height: 8, fill: s.color }));
-    const tx = svg("text", { x: left + 22 + j * 110, y: 8, "font-size": 10 });
-    tx.textContent = s.name;
-    legend.append(tx);
-  });
-  chart.append(legend);
-  return chart;
-}
 
 /** The 24-hour inbound / outbound chart of a snapshot. */
 export function hourlyChart(snap) {

@@ -1,29 +1,39 @@
 // Historical reports (数据统计, SPEC §11): pick a family, a period (or a quick preset), a skill
-// group and the columns; the table, CSV / xlsx downloads of the same selection and a simple SVG
-// chart per family. Column headers are the server's labels (`labels`, in the panel's language:
-// 流入量, 接通率 …); rates show as percentages and durations in seconds as h:mm:ss (`formats`).
+// group and the columns; charts of the family (a toggle hides them), the table, and CSV / xlsx
+// downloads of the same selection. Column headers and series names are the server's labels
+// (`labels`, in the panel's language: 流入量, 接通率 …); rates show as percentages and durations
+// in seconds as h:mm:ss (`formats`). Charts are drawn from the rows the table shows, so they
+// follow the selected columns and group; rates over several rows are recomputed from the summed
+// counts, never averaged.
 import { current, t } from "../i18n.js";
-import { api, el } from "../lib.js";
-import { barChart } from "./monitor.js";
+import { api, ctx, el } from "../lib.js";
+import { COLORS, barChart, hbarChart, lineChart } from "./chart.js";
 
-// family → [view or "", the columns charted (first is the x label)]
+// family → view or "" (the select's value is the family, `?view` for a variant)
 const FAMILIES = {
-  "skill-groups/daily": ["", ["date", "inflow", "answered", "lost"]],
-  "skill-groups/hourly": ["", ["hour", "inflow", "answered"]],
-  "agents/daily": ["", ["agent", "answered", "transfer_out"]],
-  "traffic": ["", ["date", "inbound", "outbound", "answered"]],
-  "satisfaction": ["", ["agent", "rated", "very_satisfied", "satisfied"]],
-  "categories": ["daily", ["category", "total"]],
-  "categories?top": ["top", ["category", "count"]],
-  "tickets": ["agent", ["agent", "total", "open_past_sla"]],
-  "tickets?type": ["type", ["ticket_type", "total", "closed_late"]],
-  "tickets?agent-type-node": ["agent-type-node", null],
+  "skill-groups/daily": "",
+  "skill-groups/hourly": "",
+  "agents/daily": "",
+  "departments/daily": "",
+  "traffic": "",
+  "satisfaction": "",
+  "categories": "daily",
+  "categories?top": "top",
+  "tickets": "agent",
+  "tickets?type": "type",
+  "tickets?agent-type-node": "agent-type-node",
 };
-const COLORS = ["#3b7dd8", "#4caf50", "#f0a030", "#c0392b"];
+/** The families that take `department=` (seed 003: 按部门分析). */
+const BY_DEPARTMENT = ["agents/daily", "departments/daily"];
+/** The five satisfaction levels, very satisfied first, and their colours (green to red). */
+const LEVELS = ["very_satisfied", "satisfied", "neutral", "dissatisfied", "very_dissatisfied"];
+const LEVEL_COLORS = ["#2e7d32", "#8bc34a", "#f0a030", "#e57373", "#c0392b"];
+/** Rows drawn in a per-name chart (agents, categories …): the top ones. */
+const TOP = 20;
 const PRESETS = ["today", "yesterday", "7d", "month", "lastmonth"];
 
 // The form as last used: a language switch re-renders the page, which then runs it again.
-const last = { family: "skill-groups/daily", from: "", to: "", group: "", columns: [], ran: false };
+const last = { family: "skill-groups/daily", from: "", to: "", group: "", department: "", columns: [], ran: false, charts: true };
 
 /** A local date as YYYY-MM-DD. */
 function ymd(d) {
@@ -70,12 +80,148 @@ function heading(c, labels, formats) {
   return formats[c] === "duration" ? l.replace(/\s*(\(秒\)|\(s\))$/, "") : l;
 }
 
+const num = (v) => Number(v) || 0;
+
+/** Every date from `from` to `to` inclusive (YYYY-MM-DD, at most 366). */
+export function dateRange(from, to) {
+  const out = [];
+  const d = new Date(`${from}T00:00:00Z`);
+  const end = new Date(`${to}T00:00:00Z`);
+  while (d <= end && out.length < 366) {
+    out.push(d.toISOString().slice(0, 10));
+    d.setUTCDate(d.getUTCDate() + 1);
+  }
+  return out;
+}
+
+/** The sums of `keys` over `items` per `by(item)` (a Map in first-seen order). */
+function sums(items, by, keys) {
+  const m = new Map();
+  for (const i of items) {
+    const k = by(i);
+    if (k === undefined || k === null) continue;
+    const acc = m.get(k) ?? Object.fromEntries(keys.map((c) => [c, 0]));
+    for (const c of keys) acc[c] += num(i[c]);
+    m.set(k, acc);
+  }
+  return m;
+}
+
+/** `num / den`, 0 when nothing was counted (SPEC §11: rates are fractions 0..1). */
+const ratio = (n, d) => (d > 0 ? n / d : 0);
+
+/**
+ * The charts of one answer, as [title, svg] pairs: `key` is the page's family choice
+ * (`categories?top` …), `data` the JSON answer. Only the columns the answer holds are drawn.
+ */
+export function charts(key, data) {
+  const cols = data.columns ?? [];
+  const items = data.items ?? [];
+  const labels = data.labels ?? {};
+  const formats = data.formats ?? {};
+  const out = [];
+  if (!items.length) return out;
+  const has = (c) => cols.includes(c);
+  const series = (keys, values, colors = COLORS) => keys.map((c, j) => ({
+    key: c, name: heading(c, labels, formats), color: colors[j % colors.length],
+    format: (v) => cell(v, formats[c]), values: values(c),
+  }));
+  const add = (title, node) => out.push([t(title), node]);
+  // Per-name charts (agents, departments, categories): totals over the period, top first.
+  const perName = (who, keys, rank, opts) => {
+    const by = sums(items, who, keys);
+    const names = [...by.keys()].sort((a, b) => rank(by.get(b)) - rank(by.get(a))).slice(0, opts.top ?? TOP);
+    return hbarChart(names, series(keys, (c) => names.map((n) => by.get(n)[c]), opts.colors), opts);
+  };
+  const total = (keys) => (acc) => keys.reduce((a, c) => a + acc[c], 0);
+  switch (key.split("?")[0]) {
+    case "skill-groups/hourly": {
+      const ys = ["inflow", "answered"].filter(has);
+      if (!has("hour") || !ys.length) break;
+      const hours = [...Array(24).keys()];
+      const by = sums(items, (i) => num(i.hour), ys);
+      add("rep.chart.hourly", barChart(hours, series(ys, (c) => hours.map((h) => by.get(h)?.[c] ?? 0)), { id: "rep-chart-hourly" }));
+      break;
+    }
+    case "skill-groups/daily":
+    case "traffic": {
+      const traffic = key === "traffic";
+      const ys = (traffic ? ["inbound", "outbound", "answered"] : ["inflow", "answered"]).filter(has);
+      if (!has("date")) break;
+      const days = dateRange(data.from, data.to);
+      const by = sums(items, (i) => i.date, [...new Set([...ys, "inflow", "answered"])]);
+      const tick = (d) => String(d).slice(5);
+      if (ys.length) {
+        add(traffic ? "rep.chart.traffic" : "rep.chart.daily",
+          barChart(days, series(ys, (c) => days.map((d) => by.get(d)?.[c] ?? 0)), { id: "rep-chart-daily", tick }));
+      }
+      if (traffic || !has("connect_rate")) break;
+      // 接通率 of a day over every group shown: summed answered / summed inflow.
+      let rate = null;
+      if (has("inflow") && has("answered")) {
+        rate = days.map((d) => ratio(by.get(d)?.answered ?? 0, by.get(d)?.inflow ?? 0));
+      } else if (new Set(items.map((i) => i.date)).size === items.length) {
+        const one = new Map(items.map((i) => [i.date, num(i.connect_rate)]));
+        rate = days.map((d) => one.get(d) ?? 0);
+      }
+      if (rate) {
+        add("rep.chart.rate", lineChart(days, series(["connect_rate"], () => rate, [COLORS[3]]),
+          { id: "rep-chart-rate", max: 1, axis: (v) => `${Math.round(v * 100)}%`, tick }));
+      }
+      break;
+    }
+    case "agents/daily": {
+      if (!has("agent")) break;
+      if (has("answered")) {
+        add("rep.chart.answered", perName((i) => i.agent, ["answered"], (a) => a.answered, { id: "rep-chart-answered" }));
+      }
+      const states = cols.filter((c) => c.startsWith("state_secs.") && c !== "state_secs.offline");
+      if (states.length) {
+        add("rep.chart.states", perName((i) => i.agent, states, total(states),
+          { id: "rep-chart-states", stacked: true, axis: hms }));
+      }
+      break;
+    }
+    case "departments/daily": {
+      if (!has("department")) break;
+      const who = (i) => i.department_name || i.department || t("rep.unassigned");
+      const ys = ["answered", "transfer_out"].filter(has);
+      if (ys.length) add("rep.chart.departments", perName(who, ys, total(ys), { id: "rep-chart-departments" }));
+      break;
+    }
+    case "satisfaction": {
+      const field = ["agent", "group"].find(has);
+      const levels = LEVELS.filter(has);
+      if (!field || !levels.length) break;
+      add("rep.chart.satisfaction", perName((i) => i[field], levels, total(levels),
+        { id: "rep-chart-satisfaction", stacked: true, colors: LEVEL_COLORS.filter((_, j) => has(LEVELS[j])) }));
+      break;
+    }
+    case "categories": {
+      const y = ["count", "total"].find(has);
+      if (!has("category") || !y) break;
+      add("rep.chart.categories", perName((i) => i.category, [y], (a) => a[y], { id: "rep-chart-categories", top: 10 }));
+      break;
+    }
+    case "tickets": {
+      const field = ["agent", "ticket_type"].find(has);
+      const ys = ["total", "open_past_sla"].filter(has);
+      if (!field || has("node") || !ys.length) break;
+      add("rep.chart.tickets", perName((i) => i[field] ?? "", ys, (a) => a[ys[0]], { id: "rep-chart-tickets" }));
+      break;
+    }
+    default:
+  }
+  return out;
+}
+
 function query(f) {
   const [family] = f.family.value.split("?");
   const p = new URLSearchParams({ from: f.from.value, to: f.to.value, lang: current() });
-  const view = FAMILIES[f.family.value][0];
+  const view = FAMILIES[f.family.value];
   if (view) p.set("view", view);
   if (f.group.value) p.set("group", f.group.value);
+  if (f.department.value && BY_DEPARTMENT.includes(family)) p.set("department", f.department.value);
   const cols = [...f.columns.querySelectorAll("input:checked")].map((c) => c.value);
   if (cols.length) p.set("columns", cols.join(","));
   return [family, p];
@@ -99,6 +245,26 @@ async function groupPicker(slot) {
   return g;
 }
 
+/** The department chooser: a select of /api/departments for administrators (who may list
+ * them), a text input for the key otherwise. */
+async function departmentPicker(slot) {
+  const r = ctx.session?.role === "admin" ? await api("GET", "/api/departments") : null;
+  const list = r?.status === 200 ? (r.data.items ?? []).filter((d) => d.name) : null;
+  let d;
+  if (list) {
+    d = el("select", undefined, { name: "department", id: "rep-department" });
+    d.append(el("option", t("rep.alldepartments"), { value: "" }));
+    for (const x of list) d.append(el("option", x.display_name || x.name, { value: x.name }));
+    if (last.department && !list.some((x) => x.name === last.department)) d.append(el("option", last.department, { value: last.department }));
+  } else {
+    d = el("input", undefined, { name: "department", id: "rep-department", placeholder: t("rep.department") });
+  }
+  d.value = last.department;
+  d.hidden = slot.hidden;
+  slot.replaceWith(d);
+  return d;
+}
+
 function render(view) {
   view.append(el("h1", t("nav.reports")));
   const form = el("form", undefined, { id: "report-form" });
@@ -115,16 +281,23 @@ function render(view) {
   for (const p of PRESETS) presets.append(el("button", t(`rep.preset.${p}`), { type: "button", id: `rep-preset-${p}`, "data-preset": p }));
   const columns = el("fieldset", undefined, { id: "rep-columns" });
   columns.append(el("legend", t("rep.columns")));
-  form.append(family, from, to, presets, group, go, columns);
+  const toggle = el("input", undefined, { type: "checkbox", id: "rep-chart-toggle" });
+  toggle.checked = last.charts;
+  const toggleLabel = el("label", undefined, { for: "rep-chart-toggle", id: "rep-chart-toggle-label" });
+  toggleLabel.append(toggle, document.createTextNode(t("rep.chart")));
+  let dept = el("input", undefined, { name: "department", id: "rep-department", placeholder: t("rep.department"), value: last.department });
+  dept.hidden = !BY_DEPARTMENT.includes(family.value);
+  form.append(family, from, to, presets, group, dept, go, toggleLabel, columns);
   const links = el("div", undefined, { id: "rep-links" });
   const err = el("div", "", { class: "error", id: "rep-error" });
-  const chart = el("div", undefined, { id: "rep-chart" });
+  const chart = el("div", undefined, { id: "rep-chart", class: "charts" });
+  chart.hidden = !last.charts;
   const out = el("div", undefined, { id: "rep-table" });
   view.append(form, err, links, chart, out);
-  const f = { family, from, to, group, columns };
+  const f = { family, from, to, group, department: dept, columns };
 
   function remember() {
-    Object.assign(last, { family: family.value, from: from.value, to: to.value, group: f.group.value });
+    Object.assign(last, { family: family.value, from: from.value, to: to.value, group: f.group.value, department: f.department.value });
     // Before the column boxes exist (a fresh render) the remembered choice stands.
     if (columns.querySelector("input")) last.columns = [...columns.querySelectorAll("input:checked")].map((c) => c.value);
   }
@@ -172,20 +345,21 @@ function render(view) {
     out.replaceChildren(tb);
     if (!r.data.items.length) out.append(el("p", t("rep.nodata"), { id: "rep-empty", class: "empty" }));
     chart.replaceChildren();
-    const spec = FAMILIES[family.value][1];
-    if (spec && r.data.items.length) {
-      const [x, ...ys] = spec;
-      const items = r.data.items.slice(0, 62);
-      const xs = items.map((i) => i[x] ?? i.date ?? "");
-      const series = ys.filter((y) => items[0][y] !== undefined)
-        .map((y, j) => ({ name: labels[y] ?? y, color: COLORS[j % COLORS.length], values: items.map((i) => Number(i[y]) || 0) }));
-      if (series.length) chart.append(barChart(xs, series));
+    for (const [title, node] of charts(family.value, r.data)) {
+      const fig = el("figure", undefined, { class: "chart-box" });
+      fig.append(el("figcaption", title), node);
+      chart.append(fig);
     }
   }
 
   family.addEventListener("change", () => {
+    f.department.hidden = !BY_DEPARTMENT.includes(family.value);
     last.columns = [];
     columns.replaceChildren(el("legend", t("rep.columns")));
+  });
+  toggle.addEventListener("change", () => {
+    last.charts = toggle.checked;
+    chart.hidden = !toggle.checked;
   });
   presets.addEventListener("click", (e) => {
     const p = e.target?.dataset?.preset;
@@ -194,12 +368,12 @@ function render(view) {
     run();
   });
   form.addEventListener("submit", (e) => { e.preventDefault(); run(); });
-  groupPicker(group).then((g) => {
-    group = g;
-    f.group = g;
-    // Re-rendered (a language switch): show the same report again, now in that language.
-    if (last.ran) run();
-  });
+  const picked = [
+    groupPicker(group).then((g) => { group = g; f.group = g; }),
+    departmentPicker(dept).then((d) => { dept = d; f.department = d; }),
+  ];
+  // Re-rendered (a language switch): show the same report again, now in that language.
+  Promise.all(picked).then(() => { if (last.ran) run(); });
 }
 
 const dict = {
@@ -211,6 +385,11 @@ const dict = {
     "rep.skill-groups/daily": "人工技能组日统计", "rep.skill-groups/hourly": "人工技能组时段统计",
     "rep.agents/daily": "人工客服日统计", "rep.traffic": "话务统计", "rep.satisfaction": "满意度统计",
     "rep.categories": "服务记录类目(按日按来源)", "rep.categories?top": "服务记录类目 Top N",
+    "rep.departments/daily": "部门日统计", "rep.department": "部门", "rep.alldepartments": "全部部门", "rep.unassigned": "未分配部门", "rep.chart": "图表",
+    "rep.chart.hourly": "各时段流入量与应答量", "rep.chart.daily": "每日流入量与应答量", "rep.chart.rate": "每日接通率",
+    "rep.chart.traffic": "每日呼入、呼出与接听", "rep.chart.answered": "客服应答量(前20)", "rep.chart.states": "客服状态时长",
+    "rep.chart.departments": "各部门应答量", "rep.chart.satisfaction": "满意度分布", "rep.chart.categories": "类目使用量 Top 10",
+    "rep.chart.tickets": "工单数量",
     "rep.tickets": "工单(按坐席)", "rep.tickets?type": "工单(按类型)", "rep.tickets?agent-type-node": "工单(坐席×类型×节点)",
   },
   en: {
@@ -221,6 +400,11 @@ const dict = {
     "rep.skill-groups/daily": "Skill groups per day", "rep.skill-groups/hourly": "Skill groups per hour",
     "rep.agents/daily": "Agents per day", "rep.traffic": "Traffic", "rep.satisfaction": "Satisfaction",
     "rep.categories": "Summary categories (per day, by source)", "rep.categories?top": "Summary categories, top N",
+    "rep.departments/daily": "Departments per day", "rep.department": "Department", "rep.alldepartments": "All departments", "rep.unassigned": "No department", "rep.chart": "Chart",
+    "rep.chart.hourly": "Inflow and answered per hour", "rep.chart.daily": "Inflow and answered per day", "rep.chart.rate": "Connect rate per day",
+    "rep.chart.traffic": "Inbound, outbound and answered per day", "rep.chart.answered": "Answered per agent (top 20)", "rep.chart.states": "Time in each state per agent",
+    "rep.chart.departments": "Answered per department", "rep.chart.satisfaction": "Satisfaction levels", "rep.chart.categories": "Top 10 categories",
+    "rep.chart.tickets": "Tickets",
     "rep.tickets": "Tickets per agent", "rep.tickets?type": "Tickets per type", "rep.tickets?agent-type-node": "Tickets per agent × type × node",
   },
 };
