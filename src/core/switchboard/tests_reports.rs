@@ -864,7 +864,7 @@ impl Sim {
 }
 
 /// `support` with the survey on (SPEC §4 queue setting).
-fn survey_on(groups: &mut Vec<GroupConfig>) {
+fn survey_on(groups: &mut [GroupConfig]) {
     for g in groups.iter_mut().filter(|g| g.name == "support") {
         g.survey = true;
     }
@@ -883,7 +883,7 @@ fn answered_by_1001(sim: &mut Sim, call: &str, talk: u64) -> Vec<u8> {
 
 #[test]
 fn a_survey_after_the_agent_hangs_up_gives_the_rating_to_that_agent_and_group() {
-    let mut sim = sim_at(14 * H, survey_on);
+    let mut sim = sim_at(14 * H, |g| survey_on(g));
     sim.register("1001", 7001);
     // s1 (14:00:00): 1001 answers at once, talks 30 s and hangs up; the caller stays, hears the
     // prompt for 3 s, presses 2 (满意) 2 s later.
@@ -1039,7 +1039,7 @@ fn a_survey_after_the_agent_hangs_up_gives_the_rating_to_that_agent_and_group() 
 
 #[test]
 fn a_survey_without_a_key_ends_after_the_wait_and_frees_the_agent_for_the_next_caller() {
-    let mut sim = sim_at(15 * H, survey_on);
+    let mut sim = sim_at(15 * H, |g| survey_on(g));
     sim.register("1001", 7001);
     let inv = answered_by_1001(&mut sim, "t1", 20);
     sim.agent_bye(7001, &inv);
@@ -1076,7 +1076,7 @@ fn a_survey_without_a_key_ends_after_the_wait_and_frees_the_agent_for_the_next_c
 
 #[test]
 fn no_survey_for_a_direct_call_or_a_group_with_the_survey_off_until_a_reload_turns_it_on() {
-    let mut sim = sim_at(16 * H, survey_on);
+    let mut sim = sim_at(16 * H, |g| survey_on(g));
     sim.register("1001", 7001);
     sim.register("1003", 7003);
     // A direct call (the IVR's key 0 rings 1001's extension): no group, no survey.
