@@ -157,7 +157,10 @@ fn every_resource_is_created_read_updated_and_deleted_and_writes_are_audited() {
     assert_eq!(r.status, 201, "{}", r.text());
     let g = get(a, "/api/skill-groups/vip", ADMIN).json();
     assert_eq!(g["max_queue"], 10);
-    assert_eq!(g["survey"], false, "the satisfaction survey is off unless asked for");
+    assert_eq!(
+        g["survey"], false,
+        "the satisfaction survey is off unless asked for"
+    );
     assert_eq!(
         g["members"][1],
         json!({"extension": "1006", "priority": 1, "skill_level": 3})
