@@ -22,7 +22,9 @@ use crate::core::time::Now;
 /// What the caller hears after the agent hung up: a spoken prompt (`tts:<lang>:<text>`, the
 /// same well-known form as queue announcements), synthesised once and cached by the driver.
 /// Voice-library prompts have generated ids, so a fixed id could never name an uploaded one.
-pub const SURVEY_PROMPT: &str = "tts:zh:请对本次服务进行评价。非常满意请按1，满意请按2，一般请按3，不满意请按4，非常不满意请按5。";
+/// The keys are written as Han numerals: the Mandarin voice reads a digit after a syllable as
+/// its tone mark.
+pub const SURVEY_PROMPT: &str = "tts:zh:请对本次服务进行评价。非常满意请按一，满意请按二，一般请按三，不满意请按四，非常不满意请按五。";
 
 /// How long the caller has to press a key once the prompt has ended.
 pub const SURVEY_SECS: u64 = 10;
