@@ -39,7 +39,8 @@ pub(super) const SURVEY_PLAY_IDS: u64 = 1 << 49;
 /// How a survey ended (`call.ended` `survey`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(super) enum Outcome {
-    /// Still waiting for the key.
+    /// Still waiting for the key (`interrupted` if the call ends otherwise: shutdown, the
+    /// API's hang-up, a media timeout).
     Waiting,
     /// A key 1–5 was pressed.
     Rated,
@@ -52,7 +53,7 @@ pub(super) enum Outcome {
 impl Outcome {
     pub(super) fn as_str(self) -> &'static str {
         match self {
-            Outcome::Waiting => "waiting",
+            Outcome::Waiting => "interrupted",
             Outcome::Rated => "rated",
             Outcome::NoKey => "no_key",
             Outcome::CallerHangup => "caller_hangup",

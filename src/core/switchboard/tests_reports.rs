@@ -1124,4 +1124,20 @@ fn no_survey_for_a_direct_call_or_a_group_with_the_survey_off_until_a_reload_tur
     assert_eq!(invited.len(), 1);
     assert_eq!(invited[0].agent.as_deref(), Some("1003"));
     assert_eq!(invited[0].group.as_deref(), Some("sales"));
+    // A shutdown in the middle of the survey ends it as interrupted, with its one CDR.
+    let now = sim.now;
+    sim.sb.hangup_all(now);
+    sim.drain();
+    assert_eq!(sim.sb.active_calls(), 0);
+    let last = sim
+        .log()
+        .into_iter()
+        .rev()
+        .find(|e| e.kind == "call.ended")
+        .expect("ended");
+    assert_eq!(last.data["survey"], "interrupted");
+    assert_eq!(last.agent.as_deref(), Some("1003"));
+    let cdrs = sim.cdrs();
+    assert_eq!(cdrs.len(), 3, "d1, q1 and q2, once each");
+    assert_eq!(cdrs[2].agent.as_deref(), Some("1003"));
 }
