@@ -68,7 +68,7 @@ fn the_caller_rates_the_agent_by_rfc4733_after_the_agent_hangs_up() {
         Duration::from_secs(30),
     );
 
-    // The caller presses 2 (满意) 4.5 s after its call was answered: by then the agent has
+    // The caller presses 2 (满意) 6 s after its call was answered: by then the agent has
     // left and the survey prompt is playing (a key barges in).
     let text = std::fs::read_to_string(scenario("trunk_call_survey.xml"))
         .expect("scenario")
@@ -85,7 +85,7 @@ fn the_caller_rates_the_agent_by_rfc4733_after_the_agent_hangs_up() {
             "-s",
             "13800000021",
             "-d",
-            "4500",
+            "6000",
             "-m",
             "1",
             "-p",
