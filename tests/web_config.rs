@@ -158,11 +158,16 @@ fn every_resource_is_created_read_updated_and_deleted_and_writes_are_audited() {
     let g = get(a, "/api/skill-groups/vip", ADMIN).json();
     assert_eq!(g["max_queue"], 10);
     assert_eq!(
+        g["survey"], false,
+        "the satisfaction survey is off unless asked for"
+    );
+    assert_eq!(
         g["members"][1],
         json!({"extension": "1006", "priority": 1, "skill_level": 3})
     );
     let mut changed = vip_group(&["1005"]);
     changed["strategy"] = json!("ring-all");
+    changed["survey"] = json!(true);
     assert_eq!(
         send(a, "PUT", "/api/skill-groups/vip", ADMIN, &changed).status,
         200
@@ -175,6 +180,7 @@ fn every_resource_is_created_read_updated_and_deleted_and_writes_are_audited() {
         ),
         (Some("ring-all"), Some(1))
     );
+    assert_eq!(g["survey"], true, "the survey setting is stored");
 
     // Trunks and DIDs.
     let r = send(

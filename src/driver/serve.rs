@@ -236,6 +236,7 @@ pub fn dialplan(pbx: &storage::PbxConfig, demo: bool) -> Dialplan {
             name: g.name.clone(),
             number: g.number.clone(),
             record: g.record,
+            survey: g.survey,
             // `load_pbx_config` refused invalid groups already; a group that still fails
             // keeps its members with the ACD defaults.
             acd: g.to_spec().unwrap_or_else(|_| crate::core::acd::GroupSpec {

@@ -51,6 +51,10 @@ pub struct SkillGroupRow {
     pub ring_timeout_secs: u32,
     /// Whether calls of this group are recorded.
     pub record: bool,
+    /// Post-call satisfaction survey (满意度调查): when the agent hangs up first, the caller
+    /// is asked to rate the call (migration 0016; absent in older JSON = off).
+    #[serde(default)]
+    pub survey: bool,
     /// Longest wait in queue before overflow, seconds (0: no limit).
     pub max_wait_secs: u32,
     /// After-call work time (话后处理), seconds (0: none).
@@ -368,7 +372,7 @@ pub fn load_pbx_config(conn: &Connection) -> Result<PbxConfig, StorageError> {
         conn,
         "SELECT name, number, strategy, ring_timeout_secs, record, max_wait_secs,
                 wrap_up_secs, max_no_answer, max_queue, overflow_kind, overflow_target,
-                service_level_secs, telemarketing
+                service_level_secs, telemarketing, survey
          FROM skill_groups ORDER BY name",
         |r| {
             Ok(SkillGroupRow {
@@ -385,6 +389,7 @@ pub fn load_pbx_config(conn: &Connection) -> Result<PbxConfig, StorageError> {
                 overflow_target: r.get(10)?,
                 service_level_secs: r.get(11)?,
                 telemarketing: r.get(12)?,
+                survey: r.get(13)?,
                 skill_levels: BTreeMap::new(),
                 members: Vec::new(),
             })

@@ -94,6 +94,10 @@ const MIGRATIONS: &[(&str, &str)] = &[
         "departments",
         include_str!("migrations/0014_departments.sql"),
     ),
+    (
+        "group_survey",
+        include_str!("migrations/0016_group_survey.sql"),
+    ),
 ];
 
 /// The schema version this binary migrates to.

@@ -35,6 +35,7 @@ await run(async ({ page }) => {
   await page.fill("#group-form [name=name]", "billing");
   await page.fill("#group-form [name=number]", "6x");
   await page.selectOption("#group-form [name=strategy]", "round-robin");
+  await page.check("#group-form [name=survey]");
   await page.click("#group-add-member");
   await page.fill("#group-members tr.member [name=extension]", "1005");
   await page.click("#group-save");
@@ -48,7 +49,7 @@ await run(async ({ page }) => {
   await page.waitForSelector('#groups td:text("billing")');
   r = await page.evaluate(async () => (await fetch("/api/skill-groups", { headers: { "X-Requested-With": "fetch" } })).json());
   const g = r.items.find((x) => x.name === "billing");
-  check(g && g.number === "6002" && g.strategy === "round-robin", `the group is stored: ${JSON.stringify(g)}`);
+  check(g && g.number === "6002" && g.strategy === "round-robin" && g.survey === true, `the group is stored: ${JSON.stringify(g)}`);
   check(g.members.length === 1 && g.members[0].extension === "1005", `with its member: ${JSON.stringify(g?.members)}`);
   await shot(page, "admin-group-created");
   check(errors.length === 0, `no script errors: ${errors.join(" | ")}`);

@@ -27,6 +27,8 @@ pub enum CallState {
     Talking,
     /// In an IVR flow (answered by Branchline).
     Ivr,
+    /// The agent hung up; the caller is hearing the satisfaction survey (满意度调查).
+    Survey,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -107,6 +109,8 @@ pub(super) struct Call {
     pub(super) queue_play: Option<u64>,
     /// What happens when the prompt now playing ends (overflow, confirmation).
     pub(super) after_prompt: Option<super::ivr::AfterPrompt>,
+    /// The post-call survey, once the agent has left (see `survey.rs`).
+    pub(super) survey: Option<Box<super::survey::Survey>>,
 }
 
 impl Call {
@@ -118,7 +122,7 @@ impl Call {
     pub(super) fn is_connected(&self) -> bool {
         matches!(
             self.state,
-            CallState::Queued | CallState::Talking | CallState::Ivr
+            CallState::Queued | CallState::Talking | CallState::Ivr | CallState::Survey
         )
     }
 
@@ -132,6 +136,7 @@ impl Call {
                 CallState::Queued => "queued",
                 CallState::Talking => "talking",
                 CallState::Ivr => "ivr",
+                CallState::Survey => "survey",
             },
             skill_group: self.group.clone(),
             agent: self.agent.clone(),
@@ -352,6 +357,7 @@ impl Switchboard {
             ivr: None,
             queue_play: None,
             after_prompt: None,
+            survey: None,
         };
         self.legs.insert(call.a.call_id.clone(), (id, LegSide::A));
         self.calls.insert(id, call);

@@ -39,6 +39,13 @@ impl Switchboard {
         };
         match side {
             LegSide::A => {
+                // The caller leaving a post-call survey ends it unrated.
+                if self.survey_caller_left(now, id) {
+                    return;
+                }
+                let Some(call) = self.calls.get_mut(&id) else {
+                    return;
+                };
                 call.a.bye_received = true;
                 let cause = if call.state == CallState::Queued {
                     "abandoned"
@@ -50,6 +57,10 @@ impl Switchboard {
             LegSide::B => {
                 if let Some(b) = call.b.as_mut() {
                     b.bye_received = true;
+                }
+                // The agent hung up: a group with the survey on keeps the caller to rate.
+                if self.survey_after_agent(now, id) {
+                    return;
                 }
                 self.end_call(now, id, "normal", "callee", None);
             }

@@ -90,12 +90,12 @@ impl Switchboard {
         if cause == "abandoned" {
             self.push_event(now, &call, "queue.abandoned", serde_json::json!({}));
         }
-        self.push_event(
-            now,
-            &call,
-            "call.ended",
-            serde_json::json!({ "cause": cause, "by": by, "sip_code": sip_code }),
-        );
+        let mut data = serde_json::json!({ "cause": cause, "by": by, "sip_code": sip_code });
+        if let (Some(s), Some(obj)) = (&call.survey, data.as_object_mut()) {
+            // EVENTS.md: how the post-call survey ended (rated / no_key / caller_hangup).
+            obj.insert("survey".into(), s.outcome.as_str().into());
+        }
+        self.push_event(now, &call, "call.ended", data);
         let cdr = build_cdr(&call, now, cause, by, sip_code);
         if let (Some(group), Some(_)) = (&cdr.skill_group, cdr.answered_at_ms) {
             self.learn_handle_time(group, cdr.talk_secs);
@@ -149,7 +149,8 @@ pub(super) fn event_for(call: &Call, now: Now, kind: &str, data: serde_json::Val
         agent: call
             .agent
             .clone()
-            .or_else(|| call.b.as_ref().and_then(|b| b.agent.clone())),
+            .or_else(|| call.b.as_ref().and_then(|b| b.agent.clone()))
+            .or_else(|| call.survey.as_ref().map(|s| s.served_by.clone())),
         group: call.group.clone(),
         data,
     }
@@ -180,8 +181,19 @@ fn build_cdr(call: &Call, now: Now, cause: &str, by: &str, sip_code: Option<u16>
         trunk,
         did: call.did.clone(),
         skill_group: call.group.clone(),
-        agent: call.agent.clone(),
-        agent_extension: call.agent.clone().or_else(|| call.callee_ext.clone()),
+        // After a post-call survey the agent who served has left the call but is still its
+        // agent.
+        agent: call.agent.clone().or_else(|| {
+            call.survey
+                .as_ref()
+                .filter(|s| s.was_agent)
+                .map(|s| s.served_by.clone())
+        }),
+        agent_extension: call
+            .agent
+            .clone()
+            .or_else(|| call.callee_ext.clone())
+            .or_else(|| call.survey.as_ref().map(|s| s.served_by.clone())),
         started_at_ms: call.started.wall.0,
         answered_at_ms: answered_ms,
         ended_at_ms: now.wall.0,

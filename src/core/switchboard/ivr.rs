@@ -126,7 +126,9 @@ impl Switchboard {
     /// A prompt finished playing.
     pub fn playback_done(&mut self, now: Now, media_id: u64, play_id: u64) {
         if let Some(id) = self.call_by_media(media_id) {
-            if play_id >= QUEUE_PLAY_IDS {
+            if play_id >= super::survey::SURVEY_PLAY_IDS {
+                self.survey_prompt_done(now, id, play_id);
+            } else if play_id >= QUEUE_PLAY_IDS {
                 self.queue_prompt_done(now, id, play_id);
             } else {
                 if let Some(ivr) = self.calls.get_mut(&id).and_then(|c| c.ivr.as_mut()) {
@@ -263,8 +265,12 @@ impl Switchboard {
         }
     }
 
-    /// A digit from any source: merged (one press, one digit), then given to the flow.
+    /// A digit from any source: merged (one press, one digit), then given to the flow (or to
+    /// the post-call survey the call is in).
     pub(super) fn ivr_digit(&mut self, now: Now, id: u64, event: DigitEvent) {
+        if self.survey_digit(now, id, event) {
+            return;
+        }
         let Some(ivr) = self.calls.get_mut(&id).and_then(|c| c.ivr.as_mut()) else {
             return;
         };

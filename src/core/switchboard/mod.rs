@@ -17,6 +17,7 @@ mod queue;
 mod register;
 mod reload;
 mod responses;
+mod survey;
 mod transfer;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
@@ -41,6 +42,7 @@ pub use ivr::IvrPlan;
 pub use mobile::{CONFIRM_PROMPT, CONFIRM_SECS};
 pub use monitor::MonitorMode;
 pub use originate::DialAction;
+pub use survey::{SURVEY_PROMPT, SURVEY_SECS};
 pub use transfer::{CallAction, CallActionError};
 
 /// Settings the switchboard needs from the bootstrap config.
@@ -103,6 +105,9 @@ pub struct GroupConfig {
     pub number: String,
     /// Whether calls are recorded.
     pub record: bool,
+    /// Post-call satisfaction survey (满意度调查): when the agent hangs up first, the caller
+    /// hears [`SURVEY_PROMPT`] and rates the call with one key (see `survey.rs`).
+    pub survey: bool,
     /// What the ACD routes by: members (priority order), strategy, ring timeout, wrap-up,
     /// limits and overflow (its `name` is replaced by [`GroupConfig::name`]).
     pub acd: GroupSpec,
@@ -302,7 +307,7 @@ pub struct LiveCallView {
     pub caller: String,
     /// Dialled number.
     pub callee: String,
-    /// ringing | queued | talking.
+    /// ringing | queued | talking | ivr | survey (the agent left; the caller is rating).
     pub state: &'static str,
     /// Queue group.
     pub skill_group: Option<String>,
@@ -370,6 +375,8 @@ enum TimerKind {
     Announce,
     /// A mobile agent's time to press 1 ran out (the generation names the confirmation).
     MobileConfirm,
+    /// A post-call survey's prompt or key wait ran out.
+    Survey,
 }
 
 /// The B2BUA and everything it composes.

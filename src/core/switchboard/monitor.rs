@@ -233,6 +233,7 @@ impl Switchboard {
             ivr: None,
             queue_play: None,
             after_prompt: None,
+            survey: None,
             forks: Vec::new(),
             overflow_hops: 0,
         };

@@ -305,6 +305,7 @@ impl Switchboard {
                 ivr: None,
                 queue_play: None,
                 after_prompt: None,
+                survey: None,
             },
         );
         self.dial.placed.insert(

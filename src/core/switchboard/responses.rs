@@ -312,6 +312,7 @@ impl Switchboard {
             | TimerKind::AgentRing
             | TimerKind::MobileConfirm => {}
             TimerKind::MessageLimit => self.end_call(now, id, "normal", "system", None),
+            TimerKind::Survey => self.survey_timeout(now, id),
             TimerKind::DirectRing => {
                 self.end_call(now, id, "no_answer", "system", Some(480));
             }

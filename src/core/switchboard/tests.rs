@@ -55,6 +55,7 @@ fn group(name: &str, number: &str, members: &[&str], record: bool) -> GroupConfi
         name: name.into(),
         number: number.into(),
         record,
+        survey: false,
         acd: GroupSpec {
             name: name.into(),
             members: members.iter().map(|m| m.to_string()).collect(),

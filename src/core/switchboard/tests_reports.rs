@@ -817,5 +817,329 @@ fn a_call_queued_before_midnight_and_answered_after_belongs_to_the_day_it_entere
     d.assert_monitor_agrees();
 }
 
+// ---- scenario 8: the post-call satisfaction survey of a group (满意度调查) ----
+
+impl Sim {
+    /// The play id of the survey prompt last sent to call `sip_call`'s caller.
+    fn survey_play(&self, sip_call: &str) -> u64 {
+        let (_, media) = self.ids_of(sip_call);
+        self.effects
+            .iter()
+            .rev()
+            .find_map(|e| match e {
+                Effect::Media(MediaCommand::PlayPrompt {
+                    id,
+                    to: LegSide::A,
+                    prompt,
+                    play_id,
+                }) if *id == media && prompt == SURVEY_PROMPT => Some(*play_id),
+                _ => None,
+            })
+            .expect("the survey prompt is played to the caller")
+    }
+
+    /// The media plane reports the end of the survey prompt of `sip_call`.
+    fn survey_prompt_ends(&mut self, sip_call: &str) {
+        let (_, media) = self.ids_of(sip_call);
+        let play = self.survey_play(sip_call);
+        let now = self.now;
+        self.sb.playback_done(now, media, play);
+        self.drain();
+    }
+
+    /// Whether the carrier received a BYE for `sip_call` (and drops what it received).
+    fn caller_got_bye(&mut self, sip_call: &str) -> bool {
+        Sim::requests(&self.take(5080), Method::Bye)
+            .iter()
+            .any(|m| Message::parse(m).is_ok_and(|p| p.call_id().is_ok_and(|c| c == sip_call)))
+    }
+
+    /// The events of one call, by its carrier Call-ID.
+    fn call_log(&self, cid: &str) -> Vec<Event> {
+        self.log()
+            .into_iter()
+            .filter(|e| e.call_id.as_deref() == Some(cid))
+            .collect()
+    }
+}
+
+/// `support` with the survey on (SPEC §4 queue setting).
+fn survey_on(groups: &mut [GroupConfig]) {
+    for g in groups.iter_mut().filter(|g| g.name == "support") {
+        g.survey = true;
+    }
+}
+
+/// A support call through the queue, answered by 1001 and talked for `talk` seconds.
+fn answered_by_1001(sim: &mut Sim, call: &str, talk: u64) -> Vec<u8> {
+    assert_eq!(sim.trunk_call(call, "4001"), vec![100, 200]);
+    let (ext, inv) = sim.one_rung();
+    assert_eq!(ext, "1001");
+    sim.answer(7001, &inv);
+    sim.advance(Duration::from_secs(talk));
+    sim.take(5080);
+    inv
+}
+
+#[test]
+fn a_survey_after_the_agent_hangs_up_gives_the_rating_to_that_agent_and_group() {
+    let mut sim = sim_at(14 * H, |g| survey_on(g));
+    sim.register("1001", 7001);
+    // s1 (14:00:00): 1001 answers at once, talks 30 s and hangs up; the caller stays, hears the
+    // prompt for 3 s, presses 2 (满意) 2 s later.
+    let inv = answered_by_1001(&mut sim, "s1", 30);
+    sim.agent_bye(7001, &inv);
+    let (cid1, _) = sim.ids_of("s1");
+    assert_eq!(sim.sb.active_calls(), 1, "the caller is not hung up");
+    assert!(!sim.caller_got_bye("s1"));
+    assert_eq!(sim.sb.live_calls()[0].state, "survey");
+    assert_eq!(sim.sb.live_calls()[0].agent, None, "1001 has left the call");
+    // The agent is free at once (no wrap-up in this group), before the survey ends.
+    assert_eq!(
+        sim.sb.agent_status("1001"),
+        Some(crate::core::acd::Status::Idle)
+    );
+    let (_, media) = sim.ids_of("s1");
+    assert!(sim.effects.iter().any(|e| matches!(
+        e,
+        Effect::Media(MediaCommand::DetectDtmf { id, side: LegSide::A, inband: true, .. })
+            if *id == media
+    )));
+    sim.advance(Duration::from_secs(3));
+    sim.survey_prompt_ends("s1");
+    sim.advance(Duration::from_secs(2));
+    sim.press("s1", '2');
+    assert_eq!(sim.sb.active_calls(), 0);
+    assert!(
+        sim.caller_got_bye("s1"),
+        "the box hangs up after the rating"
+    );
+    let kinds: Vec<String> = sim.call_log(&cid1).iter().map(|e| e.kind.clone()).collect();
+    let tail: Vec<&str> = kinds
+        .iter()
+        .rev()
+        .take(4)
+        .rev()
+        .map(String::as_str)
+        .collect();
+    assert_eq!(
+        tail,
+        ["agent.left", "rating.invited", "rating.given", "call.ended"],
+        "call.ended comes after the survey"
+    );
+    let ev = sim.call_log(&cid1);
+    let find = |k: &str| ev.iter().find(|e| e.kind == k).expect(k).clone();
+    let (left, invited, given, ended) = (
+        find("agent.left"),
+        find("rating.invited"),
+        find("rating.given"),
+        find("call.ended"),
+    );
+    assert_eq!(left.agent.as_deref(), Some("1001"));
+    assert_eq!(left.data["reason"], "hangup");
+    assert_eq!(left.data["talk_secs"], 30.0);
+    for e in [&invited, &given] {
+        assert_eq!(e.agent.as_deref(), Some("1001"), "{}", e.kind);
+        assert_eq!(e.group.as_deref(), Some("support"), "{}", e.kind);
+        assert_eq!(e.data["by"], "survey", "{}", e.kind);
+    }
+    assert_eq!(given.data["value"], 2);
+    assert_eq!(ended.data["survey"], "rated");
+    assert_eq!(ended.data["by"], "callee");
+    // One CDR, naming the agent; the line was connected through the survey: 30 + 3 + 2 s.
+    let cdrs = sim.cdrs();
+    assert_eq!(cdrs.len(), 1);
+    assert_eq!(cdrs[0].agent.as_deref(), Some("1001"));
+    assert_eq!(cdrs[0].skill_group.as_deref(), Some("support"));
+    assert_eq!(cdrs[0].hangup_by, "callee");
+    assert_rate!(cdrs[0].talk_secs, 35.0);
+
+    // After the first call: 参评量 1, 满意 1, 邀评量 1 for support and for 1001.
+    let d = reports_of(&sim.log(), day(), MIDNIGHT + sim.clock());
+    let g = d.group("support");
+    assert_eq!(
+        (g.answered, g.rated, g.satisfied, g.invitations),
+        (1, 1, 1, 1)
+    );
+    let a = d.agent("1001");
+    assert_eq!(
+        (a.answered, a.rated, a.satisfied, a.invitations),
+        (1, 1, 1, 1)
+    );
+    d.assert_monitor_agrees();
+
+    // s2: 40 s with 1001, who hangs up; the caller hangs up 4 s after the prompt (3 s) ends.
+    let inv = answered_by_1001(&mut sim, "s2", 40);
+    sim.agent_bye(7001, &inv);
+    let (cid2, _) = sim.ids_of("s2");
+    sim.advance(Duration::from_secs(3));
+    sim.survey_prompt_ends("s2");
+    sim.advance(Duration::from_secs(4));
+    sim.trunk_bye("s2");
+    assert_eq!(sim.sb.active_calls(), 0);
+    assert!(!sim.caller_got_bye("s2"), "the caller hung up itself");
+    let ev = sim.call_log(&cid2);
+    assert!(ev.iter().any(|e| e.kind == "rating.invited"));
+    assert!(!ev.iter().any(|e| e.kind == "rating.given"));
+    let ended = ev.iter().find(|e| e.kind == "call.ended").expect("ended");
+    assert_eq!(ended.data["survey"], "caller_hangup");
+
+    // s3: 50 s, then the caller hangs up first: no survey, no invitation; 1001 gets the BYE.
+    let inv = answered_by_1001(&mut sim, "s3", 50);
+    let (cid3, _) = sim.ids_of("s3");
+    sim.take(7001);
+    sim.trunk_bye("s3");
+    assert_eq!(sim.sb.active_calls(), 0);
+    assert_eq!(Sim::requests(&sim.take(7001), Method::Bye).len(), 1);
+    let ev = sim.call_log(&cid3);
+    assert!(!ev.iter().any(|e| e.kind.starts_with("rating.")));
+    assert!(ev
+        .iter()
+        .find(|e| e.kind == "call.ended")
+        .is_some_and(|e| e.data.get("survey").is_none()));
+    let _ = inv;
+    sim.advance(Duration::from_secs(10));
+
+    let d = reports_of(&sim.log(), day(), MIDNIGHT + sim.clock());
+    let g = d.group("support");
+    // 流入量 = 应答量 = 3; 参评量 1 (s1), 参评率 1/3; 满意 1, 满意率 1/1;
+    // 邀评量 2 (s1, s2), 邀评率 = 邀评量/应答量 = 2/3.
+    assert_eq!((g.inflow, g.answered), (3, 3));
+    assert_eq!(g.rated, 1);
+    assert_rate!(g.rating_rate, 1.0 / 3.0);
+    assert_eq!((g.very_satisfied, g.satisfied, g.neutral), (0, 1, 0));
+    assert_rate!(g.satisfied_rate, 1.0);
+    assert_eq!(g.invitations, 2);
+    assert_rate!(g.invitation_rate, 2.0 / 3.0);
+    // 1001 the same (rule 8: the rating and invitations are the last serving agent's, though
+    // they came after 1001 left); 平均对话时长 = (30 + 40 + 50)/3 = 40 s — the agent's own
+    // spans end at its hang-up, not after the survey.
+    let a = d.agent("1001");
+    assert_eq!(
+        (a.answered, a.rated, a.satisfied, a.invitations),
+        (3, 1, 1, 2)
+    );
+    assert_rate!(a.rating_rate, 1.0 / 3.0);
+    assert_rate!(a.invitation_rate, 2.0 / 3.0);
+    assert_rate!(a.avg_conversation_secs, 40.0);
+    assert_rate!(a.state_secs["busy"], 120.0);
+    let s = d
+        .satisfaction
+        .iter()
+        .find(|r| r.agent == "1001")
+        .expect("1001");
+    assert_eq!((s.answered, s.rated), (3, 1));
+    // 平均满意度 = (非常满意+满意+一般)/参评 = 1/1; 相对满意度 = 满意/参评 = 1/1.
+    assert_rate!(s.average_satisfaction, 1.0);
+    let p = d.panel("1001");
+    assert_eq!((p.answered, p.rated), (3, 1));
+    assert_eq!(d.hour("support", 14).invitations, 2);
+    d.assert_monitor_agrees();
+}
+
+#[test]
+fn a_survey_without_a_key_ends_after_the_wait_and_frees_the_agent_for_the_next_caller() {
+    let mut sim = sim_at(15 * H, |g| survey_on(g));
+    sim.register("1001", 7001);
+    let inv = answered_by_1001(&mut sim, "t1", 20);
+    sim.agent_bye(7001, &inv);
+    // A second caller arrives during the survey and 1001 takes it at once.
+    assert_eq!(sim.trunk_call("t2", "4001"), vec![100, 200]);
+    let (ext, inv2) = sim.one_rung();
+    assert_eq!(ext, "1001");
+    sim.answer(7001, &inv2);
+    // The prompt ends; a key outside 1–5 is ignored; nothing else comes for 10 s.
+    sim.advance(Duration::from_secs(4));
+    sim.survey_prompt_ends("t1");
+    sim.press("t1", '9');
+    sim.advance(Duration::from_secs(SURVEY_SECS - 1));
+    assert_eq!(sim.sb.active_calls(), 2, "still waiting for a key");
+    sim.advance(Duration::from_secs(1));
+    assert_eq!(sim.sb.active_calls(), 1, "the survey gave up");
+    assert!(sim.caller_got_bye("t1"));
+    let ended: Vec<Event> = sim
+        .log()
+        .into_iter()
+        .filter(|e| e.kind == "call.ended")
+        .collect();
+    assert_eq!(ended.len(), 1);
+    assert_eq!(ended[0].data["survey"], "no_key");
+    assert_eq!(ended[0].agent.as_deref(), Some("1001"));
+    assert!(!sim.log().iter().any(|e| e.kind == "rating.given"));
+    // The second call is untouched: 1001 still talks to t2.
+    assert_eq!(
+        sim.sb.agent_status("1001"),
+        Some(crate::core::acd::Status::Talking)
+    );
+    let _ = inv2;
+}
+
+#[test]
+fn no_survey_for_a_direct_call_or_a_group_with_the_survey_off_until_a_reload_turns_it_on() {
+    let mut sim = sim_at(16 * H, |g| survey_on(g));
+    sim.register("1001", 7001);
+    sim.register("1003", 7003);
+    // A direct call (the IVR's key 0 rings 1001's extension): no group, no survey.
+    sim.trunk_call("d1", "4000");
+    sim.press("d1", '0');
+    let (_, inv) = sim.one_rung();
+    sim.answer(7001, &inv);
+    sim.advance(Duration::from_secs(5));
+    sim.take(5080);
+    sim.agent_bye(7001, &inv);
+    assert_eq!(sim.sb.active_calls(), 0);
+    assert!(sim.caller_got_bye("d1"));
+    // sales (survey off), reached by DID 4002: 1003 hangs up, so does the box.
+    sim.sb
+        .plan
+        .dids
+        .insert("4002".into(), Destination::Group("sales".into()));
+    assert_eq!(sim.trunk_call("q1", "4002"), vec![100, 200]);
+    let (ext, inv) = sim.one_rung();
+    assert_eq!(ext, "1003");
+    sim.answer(7003, &inv);
+    sim.take(5080);
+    sim.agent_bye(7003, &inv);
+    assert_eq!(sim.sb.active_calls(), 0);
+    assert!(sim.caller_got_bye("q1"));
+    assert!(!sim.log().iter().any(|e| e.kind.starts_with("rating.")));
+    // Live reload: sales turns the survey on; the next sales call gets it.
+    let mut plan = sim.sb.plan.clone();
+    for g in plan.groups.iter_mut() {
+        g.survey = true;
+    }
+    let now = sim.now;
+    sim.sb.set_dialplan(now, plan);
+    sim.drain();
+    assert_eq!(sim.trunk_call("q2", "4002"), vec![100, 200]);
+    let (_, inv) = sim.one_rung();
+    sim.answer(7003, &inv);
+    sim.agent_bye(7003, &inv);
+    assert_eq!(sim.sb.active_calls(), 1);
+    let invited: Vec<Event> = sim
+        .log()
+        .into_iter()
+        .filter(|e| e.kind == "rating.invited")
+        .collect();
+    assert_eq!(invited.len(), 1);
+    assert_eq!(invited[0].agent.as_deref(), Some("1003"));
+    assert_eq!(invited[0].group.as_deref(), Some("sales"));
+    // A shutdown in the middle of the survey ends it as interrupted, with its one CDR.
+    let now = sim.now;
+    sim.sb.hangup_all(now);
+    sim.drain();
+    assert_eq!(sim.sb.active_calls(), 0);
+    let last = sim
+        .log()
+        .into_iter()
+        .rev()
+        .find(|e| e.kind == "call.ended")
+        .expect("ended");
+    assert_eq!(last.data["survey"], "interrupted");
+    assert_eq!(last.agent.as_deref(), Some("1003"));
+    let cdrs = sim.cdrs();
+    assert_eq!(cdrs.len(), 3, "d1, q1 and q2, once each");
+    assert_eq!(cdrs[2].agent.as_deref(), Some("1003"));
+}
 #[path = "tests_chat.rs"]
 mod chat;

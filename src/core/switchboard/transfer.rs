@@ -419,6 +419,11 @@ impl Switchboard {
         self.ext_leave(now, ext);
     }
 
+    /// Whether call `id` has a blind transfer waiting for its target.
+    pub(super) fn xfer_pending(&self, id: u64) -> bool {
+        self.xfer.pending.contains_key(&id)
+    }
+
     /// Called from the pump: blind transfers whose target answered are completed.
     pub(super) fn xfer_poll(&mut self, now: Now) -> bool {
         if self.xfer.pending.is_empty() {

@@ -79,6 +79,10 @@ pub struct GroupInput {
     /// A telemarketing group (电销组).
     #[serde(default)]
     pub telemarketing: bool,
+    /// Post-call satisfaction survey (满意度调查): the caller rates the call (keys 1–5) after
+    /// the agent hangs up. Off when absent.
+    #[serde(default)]
+    pub survey: bool,
     /// Members in priority order.
     #[serde(default)]
     pub members: Vec<MemberInput>,
@@ -114,6 +118,7 @@ impl GroupView {
                 service_level_secs: g.service_level_secs,
                 record: g.record,
                 telemarketing: g.telemarketing,
+                survey: g.survey,
                 members: g
                     .members
                     .iter()
@@ -145,6 +150,7 @@ impl GroupView {
             overflow_target: s.overflow_target.trim().to_owned(),
             service_level_secs: s.service_level_secs,
             telemarketing: s.telemarketing,
+            survey: s.survey,
             skill_levels: s
                 .members
                 .iter()
@@ -253,8 +259,8 @@ pub fn save_group(
     tx.execute(
         "INSERT INTO skill_groups (name, number, strategy, ring_timeout_secs, record, max_wait_secs,
              wrap_up_secs, max_no_answer, max_queue, overflow_kind, overflow_target,
-             service_level_secs, telemarketing)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)
+             service_level_secs, telemarketing, survey)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)
          ON CONFLICT (name) DO UPDATE SET number = excluded.number,
              strategy = excluded.strategy, ring_timeout_secs = excluded.ring_timeout_secs,
              record = excluded.record, max_wait_secs = excluded.max_wait_secs,
@@ -262,7 +268,7 @@ pub fn save_group(
              max_queue = excluded.max_queue, overflow_kind = excluded.overflow_kind,
              overflow_target = excluded.overflow_target,
              service_level_secs = excluded.service_level_secs,
-             telemarketing = excluded.telemarketing",
+             telemarketing = excluded.telemarketing, survey = excluded.survey",
         params![
             row.name,
             row.number,
@@ -276,7 +282,8 @@ pub fn save_group(
             row.overflow_kind,
             row.overflow_target,
             row.service_level_secs,
-            row.telemarketing
+            row.telemarketing,
+            row.survey
         ],
     )?;
     tx.execute(

@@ -34,6 +34,7 @@ fn group(number: &str, members: &[&str]) -> GroupInput {
         service_level_secs: 15,
         record: true,
         telemarketing: false,
+        survey: false,
         members: members
             .iter()
             .enumerate()
@@ -338,6 +339,50 @@ fn a_group_is_stored_with_every_setting_and_its_members() {
         .find(|g| g.name == "vip")
         .unwrap();
     assert_eq!(vip.settings.members.len(), 1);
+}
+
+#[test]
+fn the_survey_setting_is_off_by_default_and_round_trips_to_the_loader() {
+    let (_d, mut db) = demo();
+    // A body without the field (an older panel) leaves the survey off.
+    let body = serde_json::json!({ "number": "6003", "members": [] });
+    let input: GroupInput = serde_json::from_value(body).unwrap();
+    assert!(!input.survey);
+    save_group(db.conn_mut(), "plain", &input).unwrap();
+    let on = GroupInput {
+        survey: true,
+        ..group("6002", &["1005"])
+    };
+    save_group(db.conn_mut(), "vip", &on).unwrap();
+    let listed = list_groups(db.conn()).unwrap();
+    let flag = |name: &str| {
+        listed
+            .iter()
+            .find(|g| g.name == name)
+            .unwrap()
+            .settings
+            .survey
+    };
+    assert!(flag("vip"));
+    assert!(!flag("plain"));
+    let pbx = load_pbx_config(db.conn()).unwrap();
+    let row = pbx.skill_groups.iter().find(|g| g.name == "vip").unwrap();
+    assert!(
+        row.survey,
+        "the daemon's loader reads the column (migration 0016)"
+    );
+    // Turning it off again is stored too.
+    save_group(
+        db.conn_mut(),
+        "vip",
+        &GroupInput {
+            survey: false,
+            ..on
+        },
+    )
+    .unwrap();
+    let pbx = load_pbx_config(db.conn()).unwrap();
+    assert!(!pbx.skill_groups.iter().any(|g| g.survey));
 }
 
 #[test]

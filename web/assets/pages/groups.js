@@ -11,7 +11,7 @@ const NUMBERS = ["ring_timeout_secs", "wrap_up_secs", "max_no_answer", "max_queu
 const EMPTY = {
   name: "", number: "", strategy: "longest-idle", ring_timeout_secs: 15, wrap_up_secs: 0, max_no_answer: 0,
   max_queue: 0, max_wait_secs: 0, overflow_kind: "hangup", overflow_target: "", service_level_secs: 20,
-  record: false, telemarketing: false, members: [],
+  record: false, survey: false, telemarketing: false, members: [],
 };
 
 function memberRow(m) {
@@ -44,6 +44,8 @@ function editor(view, group, reload) {
   input(form, "group", "overflow_kind", { value: group.overflow_kind, options: OVERFLOWS });
   input(form, "group", "overflow_target", { value: group.overflow_target });
   input(form, "group", "record", { type: "checkbox", value: group.record });
+  // Post-call satisfaction survey (满意度调查): the caller rates the call after the agent hangs up.
+  input(form, "group", "survey", { type: "checkbox", value: group.survey });
   const tm = input(form, "group", "telemarketing", { type: "checkbox", value: group.telemarketing });
   // Telemarketing roles write only telemarketing groups (the API refuses anything else).
   if (ctx.session.role !== "admin") { tm.checked = true; tm.disabled = true; }
@@ -59,7 +61,7 @@ function editor(view, group, reload) {
   form.append(save, errorSlot("group"));
   save.addEventListener("click", async () => {
     clearErrors(form, "group");
-    const body = values(form, ["number", "strategy", ...NUMBERS, "overflow_kind", "overflow_target", "record", "telemarketing"]);
+    const body = values(form, ["number", "strategy", ...NUMBERS, "overflow_kind", "overflow_target", "record", "survey", "telemarketing"]);
     body.members = [...members.querySelectorAll("tr.member")].map((tr) => ({
       extension: tr.querySelector('[name="extension"]').value.trim(),
       priority: Number(tr.querySelector('[name="priority"]').value || 1),
@@ -127,7 +129,7 @@ const dict = {
     "group.strategy": "分配策略", "group.ring_timeout_secs": "振铃超时(秒)", "group.wrap_up_secs": "话后处理(秒)",
     "group.max_no_answer": "未接次数上限", "group.max_queue": "最大排队数", "group.max_wait_secs": "最长等待(秒)",
     "group.overflow_kind": "溢流方式", "group.overflow_target": "溢流目标", "group.service_level_secs": "服务水平(秒)",
-    "group.record": "录音", "group.telemarketing": "电销组", "group.members": "成员",
+    "group.record": "录音", "group.survey": "满意度调查", "group.telemarketing": "电销组", "group.members": "成员",
     "group.member.extension": "分机", "group.member.priority": "优先级", "group.member.skill_level": "技能等级",
     "group.member.add": "添加成员", "group.member.remove": "移除", "save": "保存", "edit": "编辑", "delete": "删除",
     "required": "必填",
@@ -137,7 +139,7 @@ const dict = {
     "group.strategy": "Strategy", "group.ring_timeout_secs": "Ring timeout (s)", "group.wrap_up_secs": "Wrap-up (s)",
     "group.max_no_answer": "No-answer limit", "group.max_queue": "Max queue", "group.max_wait_secs": "Max wait (s)",
     "group.overflow_kind": "Overflow", "group.overflow_target": "Overflow target", "group.service_level_secs": "Service level (s)",
-    "group.record": "Record calls", "group.telemarketing": "Telemarketing group", "group.members": "Members",
+    "group.record": "Record calls", "group.survey": "Satisfaction survey", "group.telemarketing": "Telemarketing group", "group.members": "Members",
     "group.member.extension": "Extension", "group.member.priority": "Priority", "group.member.skill_level": "Skill level",
     "group.member.add": "Add member", "group.member.remove": "Remove", "save": "Save", "edit": "Edit", "delete": "Delete",
     "required": "Required",
