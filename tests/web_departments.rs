@@ -335,11 +335,22 @@ fn a_supervisor_of_a_department_sees_only_its_agents_in_monitor_reports_and_call
         set(&["1001", "1003"]),
         "{sup}"
     );
+    // With no skill group assigned, the panels are those of the groups east's agents work
+    // in (1001 in support, 1003 in sales), and the headline figures are their sums.
     assert_eq!(
         strings(&sup, "groups", "group"),
-        set(&[]),
-        "group panels stay with assigned groups: {sup}"
+        set(&["support", "sales"]),
+        "{sup}"
     );
+    assert_eq!(sup["scope"]["via_departments"], json!(["sales", "support"]));
+    let panels = sup["groups"].as_array().expect("panels");
+    for key in ["inflow", "answered"] {
+        let sum: i64 = panels
+            .iter()
+            .map(|p| p["today"][key].as_i64().unwrap_or(0))
+            .sum();
+        assert_eq!(sup[key].as_i64(), Some(sum), "{key}: {sup}");
+    }
     let report = |who, q: &str| -> Reply {
         f.get(
             who,
@@ -365,6 +376,11 @@ fn a_supervisor_of_a_department_sees_only_its_agents_in_monitor_reports_and_call
     // supmix: group sales (1003, 1004) plus department west (1002).
     let mix = f.get(SUPMIX, "/api/monitor").json();
     assert_eq!(strings(&mix, "groups", "group"), set(&["sales"]));
+    assert_eq!(
+        mix["scope"]["via_departments"],
+        json!([]),
+        "assigned groups decide"
+    );
     let mix_agents = strings(&mix, "agent_table", "agent");
     assert!(
         mix_agents.contains("1002") && mix_agents.contains("1003"),

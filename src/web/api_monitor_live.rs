@@ -149,6 +149,7 @@ pub fn snapshot_json(state: &WebState, scope: &Scope) -> Result<String, Response
             return Err(super::routes::internal());
         }
     };
+    let via_departments = department_groups(scope, &members);
     let mut guard = state
         .shared
         .monitor
@@ -177,11 +178,14 @@ pub fn snapshot_json(state: &WebState, scope: &Scope) -> Result<String, Response
     let encoded = if scope.unscoped() {
         serde_json::to_string(&snap)
     } else {
-        serde_json::to_value(narrow(snap, scope)).and_then(|mut v| {
+        serde_json::to_value(narrow(snap, scope, &via_departments)).and_then(|mut v| {
             if let Some(obj) = v.as_object_mut() {
                 obj.insert(
                     "scope".into(),
-                    serde_json::json!({ "groups": scope.groups }),
+                    serde_json::json!({
+                        "groups": scope.groups,
+                        "via_departments": via_departments,
+                    }),
                 );
             }
             serde_json::to_string(&v)
@@ -198,8 +202,31 @@ pub fn snapshot_json(state: &WebState, scope: &Scope) -> Result<String, Response
 /// answered, 15/20/30 s answers and rates, waits, satisfaction, transfers, inbound and outbound
 /// calls and the hourly chart (`hourly_scope: "groups"`) — computed from those panels alone
 /// ([`crate::reports::Snapshot::scoped`]). The JSON also gets `"scope": {"groups": [...]}`.
-pub fn narrow(snap: crate::reports::Snapshot, scope: &Scope) -> crate::reports::Snapshot {
-    snap.scoped(|g| scope.sees_group(g), |a| scope.sees_extension(a))
+/// `via_departments` ([`department_groups`]) are further groups whose panels are shown.
+pub fn narrow(
+    snap: crate::reports::Snapshot,
+    scope: &Scope,
+    via_departments: &[String],
+) -> crate::reports::Snapshot {
+    snap.scoped(
+        |g| scope.sees_group(g) || via_departments.iter().any(|d| d == g),
+        |a| scope.sees_extension(a),
+    )
+}
+
+/// A supervisor scoped by departments only (seed 003: 按部门做数据权限隔离; no skill group
+/// assigned) watches the queues their department's agents work in: the groups with at least
+/// one of those agents as a member. Their agent table stays their departments' agents. Empty
+/// for everyone else (assigned groups decide, or everything is visible).
+pub fn department_groups(scope: &Scope, members: &BTreeMap<String, Vec<String>>) -> Vec<String> {
+    if scope.reach != super::guard::Reach::Groups || !scope.groups.is_empty() {
+        return Vec::new();
+    }
+    members
+        .iter()
+        .filter(|(_, m)| m.iter().any(|e| scope.sees_extension(e)))
+        .map(|(g, _)| g.clone())
+        .collect()
 }
 
 /// `GET /api/monitor/stream`: authenticate on the blocking pool, then an endless body: the
