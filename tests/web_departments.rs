@@ -367,6 +367,22 @@ fn a_supervisor_of_a_department_sees_only_its_agents_in_monitor_reports_and_call
         "{}",
         mine.text()
     );
+    // The skill-group report follows the monitor: the groups east's agents work in.
+    let groups = f
+        .get(SUPD, "/api/reports/skill-groups/daily?from=today&to=today")
+        .json();
+    assert_eq!(
+        strings(&groups, "items", "group"),
+        set(&["support", "sales"]),
+        "{groups}"
+    );
+    let hourly = f
+        .get(SUPD, "/api/reports/skill-groups/hourly?from=today&to=today")
+        .json();
+    assert!(
+        strings(&hourly, "items", "group").is_subset(&set(&["support", "sales"])),
+        "{hourly}"
+    );
     let calls = f.get(SUPD, "/api/calls?per_page=100").json();
     assert_eq!(
         strings(&calls, "items", "call_id"),

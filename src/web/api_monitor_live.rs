@@ -214,6 +214,27 @@ pub fn narrow(
     )
 }
 
+/// [`department_groups`] for `scope`, reading the groups' members only when it can matter.
+pub fn department_groups_of(state: &WebState, scope: &Scope) -> Result<Vec<String>, ResponseParts> {
+    if scope.reach != super::guard::Reach::Groups || !scope.groups.is_empty() {
+        return Ok(Vec::new());
+    }
+    let members: Result<BTreeMap<String, Vec<String>>, StorageError> = state.with_db(|db| {
+        Ok(storage::load_pbx_config(db.conn())?
+            .skill_groups
+            .into_iter()
+            .map(|g| (g.name, g.members.into_iter().map(|m| m.extension).collect()))
+            .collect())
+    });
+    match members {
+        Ok(m) => Ok(department_groups(scope, &m)),
+        Err(e) => {
+            tracing::error!(error = %e, "reading skill groups for a department scope failed");
+            Err(super::routes::internal())
+        }
+    }
+}
+
 /// A supervisor scoped by departments only (seed 003: 按部门做数据权限隔离; no skill group
 /// assigned) watches the queues their department's agents work in: the groups with at least
 /// one of those agents as a member. Their agent table stays their departments' agents. Empty

@@ -257,7 +257,14 @@ pub fn handle(
     if family == "departments/daily" {
         return departments_family(state, &out, now, &scope, department_key.as_deref(), channel);
     }
-    let keep_group = |g: &str| group.as_deref().is_none_or(|want| want == g) && scope.sees_group(g);
+    // A supervisor scoped by departments only sees the groups their agents work in (as the
+    // live monitor shows them).
+    let via_departments = match super::api_monitor_live::department_groups_of(state, &scope) {
+        Ok(g) => g,
+        Err(e) => return e,
+    };
+    let sees_group = |g: &str| scope.sees_group(g) || via_departments.iter().any(|d| d == g);
+    let keep_group = |g: &str| group.as_deref().is_none_or(|want| want == g) && sees_group(g);
     if family == "skill-groups/daily" || family == "agents/daily" {
         // SPEC §15: closed days come from the rollups (migration 0011), kept on first use.
         let rows = storage::Db::open(state.db_path()).and_then(|mut db| {
@@ -304,7 +311,14 @@ pub fn handle(
         }
     };
     if !scope.unscoped() {
-        events = scoped_events(events, &scope);
+        // Group-level rows only widen to the departments' groups; agent-level data (the
+        // satisfaction rows name agents) stays with the scope's own members.
+        let widen: &[String] = if family == "skill-groups/hourly" {
+            &via_departments
+        } else {
+            &[]
+        };
+        events = scoped_events(events, &scope, widen);
     }
     let now = now.min(end);
     match family {
@@ -327,9 +341,15 @@ pub fn handle(
 /// The events a scoped caller's traffic and satisfaction reports are computed from: every
 /// event of a call that touched one of the scope's groups or members (so the call is counted
 /// whole, from its offer), and the scope members' own events (agent states).
-fn scoped_events(events: Vec<storage::Event>, scope: &Scope) -> Vec<storage::Event> {
+fn scoped_events(
+    events: Vec<storage::Event>,
+    scope: &Scope,
+    via_departments: &[String],
+) -> Vec<storage::Event> {
     let touches = |e: &storage::Event| {
-        e.group.as_deref().is_some_and(|g| scope.sees_group(g))
+        e.group
+            .as_deref()
+            .is_some_and(|g| scope.sees_group(g) || via_departments.iter().any(|d| d == g))
             || e.agent.as_deref().is_some_and(|a| scope.sees_extension(a))
     };
     let calls: std::collections::BTreeSet<String> = events
