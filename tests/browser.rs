@@ -339,15 +339,159 @@ fn seed_report_calls(d: &Daemon) {
     }
 }
 
+/// Today's support web chats (docs/EVENTS.md "Web chat") written into the daemon's event log,
+/// with figures worked by hand for agent 1001:
+/// - `chat-…01`: assigned 2 s after it opened; the visitor writes at +3 s, 1001 first answers at
+///   +14 s (first response 12 s, reply 11 s), the visitor writes at +20 s, 1001 at +25 s (reply
+///   5 s); 1001 ends it at +40 s.
+/// - `chat-…02`: assigned at +1 s; the visitor writes at +1.5 s, 1001 answers at +41 s (first
+///   response 40 s, over 30 s; reply 39.5 s); ends at +50 s.
+/// - `chat-…03`: the visitor leaves the queue after 5 s.
+///
+/// Chat inflow 3, answered 2, abandoned 1; 1001: 2 sessions, first response (12 + 40) / 2 =
+/// 26 s, 30 s response rate 1 / 2, average reply (11 + 5 + 39.5) / 3 = 18.5 s.
+fn seed_report_chats(d: &Daemon) {
+    /// A session: its id, when it opened, ms until an agent took it (None: the visitor left the
+    /// queue), its messages as (from, ms after opening), and ms until it ended.
+    type ChatFixture = (
+        &'static str,
+        i64,
+        Option<i64>,
+        &'static [(&'static str, i64)],
+        i64,
+    );
+    use branchline::storage::{insert_event, Db};
+    use serde_json::json;
+    let db = Db::open(&d.data.join("branchline.db")).expect("open the daemon's database");
+    let base = common::now_ms() - 5 * 60_000;
+    let put = |at: i64, kind: &str, call: &str, agent: Option<&str>, data| {
+        let group = (kind != "call.offered").then_some("support");
+        let mut e = common::ev(at, kind, Some(call), agent, group);
+        e.data = data;
+        insert_event(db.conn(), &e).expect("insert an event");
+    };
+    let a = Some("1001");
+    let sessions: [ChatFixture; 3] = [
+        (
+            "chat-0000000000000001",
+            base,
+            Some(2_000),
+            &[
+                ("visitor", 3_000),
+                ("agent", 14_000),
+                ("visitor", 20_000),
+                ("agent", 25_000),
+            ],
+            40_000,
+        ),
+        (
+            "chat-0000000000000002",
+            base + 60_000,
+            Some(1_000),
+            &[("visitor", 1_500), ("agent", 41_000)],
+            50_000,
+        ),
+        ("chat-0000000000000003", base + 120_000, None, &[], 5_000),
+    ];
+    for (i, (id, at, assigned, messages, ended)) in sessions.into_iter().enumerate() {
+        put(
+            at,
+            "call.offered",
+            id,
+            None,
+            json!({"channel": "chat", "direction": "inbound", "caller": format!("访客{}", i + 1),
+                   "dialled": "chat", "trunk": null, "visitor": format!("v{i}"), "phone": null,
+                   "page": null}),
+        );
+        put(
+            at + 10,
+            "queue.entered",
+            id,
+            None,
+            json!({"position": 1, "via": "direct"}),
+        );
+        let Some(after) = assigned else {
+            put(at + ended, "queue.abandoned", id, None, json!({}));
+            put(
+                at + ended,
+                "call.ended",
+                id,
+                None,
+                json!({"channel": "chat", "cause": "visitor_left", "by": "visitor"}),
+            );
+            continue;
+        };
+        put(
+            at + after,
+            "call.answered",
+            id,
+            a,
+            json!({"agent": "1001", "group": "support", "wait_secs": after / 1000, "channel": "chat"}),
+        );
+        for (seq, (from, ms)) in messages.iter().enumerate() {
+            put(
+                at + ms,
+                "chat.message",
+                id,
+                a,
+                json!({"from": from, "text": format!("消息{seq}"), "seq": seq + 1}),
+            );
+        }
+        put(
+            at + ended,
+            "agent.left",
+            id,
+            a,
+            json!({"reason": "hangup", "talk_secs": (ended - after) / 1000}),
+        );
+        put(
+            at + ended,
+            "call.ended",
+            id,
+            None,
+            json!({"channel": "chat", "cause": "agent_ended", "by": "agent"}),
+        );
+    }
+}
+
 #[test]
 fn reports_page_shows_labelled_columns_in_the_panel_language_and_downloads_them() {
     let w = Workdir::new();
     let d = Daemon::start(&w);
     seed_report_calls(&d);
+    seed_report_chats(&d);
     let results = Script::start("reports.mjs", &d).finish();
     eprintln!("csv header: {}", value(&results, "csv_header"));
     eprintln!("daily chart bars: {}", value(&results, "daily_bars"));
     eprintln!("hourly chart bars: {}", value(&results, "hourly_bars"));
+}
+
+#[test]
+fn monitor_and_wallboard_show_the_chat_figures_of_the_monitor_json() {
+    let w = Workdir::new();
+    let mut d = Daemon::start(&w);
+    // The live monitor is rebuilt from today's event log at start: stop, write, start again.
+    d.signal(libc::SIGTERM);
+    assert!(
+        d.wait_exit(Duration::from_secs(15)).is_some(),
+        "daemon stops"
+    );
+    seed_report_calls(&d);
+    seed_report_chats(&d);
+    d.restart();
+    let snap = d.api("/api/monitor");
+    assert_eq!(
+        (
+            &snap["chat_inflow"],
+            &snap["chat_answered"],
+            &snap["chat_abandoned"]
+        ),
+        (&3.into(), &2.into(), &1.into()),
+        "{snap:#}"
+    );
+    let results = Script::start("monitor.mjs", &d).finish();
+    eprintln!("chat block: {}", value(&results, "chat_block"));
+    eprintln!("1001 chat columns: {}", value(&results, "agent_chat"));
 }
 
 #[test]

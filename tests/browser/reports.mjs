@@ -5,11 +5,22 @@
 // says so. Above the table the page draws charts of the same rows (tests/browser.rs writes
 // today's support calls first: inflow 5, answered 3): one group of bars per day / per hour, and
 // each bar's tooltip reads the figure the table shows, so a chart that lies fails here.
-import { run, check, login, shot, result } from "./lib.mjs";
+// tests/browser.rs also writes three web chats (inflow 3, answered 2; agent 1001: 2 sessions,
+// first response 26 s, 30 s response rate 50 %, average reply 18.5 s): the voice figures above
+// are read with the channel select on 语音, then 在线会话 shows the chat rows and their charts,
+// and 全部 sums both; every request and download link carries the channel chosen.
+import { run, check, login, shot, result, URL as URL_BASE } from "./lib.mjs";
 
 await run(async ({ page }) => {
   const errors = [];
   page.on("pageerror", (e) => errors.push(e.message));
+  // The JSON requests of the report table (downloads aside), newest last.
+  const asked = [];
+  page.on("request", (r) => {
+    const u = new URL(r.url());
+    if (u.pathname.startsWith("/api/reports/") && !u.searchParams.has("format")) asked.push(u);
+  });
+  const lastAsked = () => asked[asked.length - 1];
   await login(page, "admin", "admin");
   await page.selectOption("#lang", "zh-CN");
   await page.click("#nav-reports");
@@ -19,12 +30,19 @@ await run(async ({ page }) => {
   check(await page.isHidden("#rep-department"), "no department chooser for the skill-group report");
   const groups = await page.$$eval("select#rep-group option", (os) => os.map((o) => o.value));
   check(groups[0] === "" && groups.length >= 2, `skill groups to choose from: ${groups}`);
+  check(await page.isVisible("#rep-channel"), "the channel select shows for the skill-group report");
+  const channels = await page.$$eval("#rep-channel option", (os) => os.map((o) => `${o.value}=${o.textContent}`));
+  check(channels.join() === "all=全部,voice=语音,chat=在线会话", `channel choices: ${channels}`);
+  check(await page.inputValue("#rep-channel") === "all", "every channel by default");
+  await page.selectOption("#rep-channel", "voice");
 
   await page.click("#rep-preset-7d");
   await page.waitForSelector("#rep-table th");
   const [from, to] = [await page.inputValue("#rep-from"), await page.inputValue("#rep-to")];
   const days = (Date.parse(to) - Date.parse(from)) / 86_400_000;
   check(days === 6, `last 7 days spans ${from}..${to}`);
+  check(lastAsked().pathname === "/api/reports/skill-groups/daily" && lastAsked().searchParams.get("channel") === "voice",
+    `the request carries channel=voice: ${lastAsked()}`);
   const heads = () => page.$$eval("#rep-table th", (ths) => ths.map((t) => t.textContent.trim()));
   let th = await heads();
   for (const want of ["日期", "技能组", "流入量", "应答量", "接通率", "呼损量", "转人工失败量"]) {
@@ -72,6 +90,7 @@ await run(async ({ page }) => {
 
   const href = await page.getAttribute("#rep-csv", "href");
   check(href.includes("lang=en"), `the CSV link carries the language: ${href}`);
+  check(new URL(href, URL_BASE).searchParams.get("channel") === "voice", `the CSV link keeps the channel over the language switch: ${href}`);
   const csv = await page.evaluate(async (u) => {
     const r = await fetch(u);
     return { status: r.status, type: r.headers.get("content-type"), bytes: [...new Uint8Array(await r.arrayBuffer())] };
@@ -162,6 +181,78 @@ await run(async ({ page }) => {
   check(await page.isHidden("#rep-chart"), "still hidden after a run");
   await page.check("#rep-chart-toggle");
   check(await page.isVisible("#rep-chart-departments"), "shown again");
+
+  // Traffic is voice only: no channel select, no channel= in the request.
+  await page.selectOption("#rep-family", "traffic");
+  check(await page.isHidden("#rep-channel"), "no channel select for the traffic report");
+  await page.click("#rep-run");
+  await page.waitForFunction(() => document.querySelector("#rep-table th")?.dataset.column === "date" && document.querySelector("#rep-chart-daily"));
+  await page.waitForFunction(() => document.querySelector("#rep-chart-daily .legend text")?.textContent === "呼入量");
+  check(lastAsked().pathname === "/api/reports/traffic" && !lastAsked().searchParams.has("channel"), `traffic asked without a channel: ${lastAsked()}`);
+
+  // Web chat only: the skill-group rows count the three chats, and the charts follow.
+  await page.selectOption("#rep-family", "skill-groups/daily");
+  check(await page.isVisible("#rep-channel"), "the channel select is back for the skill-group report");
+  await page.selectOption("#rep-channel", "chat");
+  await page.click("#rep-run");
+  await page.waitForFunction(() => [...document.querySelectorAll("#rep-chart figcaption")].some((c) => c.textContent.endsWith("在线会话")));
+  check(lastAsked().pathname === "/api/reports/skill-groups/daily" && lastAsked().searchParams.get("channel") === "chat",
+    `the request carries channel=chat: ${lastAsked()}`);
+  for (const fmt of ["csv", "xlsx"]) {
+    const link = new URL(await page.getAttribute(`#rep-${fmt}`, "href"), URL_BASE);
+    check(link.searchParams.get("channel") === "chat" && link.searchParams.get("format") === fmt, `the ${fmt} link carries channel=chat: ${link}`);
+  }
+  const chatDaily = await chartVsTable(page, "#rep-chart-daily", "date", ["inflow", "answered"]);
+  check(chatDaily.mismatch.length === 0 && chatDaily.tableSum.inflow === 3 && chatDaily.chartSum.inflow === 3
+    && chatDaily.tableSum.answered === 2 && chatDaily.chartSum.answered === 2, `chat inflow 3, answered 2: ${JSON.stringify(chatDaily)}`);
+  const chatCsv = await page.evaluate(async () => (await fetch(document.querySelector("#rep-csv").href)).text());
+  const support = chatCsv.replace(/^\uFEFF/, "").split("\n").filter((l) => l.includes(",support,"));
+  const csvInflow = support.reduce((n, l) => n + Number(l.split(",")[2]), 0);
+  check(support.length > 0 && csvInflow === 3, `the chat CSV counts the chats: ${support}`);
+  result("chat_inflow", chatDaily.tableSum.inflow);
+
+  // Agents, chat only: 1001's chat columns read the hand-worked figures.
+  await page.selectOption("#rep-family", "agents/daily");
+  check(await page.inputValue("#rep-channel") === "chat", "the channel stays chosen across families");
+  await page.click("#rep-run");
+  await page.waitForSelector("#rep-table th[data-column='first_response_avg_secs']");
+  await page.waitForSelector("#rep-chart-sessions");
+  check(lastAsked().pathname === "/api/reports/agents/daily" && lastAsked().searchParams.get("channel") === "chat",
+    `the agent request carries channel=chat: ${lastAsked()}`);
+  const agentHeads = await heads();
+  for (const want of ["会话量", "平均首次响应时长", "30秒响应数", "30秒响应率", "平均回复时长"]) {
+    check(agentHeads.includes(want), `chat header ${want} in ${agentHeads}`);
+  }
+  const picker = await page.$$eval("#rep-columns label", (ls) => ls.map((l) => l.textContent.trim()));
+  check(picker.includes("会话量") && picker.includes("30秒响应率"), `the chat columns are in the picker: ${picker}`);
+  const agentCell = async (key) => (await tableCells(page, "agent", key)).find(([a]) => a === "1001")?.[1];
+  const firstTitle = await page.$eval("#rep-table table", (tb) => {
+    const keys = [...tb.querySelectorAll("th")].map((th) => th.dataset.column);
+    const tr = [...tb.querySelectorAll("tr")].find((r) => r.children[keys.indexOf("agent")]?.textContent === "1001");
+    return ["first_response_avg_secs", "avg_reply_secs"].map((k) => tr?.children[keys.indexOf(k)]?.title);
+  });
+  const got = {
+    sessions: await agentCell("sessions"), answered: await agentCell("answered"),
+    first: await agentCell("first_response_avg_secs"), within: await agentCell("responded_30s"),
+    rate: await agentCell("response_30s_rate"), reply: await agentCell("avg_reply_secs"), titles: firstTitle,
+  };
+  check(got.sessions === "2" && got.answered === "2" && got.within === "1" && got.rate === "50.0%",
+    `1001's chat counts: ${JSON.stringify(got)}`);
+  check(got.first === "0:00:26" && got.titles[0] === "26", `1001's first response (14 − 2 + 41 − 1) / 2 = 26 s: ${JSON.stringify(got)}`);
+  check(got.titles[1] === "18.5", `1001's average reply (11 + 5 + 39.5) / 3 = 18.5 s: ${JSON.stringify(got)}`);
+  const sessionsBars = await chartVsTable(page, "#rep-chart-sessions", "agent", ["sessions"]);
+  check(sessionsBars.mismatch.length === 0 && sessionsBars.chartSum.sessions === 2, `sessions per agent: ${JSON.stringify(sessionsBars)}`);
+  result("agent_1001_chat", `${got.sessions}/${got.first}/${got.rate}/${got.titles[1]}`);
+  await shot(page, "reports-chat-agents");
+
+  // Every channel: the skill-group inflow is the five calls and the three chats.
+  await page.selectOption("#rep-family", "skill-groups/daily");
+  await page.selectOption("#rep-channel", "all");
+  await page.click("#rep-run");
+  await page.waitForFunction(() => ![...document.querySelectorAll("#rep-chart figcaption")].some((c) => c.textContent.includes("·")) && document.querySelector("#rep-chart-daily"));
+  check(lastAsked().searchParams.get("channel") === "all", `channel=all asked: ${lastAsked()}`);
+  const all = await chartVsTable(page, "#rep-chart-daily", "date", ["inflow", "answered"]);
+  check(all.tableSum.inflow === 8 && all.tableSum.answered === 5 && all.mismatch.length === 0, `all channels: ${JSON.stringify(all)}`);
 
   // An empty period: no chart, the table says so.
   await page.fill("#rep-from", "2001-01-01");

@@ -4,7 +4,10 @@
 // (`labels`, in the panel's language: 流入量, 接通率 …); rates show as percentages and durations
 // in seconds as h:mm:ss (`formats`). Charts are drawn from the rows the table shows, so they
 // follow the selected columns and group; rates over several rows are recomputed from the summed
-// counts, never averaged.
+// counts, never averaged. The interaction families take a channel (全部 / 语音 / 在线会话,
+// `channel=all|voice|chat`, the server's CHANNEL_FAMILIES); the JSON request and the downloads
+// carry it, so the columns (chat figures included: 会话量, 30秒响应率 …), the rows and the charts
+// all follow the choice.
 import { current, t } from "../i18n.js";
 import { api, ctx, el } from "../lib.js";
 import { COLORS, barChart, hbarChart, lineChart } from "./chart.js";
@@ -25,6 +28,11 @@ const FAMILIES = {
 };
 /** The families that take `department=` (seed 003: 按部门分析). */
 const BY_DEPARTMENT = ["agents/daily", "departments/daily"];
+/** The families that take `channel=` (src/web/api_reports.rs CHANNEL_FAMILIES; any other
+ * family refuses it: traffic is voice only, the CRM reports have no channel). */
+export const CHANNEL_FAMILIES = ["skill-groups/daily", "skill-groups/hourly", "agents/daily", "departments/daily", "satisfaction"];
+/** The channel choices, the default (every channel) first. */
+const CHANNELS = ["all", "voice", "chat"];
 /** The five satisfaction levels, very satisfied first, and their colours (green to red). */
 const LEVELS = ["very_satisfied", "satisfied", "neutral", "dissatisfied", "very_dissatisfied"];
 const LEVEL_COLORS = ["#2e7d32", "#8bc34a", "#f0a030", "#e57373", "#c0392b"];
@@ -33,7 +41,7 @@ const TOP = 20;
 const PRESETS = ["today", "yesterday", "7d", "month", "lastmonth"];
 
 // The form as last used: a language switch re-renders the page, which then runs it again.
-const last = { family: "skill-groups/daily", from: "", to: "", group: "", department: "", columns: [], ran: false, charts: true };
+const last = { family: "skill-groups/daily", from: "", to: "", group: "", department: "", channel: "all", columns: [], ran: false, charts: true };
 
 /** A local date as YYYY-MM-DD. */
 function ymd(d) {
@@ -175,6 +183,10 @@ export function charts(key, data) {
       if (has("answered")) {
         add("rep.chart.answered", perName((i) => i.agent, ["answered"], (a) => a.answered, { id: "rep-chart-answered" }));
       }
+      // Chat sessions per agent, once any agent of the rows served one.
+      if (has("sessions") && items.some((i) => num(i.sessions) > 0)) {
+        add("rep.chart.sessions", perName((i) => i.agent, ["sessions"], (a) => a.sessions, { id: "rep-chart-sessions" }));
+      }
       const states = cols.filter((c) => c.startsWith("state_secs.") && c !== "state_secs.offline");
       if (states.length) {
         add("rep.chart.states", perName((i) => i.agent, states, total(states),
@@ -222,6 +234,7 @@ function query(f) {
   if (view) p.set("view", view);
   if (f.group.value) p.set("group", f.group.value);
   if (f.department.value && BY_DEPARTMENT.includes(family)) p.set("department", f.department.value);
+  if (CHANNEL_FAMILIES.includes(family)) p.set("channel", f.channel.value || "all");
   const cols = [...f.columns.querySelectorAll("input:checked")].map((c) => c.value);
   if (cols.length) p.set("columns", cols.join(","));
   return [family, p];
@@ -287,17 +300,22 @@ function render(view) {
   toggleLabel.append(toggle, document.createTextNode(t("rep.chart")));
   let dept = el("input", undefined, { name: "department", id: "rep-department", placeholder: t("rep.department"), value: last.department });
   dept.hidden = !BY_DEPARTMENT.includes(family.value);
-  form.append(family, from, to, presets, group, dept, go, toggleLabel, columns);
+  const channel = el("select", undefined, { name: "channel", id: "rep-channel", title: t("rep.channel") });
+  for (const c of CHANNELS) channel.append(el("option", t(`rep.channel.${c}`), { value: c }));
+  channel.value = CHANNELS.includes(last.channel) ? last.channel : "all";
+  const hasChannel = () => CHANNEL_FAMILIES.includes(family.value.split("?")[0]);
+  channel.hidden = !hasChannel();
+  form.append(family, from, to, presets, group, dept, channel, go, toggleLabel, columns);
   const links = el("div", undefined, { id: "rep-links" });
   const err = el("div", "", { class: "error", id: "rep-error" });
   const chart = el("div", undefined, { id: "rep-chart", class: "charts" });
   chart.hidden = !last.charts;
   const out = el("div", undefined, { id: "rep-table" });
   view.append(form, err, links, chart, out);
-  const f = { family, from, to, group, department: dept, columns };
+  const f = { family, from, to, group, department: dept, channel, columns };
 
   function remember() {
-    Object.assign(last, { family: family.value, from: from.value, to: to.value, group: f.group.value, department: f.department.value });
+    Object.assign(last, { family: family.value, from: from.value, to: to.value, group: f.group.value, department: f.department.value, channel: channel.value });
     // Before the column boxes exist (a fresh render) the remembered choice stands.
     if (columns.querySelector("input")) last.columns = [...columns.querySelectorAll("input:checked")].map((c) => c.value);
   }
@@ -345,15 +363,18 @@ function render(view) {
     out.replaceChildren(tb);
     if (!r.data.items.length) out.append(el("p", t("rep.nodata"), { id: "rep-empty", class: "empty" }));
     chart.replaceChildren();
+    // A caption says which channel the chart counts when it is not every channel.
+    const only = CHANNELS.includes(r.data.channel) && r.data.channel !== "all" ? ` · ${t(`rep.channel.${r.data.channel}`)}` : "";
     for (const [title, node] of charts(family.value, r.data)) {
       const fig = el("figure", undefined, { class: "chart-box" });
-      fig.append(el("figcaption", title), node);
+      fig.append(el("figcaption", title + only), node);
       chart.append(fig);
     }
   }
 
   family.addEventListener("change", () => {
     f.department.hidden = !BY_DEPARTMENT.includes(family.value);
+    channel.hidden = !hasChannel();
     last.columns = [];
     columns.replaceChildren(el("legend", t("rep.columns")));
   });
@@ -389,7 +410,8 @@ const dict = {
     "rep.chart.hourly": "各时段流入量与应答量", "rep.chart.daily": "每日流入量与应答量", "rep.chart.rate": "每日接通率",
     "rep.chart.traffic": "每日呼入、呼出与接听", "rep.chart.answered": "客服应答量(前20)", "rep.chart.states": "客服状态时长",
     "rep.chart.departments": "各部门应答量", "rep.chart.satisfaction": "满意度分布", "rep.chart.categories": "类目使用量 Top 10",
-    "rep.chart.tickets": "工单数量",
+    "rep.chart.tickets": "工单数量", "rep.chart.sessions": "客服会话量(前20)",
+    "rep.channel": "渠道", "rep.channel.all": "全部", "rep.channel.voice": "语音", "rep.channel.chat": "在线会话",
     "rep.tickets": "工单(按坐席)", "rep.tickets?type": "工单(按类型)", "rep.tickets?agent-type-node": "工单(坐席×类型×节点)",
   },
   en: {
@@ -404,7 +426,8 @@ const dict = {
     "rep.chart.hourly": "Inflow and answered per hour", "rep.chart.daily": "Inflow and answered per day", "rep.chart.rate": "Connect rate per day",
     "rep.chart.traffic": "Inbound, outbound and answered per day", "rep.chart.answered": "Answered per agent (top 20)", "rep.chart.states": "Time in each state per agent",
     "rep.chart.departments": "Answered per department", "rep.chart.satisfaction": "Satisfaction levels", "rep.chart.categories": "Top 10 categories",
-    "rep.chart.tickets": "Tickets",
+    "rep.chart.tickets": "Tickets", "rep.chart.sessions": "Chat sessions per agent (top 20)",
+    "rep.channel": "Channel", "rep.channel.all": "All", "rep.channel.voice": "Voice", "rep.channel.chat": "Chat",
     "rep.tickets": "Tickets per agent", "rep.tickets?type": "Tickets per type", "rep.tickets?agent-type-node": "Tickets per agent × type × node",
   },
 };
