@@ -125,8 +125,7 @@ pub(super) fn chat_error(e: ChatError) -> ResponseParts {
         }
         ChatError::NoAgents(group) => ResponseParts::json(
             409,
-            &json!({"error": "offline", "message": message, "field": null, "offline": true,
-                    "group": group}),
+            &json!({"error": "offline", "message": message, "offline": true, "group": group}),
         ),
         ChatError::Ended => ResponseParts::error(409, "ended", &message, None),
         ChatError::NotServing(_) => ResponseParts::error(403, "not_serving", &message, None),
