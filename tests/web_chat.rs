@@ -639,4 +639,19 @@ fn the_chat_page_and_widget_are_public_frameable_and_the_panel_is_not() {
     assert_eq!(r.status, 413);
     // The staff side needs a login.
     assert_eq!(request(a, "GET", "/api/chats", &[], b"").status, 401);
+    // A QA inspector reads session records like call records but serves no chat.
+    let r = request(
+        a,
+        "PUT",
+        "/api/users/qa1",
+        &[("Authorization", BASIC_ADMIN)],
+        json!({"display_name": "QA", "role": "qa", "password": "inspector1"})
+            .to_string()
+            .as_bytes(),
+    );
+    assert_eq!(r.status, 201, "{}", r.text());
+    let qa = common::basic("qa1", "inspector1");
+    assert_eq!(get(a, "/api/chat-records", &qa).status, 200);
+    assert_eq!(get(a, "/api/chats", &qa).status, 403);
+    assert_eq!(get(a, "/api/chat-leave-messages", &qa).status, 403);
 }
