@@ -7,6 +7,7 @@
 
 use std::collections::{HashMap, VecDeque};
 use std::net::IpAddr;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -35,6 +36,10 @@ pub const MAX_LEAVE_TEXT: usize = 2000;
 pub const CHAT_CSP: &str = "default-src 'none'; script-src 'self'; style-src 'self'; \
                             img-src 'self' data:; connect-src 'self'; form-action 'self'; \
                             base-uri 'none'; frame-ancestors *";
+
+/// Most visitor event streams open at once (each costs a socket and a feed subscription, and
+/// needs no login); more are answered 503.
+pub const MAX_VISITOR_STREAMS: usize = 10_000;
 
 const WINDOW: Duration = Duration::from_secs(60);
 /// Addresses remembered at most per bucket; past this, addresses idle for a window are dropped.
@@ -626,6 +631,17 @@ pub(super) async fn stream(
     if parts.method != "GET" {
         return super::server::into_response(method_not_allowed(&parts, "GET"));
     }
+    let Some(slot) = StreamSlot::take(&state.chat_streams) else {
+        return super::server::into_response(
+            ResponseParts::error(
+                503,
+                "full",
+                &format!("{MAX_VISITOR_STREAMS} chat streams are open; try again later"),
+                None,
+            )
+            .with_header("Retry-After", "5"),
+        );
+    };
     let rx = state.shared.events.subscribe();
     let st = state.clone();
     let id = session.clone();
@@ -642,7 +658,8 @@ pub(super) async fn stream(
         Err(_) => return super::server::into_response(internal()),
     }
     let needle = format!("\"call_id\":\"{session}\"");
-    let start = (rx, closing, needle, true);
+    // The slot travels with the stream and is given back when the body is dropped.
+    let start = (rx, closing, (needle, slot), true);
     let frames =
         futures_util::stream::unfold(start, |(mut rx, mut closing, needle, first)| async move {
             if first {
@@ -657,7 +674,7 @@ pub(super) async fn stream(
                     _ = closing.changed() => return None,
                     got = tokio::time::timeout(super::sse::HEARTBEAT, rx.recv()) => match got {
                         Err(_) => super::sse::HEARTBEAT_FRAME.to_owned(),
-                        Ok(Ok(ev)) if belongs(&ev, &needle) => super::sse::frame(&ev),
+                        Ok(Ok(ev)) if belongs(&ev, &needle.0) => super::sse::frame(&ev),
                         Ok(Ok(_)) => continue,
                         Ok(Err(RecvError::Lagged(_))) => super::sse::LAGGED_FRAME.to_owned(),
                         Ok(Err(RecvError::Closed)) => return None,
@@ -672,6 +689,26 @@ pub(super) async fn stream(
             .insert(HeaderName::from_static(k), HeaderValue::from_static(v));
     }
     resp
+}
+
+/// One counted visitor stream; dropping it frees the place.
+struct StreamSlot(Arc<AtomicUsize>);
+
+impl StreamSlot {
+    /// A place among [`MAX_VISITOR_STREAMS`], if one is free.
+    fn take(open: &Arc<AtomicUsize>) -> Option<StreamSlot> {
+        open.fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| {
+            (n < MAX_VISITOR_STREAMS).then_some(n + 1)
+        })
+        .ok()
+        .map(|_| StreamSlot(open.clone()))
+    }
+}
+
+impl Drop for StreamSlot {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::AcqRel);
+    }
 }
 
 #[cfg(test)]
@@ -721,6 +758,15 @@ mod tests {
             (invalid.status, body["field"].as_str()),
             (400, Some("name"))
         );
+    }
+
+    #[test]
+    fn stream_places_are_bounded_and_given_back() {
+        let open = Arc::new(AtomicUsize::new(MAX_VISITOR_STREAMS - 1));
+        let last = StreamSlot::take(&open).expect("one place left");
+        assert!(StreamSlot::take(&open).is_none());
+        drop(last);
+        assert!(StreamSlot::take(&open).is_some());
     }
 
     #[test]

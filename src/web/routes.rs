@@ -219,6 +219,8 @@ pub struct WebState {
     basic_cache: Mutex<BasicCache>,
     /// Per-address limits of the public chat API (session starts, left messages).
     chat_rate: Mutex<super::api_chat_public::RateLimiter>,
+    /// Visitor event streams open now (bounded: they need no login).
+    pub(super) chat_streams: Arc<std::sync::atomic::AtomicUsize>,
     clock: Clock,
 }
 
@@ -272,6 +274,7 @@ impl WebState {
             throttle: Mutex::new(Throttle::default()),
             basic_cache: Mutex::new(BasicCache::new(key)),
             chat_rate: Mutex::new(Default::default()),
+            chat_streams: Arc::default(),
             clock: Clock::new(),
         })
     }
