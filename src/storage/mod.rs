@@ -8,12 +8,14 @@
 //! fields, the customer timeline), `summaries.rs` (service summaries and their categories),
 //! `tickets.rs` (ticket types, tickets, SLA), `contact_plans.rs` (call-back reminders),
 //! `admin.rs` (extensions, users, skill groups, trunks, DIDs and the agent policy as the admin
-//! edits them), `endpoints.rs` (the endpoint an agent works on: desk phone or mobile number).
+//! edits them), `endpoints.rs` (the endpoint an agent works on: desk phone or mobile number),
+//! `chat.rs` (web chat: the message pool, chat limits, session records read from the log).
 
 pub mod admin;
 pub mod audit;
 pub mod call_list;
 mod cdr;
+pub mod chat;
 mod config;
 pub mod contact_plans;
 pub mod crm;
@@ -94,6 +96,7 @@ const MIGRATIONS: &[(&str, &str)] = &[
         "departments",
         include_str!("migrations/0014_departments.sql"),
     ),
+    ("web_chat", include_str!("migrations/0015_web_chat.sql")),
     (
         "group_survey",
         include_str!("migrations/0016_group_survey.sql"),
@@ -373,6 +376,32 @@ mod tests {
             )
             .unwrap();
         assert_eq!(b_exists, 0, "table b must have been rolled back");
+    }
+
+    #[test]
+    fn web_chat_upgrades_existing_users_to_the_default_chat_limit() {
+        let mut conn = Connection::open_in_memory().unwrap();
+        migrate_with(&mut conn, &MIGRATIONS[..14]).unwrap();
+        conn.execute_batch(
+            "INSERT INTO extensions (number, sip_password) VALUES ('1001', 'x');
+             INSERT INTO users (username, role, password_hash, extension, created_at_ms)
+             VALUES ('agent1', 'agent', 'h', '1001', 0);",
+        )
+        .unwrap();
+        migrate(&mut conn).unwrap();
+        assert_eq!(user_version(&conn).unwrap(), SCHEMA_VERSION);
+        let limit: i64 = conn
+            .query_row(
+                "SELECT chat_limit FROM users WHERE username = 'agent1'",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert_eq!(limit, 3);
+        let pool: i64 = conn
+            .query_row("SELECT count(*) FROM chat_leave_messages", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(pool, 0);
     }
 
     #[test]

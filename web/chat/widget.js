@@ -1,0 +1,1 @@
+// Placeholder for the embeddable chat widget (replaced by the widget implementation).
