@@ -22,7 +22,8 @@ const DICT = {
     levels: ["非常满意", "满意", "一般", "不满意", "非常不满意"],
     leaveTitle: "留言", leaveHint: "请留下您的联系方式和问题,我们会尽快与您联系。", name: "姓名", phone: "电话", email: "邮箱",
     text: "留言内容", leaveSubmit: "提交留言", leaveDone: "留言已提交,我们会尽快与您联系。",
-    needName: "请填写姓名", needContact: "请填写电话或邮箱", needText: "请填写留言内容",
+    needName: "请填写姓名", needContact: "请填写电话或邮箱", needText: "请填写留言内容(最多2000字)",
+    badPhone: "电话号码格式不正确", badEmail: "邮箱格式不正确", badName: "姓名最多40个字",
     failed: "操作失败({status}),请稍后重试", busy: "请求过于频繁,请稍后再试", unknownGroup: "未找到该客服组",
   },
   en: {
@@ -37,7 +38,8 @@ const DICT = {
     levels: ["Very satisfied", "Satisfied", "Neutral", "Dissatisfied", "Very dissatisfied"],
     leaveTitle: "Leave a message", leaveHint: "Leave your contact details and question; we will get back to you soon.", name: "Name",
     phone: "Phone", email: "Email", text: "Message", leaveSubmit: "Send message", leaveDone: "Your message was sent; we will contact you soon.",
-    needName: "Please enter your name", needContact: "Please enter a phone number or an email", needText: "Please enter your message",
+    needName: "Please enter your name", needContact: "Please enter a phone number or an email", needText: "Please enter your message (at most 2000 characters)",
+    badPhone: "This phone number is not valid", badEmail: "This email address is not valid", badName: "At most 40 characters",
     failed: "Something went wrong ({status}); please try again", busy: "Too many requests; please wait a moment", unknownGroup: "No such service group",
   },
 };
@@ -261,14 +263,14 @@ function buildLeave() {
     // The refusal goes next to its field ("contact" = phone or email: shown by the phone).
     const field = r.data.field === "contact" ? "phone" : r.data.field;
     const slot = (field && $(`leave-error-${field}`)) || $("leave-error");
-    slot.textContent = localMessage(field) || r.data.message || failText(r);
+    slot.textContent = localMessage(field, r.data.error) || r.data.message || failText(r);
   });
 }
 
-/** The page's own wording for a refused field (the server's message is English). */
-function localMessage(field) {
-  if (lang === "en") return "";
-  return { name: L.needName, phone: L.needContact, email: L.needContact, text: L.needText }[field] ?? "";
+/** The page's own wording for a refused field (the server's messages are English). */
+function localMessage(field, code) {
+  if (code === "missing_field") return { name: L.needName, phone: L.needContact, email: L.needContact, text: L.needText }[field] ?? "";
+  return { name: L.badName, phone: L.badPhone, email: L.badEmail, text: L.needText }[field] ?? "";
 }
 
 function buildComposer() {
@@ -312,6 +314,11 @@ async function start() {
   if (group) body.group = group;
   const page = document.referrer || params.get("page");
   if (page) body.page = page.slice(0, 500);
+  // A site that knows its visitor may pass the name and phone (the widget's data-name/-phone).
+  const name = (params.get("name") || "").trim();
+  if (name) body.name = name.slice(0, 40);
+  const phone = (params.get("phone") || "").trim();
+  if (phone) body.phone = phone.slice(0, 32);
   const r = await call("POST", "/chat/api/sessions", body);
   if (r.status === 201 || r.status === 200) {
     state.id = r.data.session.id;

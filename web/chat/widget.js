@@ -1,6 +1,7 @@
 // Branchline web-chat widget (SPEC §9): one tag on the company site,
 //   <script src="https://box/chat/widget.js" data-group="support" data-color="#1677ff"
 //           data-title="在线客服" data-lang="zh-CN" data-position="right"></script>
+// (optional data-name / data-phone: a visitor the site knows, shown to the agent)
 // adds a floating round button that opens and closes an iframe of the box's H5 chat page
 // (`/chat/?group=…`), 360×560 on a desktop and full screen on a narrow one. The iframe does every
 // API call (same origin as the box). No dependencies; the only global is `window.BranchlineChat`
@@ -24,6 +25,9 @@
   query.set("lang", lang);
   if (data.color) query.set("color", colour);
   if (data.title) query.set("title", data.title);
+  // A site that knows its visitor may name them (shown to the agent).
+  if (data.name) query.set("name", data.name);
+  if (data.phone) query.set("phone", data.phone);
   var src = origin + "/chat/?" + query.toString();
 
   var SVG = "http://www.w3.org/2000/svg";
@@ -83,7 +87,7 @@
     var full = narrow && narrow.matches;
     if (full) {
       f.top = "0"; f.bottom = "0"; f.left = "0"; f.right = "0";
-      f.width = "100%"; f.height = "100%"; f.borderRadius = "0";
+      f.width = "100%"; f.height = "100%"; f.maxHeight = "none"; f.borderRadius = "0";
     } else {
       f.top = "auto"; f.bottom = "88px";
       f.left = left ? "20px" : "auto"; f.right = left ? "auto" : "20px";

@@ -77,6 +77,7 @@ export function createChatPanel(root, options = {}) {
   const err = el("p", "", { id: "chat-panel-error", class: "error", role: "alert" });
   const desk = el("div", undefined, { class: "chat-desk" });
   desk.append(list, detail);
+  detail.append(el("p", t("chat.pick"), { class: "empty" }));
   root.replaceChildren(heading, desk, err);
 
   /** id → session (ChatView without messages) of the open sessions. */
