@@ -106,7 +106,7 @@ export function createChatPanel(root, options = {}) {
       const li = el("li", undefined, { class: "chat-item", "data-id": s.id, role: "button", tabindex: "0" });
       if (selected?.id === s.id) li.setAttribute("aria-selected", "true");
       const name = el("span", s.name || s.visitor || s.id, { class: "chat-name" });
-      const sub = el("span", [s.group, s.phone, s.phase === "queued" ? t("chat.queued") : ""].filter(Boolean).join(" · "), { class: "chat-sub" });
+      const sub = el("span", [s.started_ms ? hm(s.started_ms) : "", s.group, s.phone, s.phase === "queued" ? t("chat.queued") : ""].filter(Boolean).join(" · "), { class: "chat-sub" });
       li.append(name, el("span", "0", { class: "badge", "data-count": "0" }), sub);
       li.addEventListener("click", () => select(s.id));
       li.addEventListener("keydown", (e) => { if (e.key === "Enter" || e.key === " ") { e.preventDefault(); select(s.id); } });
@@ -128,8 +128,9 @@ export function createChatPanel(root, options = {}) {
         err.textContent = "";
         sessions = new Map((r.data.sessions ?? []).map((s) => [s.id, s]));
         drawList();
-        // The first chat is opened by itself when nothing is on screen.
-        if (!selected && sessions.size) await select(sessions.keys().next().value);
+        // The first chat opens by itself when none is on screen or the one shown has ended.
+        const idle = !selected || (selected.box.dataset.phase === "ended" && !sessions.has(selected.id));
+        if (idle && sessions.size) await select(sessions.keys().next().value);
       } while (again);
     })().finally(() => { reading = null; });
     return reading;
