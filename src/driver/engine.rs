@@ -521,6 +521,7 @@ impl Engine {
             let pbx = crate::storage::load_pbx_config(db.conn())?;
             let mut plan = crate::driver::serve::dialplan(&pbx, false);
             plan.ivr = crate::driver::serve::load_ivr_plan(&db, self.tz.clone())?;
+            plan.chat_limits = crate::storage::chat::chat_limits(db.conn())?;
             let supervisors = crate::driver::serve::supervisor_extensions(db.conn())?;
             let policy = crate::storage::admin::load_agent_policy(db.conn())?.to_policy()?;
             Ok((plan, supervisors, policy))

@@ -88,6 +88,7 @@ async fn run(
     let ivr = load_ivr_plan(&db, tz.clone())?;
     let supervisors = supervisor_extensions(db.conn())?;
     let policy = storage::admin::load_agent_policy(db.conn())?.to_policy()?;
+    let chat_limits = storage::chat::chat_limits(db.conn())?;
     drop(db);
     // Seeding hashes passwords with argon2 (19 MiB each); hand that memory back to the OS
     // so the idle daemon stays small.
@@ -147,6 +148,7 @@ async fn run(
     getrandom::getrandom(&mut secret).map_err(|e| anyhow::anyhow!("reading random bytes: {e}"))?;
     let mut plan = dialplan(&pbx, opts.demo);
     plan.ivr = ivr;
+    plan.chat_limits = chat_limits;
     let mut sb = Switchboard::new(
         clock.now(),
         SwitchboardConfig {
@@ -284,7 +286,8 @@ pub fn dialplan(pbx: &storage::PbxConfig, demo: bool) -> Dialplan {
         dids,
         routes,
         logged_in,
-        // Filled from the users' 接待上限 by the caller that reads them (`chat_limits`).
+        // Filled from the users' 接待上限 by the callers, which read the users table
+        // (`storage::chat::chat_limits`).
         chat_limits: Default::default(),
     }
 }

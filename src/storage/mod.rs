@@ -8,12 +8,14 @@
 //! fields, the customer timeline), `summaries.rs` (service summaries and their categories),
 //! `tickets.rs` (ticket types, tickets, SLA), `contact_plans.rs` (call-back reminders),
 //! `admin.rs` (extensions, users, skill groups, trunks, DIDs and the agent policy as the admin
-//! edits them), `endpoints.rs` (the endpoint an agent works on: desk phone or mobile number).
+//! edits them), `endpoints.rs` (the endpoint an agent works on: desk phone or mobile number),
+//! `chat.rs` (web chat: the message pool, chat limits, session records read from the log).
 
 pub mod admin;
 pub mod audit;
 pub mod call_list;
 mod cdr;
+pub mod chat;
 mod config;
 pub mod contact_plans;
 pub mod crm;
@@ -94,6 +96,7 @@ const MIGRATIONS: &[(&str, &str)] = &[
         "departments",
         include_str!("migrations/0014_departments.sql"),
     ),
+    ("web_chat", include_str!("migrations/0015_web_chat.sql")),
 ];
 
 /// The schema version this binary migrates to.

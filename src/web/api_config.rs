@@ -138,7 +138,7 @@ pub fn serve(
             let input: UserBody = match body(
                 req,
                 "user {\"display_name\", \"role\", \"extension\", \"password\", \"groups\", \
-                 \"department\", \"departments\"}",
+                 \"department\", \"departments\", \"chat_limit\"}",
             ) {
                 Ok(b) => b,
                 Err(r) => return r,

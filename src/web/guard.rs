@@ -42,6 +42,11 @@ pub enum Perm {
     TmAssign,
     /// See and dial the task records assigned to oneself (查看/拨打任务数据).
     TmDial,
+    /// Serve web chats and read the chat records and left messages of the scope (在线客服,
+    /// SPEC §9): agents their own, supervisors their groups'.
+    Chat,
+    /// Oversee web chats of the scope: end any of them, assign the message pool (留言池).
+    ChatSupervise,
 }
 
 use Perm as P;
@@ -66,6 +71,8 @@ pub const PERMISSIONS: &[(Role, &[Perm])] = &[
             P::TmTasksManage,
             P::TmAssign,
             P::TmDial,
+            P::Chat,
+            P::ChatSupervise,
         ],
     ),
     (
@@ -78,9 +85,11 @@ pub const PERMISSIONS: &[(Role, &[Perm])] = &[
             P::Recordings,
             P::SuperviseCalls,
             P::PhoneBar,
+            P::Chat,
+            P::ChatSupervise,
         ],
     ),
-    (Role::Agent, &[P::CallsRead, P::PhoneBar]),
+    (Role::Agent, &[P::CallsRead, P::PhoneBar, P::Chat]),
     // 质检员: reads calls and recordings of the whole centre; no configuration, no monitor.
     (Role::Qa, &[P::CallsRead, P::Recordings]),
     (
@@ -558,6 +567,10 @@ mod tests {
         assert!(permits(Role::TmMember, Perm::TmDial));
         assert!(!permits(Role::TmMember, Perm::Monitor));
         assert!(!permits(Role::Supervisor, Perm::TmGroupsManage));
+        // Web chat (SPEC §9): agents serve their own; supervisors and admins oversee.
+        assert!(permits(Role::Agent, Perm::Chat) && !permits(Role::Agent, Perm::ChatSupervise));
+        assert!(permits(Role::Supervisor, Perm::ChatSupervise));
+        assert!(!permits(Role::Qa, Perm::Chat) && !permits(Role::TmMember, Perm::Chat));
         let agent = User {
             username: "a".into(),
             role: Role::Agent,

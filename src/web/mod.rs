@@ -8,10 +8,13 @@
 //! `api_ivr.rs` (IVR flows, schedule and basic settings), `api_prompts.rs` (the voice library:
 //! uploads, TTS, review, playback), `multipart.rs` (the upload body parser), `api_crm.rs`
 //! (customers, custom fields, timeline; the CRM router), `api_tickets.rs` (tickets, summaries,
-//! categories, contact plans).
+//! categories, contact plans), `api_chat_public.rs` (web chat: the visitor page, widget and
+//! public API), `api_chat.rs` (web chat: the staff API, session records, the message pool).
 
 mod api_agents;
 mod api_calls;
+mod api_chat;
+mod api_chat_public;
 mod api_config;
 mod api_crm;
 mod api_dial;

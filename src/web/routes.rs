@@ -148,6 +148,30 @@ const ROUTES: &[(&str, &str)] = &[
     ("POST", "/api/contact-plans"),
     ("GET", "/api/contact-plans/{id}"),
     ("PUT", "/api/contact-plans/{id}"),
+    // Web chat (SPEC §9, CHAT_API.md): the public visitor side (no login) …
+    ("GET", "/chat/"),
+    ("GET", "/chat/chat.js"),
+    ("GET", "/chat/chat.css"),
+    ("GET", "/chat/widget.js"),
+    ("GET", "/chat/api/config"),
+    ("POST", "/chat/api/sessions"),
+    ("GET", "/chat/api/sessions/{id}"),
+    ("GET", "/chat/api/sessions/{id}/stream"),
+    ("POST", "/chat/api/sessions/{id}/messages"),
+    ("POST", "/chat/api/sessions/{id}/rating"),
+    ("POST", "/chat/api/sessions/{id}/end"),
+    ("POST", "/chat/api/leave-message"),
+    // … and the staff side (api_chat.rs).
+    ("GET", "/api/chats"),
+    ("GET", "/api/chats/{id}"),
+    ("POST", "/api/chats/{id}/messages"),
+    ("POST", "/api/chats/{id}/end"),
+    ("POST", "/api/chats/{id}/invite-rating"),
+    ("POST", "/api/chats/{id}/transfer"),
+    ("GET", "/api/chat-records"),
+    ("GET", "/api/chat-leave-messages"),
+    ("POST", "/api/chat-leave-messages/{id}/assign"),
+    ("POST", "/api/chat-leave-messages/{id}/done"),
 ];
 
 /// Settings of the IVR and voice-library API beyond [`super::WebConfig`].
@@ -193,6 +217,8 @@ pub struct WebState {
     sessions: Mutex<Sessions>,
     throttle: Mutex<Throttle>,
     basic_cache: Mutex<BasicCache>,
+    /// Per-address limits of the public chat API (session starts, left messages).
+    chat_rate: Mutex<super::api_chat_public::RateLimiter>,
     clock: Clock,
 }
 
@@ -245,6 +271,7 @@ impl WebState {
             sessions: Mutex::new(Sessions::default()),
             throttle: Mutex::new(Throttle::default()),
             basic_cache: Mutex::new(BasicCache::new(key)),
+            chat_rate: Mutex::new(Default::default()),
             clock: Clock::new(),
         })
     }
@@ -286,6 +313,17 @@ impl WebState {
         Db::open(&self.db_path)
     }
 
+    /// Counts one public chat request of `ip` against its per-minute limit, or says how long
+    /// to wait.
+    pub(super) fn chat_rate_allow(
+        &self,
+        bucket: super::api_chat_public::Bucket,
+        ip: Option<std::net::IpAddr>,
+    ) -> Result<(), std::time::Duration> {
+        let now = self.now();
+        lock(&self.chat_rate).allow(bucket, ip, now)
+    }
+
     /// Forgets the login throttle of `username` (an administrator unlocked the account).
     pub(super) fn clear_throttle(&self, username: &str) {
         lock(&self.throttle).clear(&format!("u:{username}"));
@@ -303,6 +341,9 @@ impl WebState {
             self.upload_limits
                 .max_bytes
                 .saturating_add(MULTIPART_OVERHEAD)
+        } else if path.starts_with("/chat/") {
+            // Public: nobody signed in, so the smallest limit that fits a chat message.
+            super::api_chat_public::MAX_CHAT_BODY
         } else {
             super::MAX_BODY
         }
@@ -492,6 +533,11 @@ fn route(state: &WebState, req: &RequestParts) -> ResponseParts {
     } else {
         req.method.as_str()
     };
+    // The public chat side authenticates nothing by cookie (a visitor token in a header), so
+    // a staff cookie on the same origin must not subject a visitor's POST to the CSRF check.
+    if let Some(answer) = super::api_chat_public::route(state, req, method) {
+        return answer;
+    }
     if let Err(refused) = check_csrf(state, req) {
         return refused;
     }
@@ -508,6 +554,16 @@ fn route(state: &WebState, req: &RequestParts) -> ResponseParts {
         }
         return match authenticate(state, req) {
             Ok(user) => super::api_crm::serve(state, req, method, &user, crm),
+            Err(denied) => denied,
+        };
+    }
+    // Web chat, staff side (SPEC §9); roles and scope checked per handler.
+    if let Some((chat, allowed)) = super::api_chat::match_route(&req.path) {
+        if !allowed.contains(&method) {
+            return method_not_allowed(req, allowed);
+        }
+        return match authenticate(state, req) {
+            Ok(user) => super::api_chat::serve(state, req, &user, chat),
             Err(denied) => denied,
         };
     }

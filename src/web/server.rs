@@ -209,6 +209,15 @@ async fn serve(
     if parts.path == sse::STREAM_PATH {
         return stream(app, parts).await;
     }
+    if let Some(session) = super::api_chat_public::stream_session(&parts.path) {
+        return super::api_chat_public::stream(
+            app.state.clone(),
+            app.closing.clone(),
+            parts,
+            session,
+        )
+        .await;
+    }
     if parts.path == super::api_monitor_live::STREAM_PATH {
         return super::api_monitor_live::stream(app.state.clone(), app.closing.clone(), parts)
             .await;

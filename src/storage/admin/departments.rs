@@ -182,6 +182,7 @@ mod tests {
         let choice = DepartmentChoice {
             department: Some(department.map(Into::into)),
             departments: Some(departments.iter().map(|d| d.to_string()).collect()),
+            ..Default::default()
         };
         save_user_with(db.conn_mut(), name, &input, &choice)
     }

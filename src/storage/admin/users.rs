@@ -38,6 +38,8 @@ pub struct UserView {
     pub endpoint: String,
     /// The stored mobile number, if any.
     pub mobile: Option<String>,
+    /// Concurrent web chats the user serves at most (接待上限, migration 0015; 0 = none).
+    pub chat_limit: u32,
 }
 
 /// The body of `PUT /api/users/{username}`.
@@ -68,6 +70,8 @@ pub struct DepartmentChoice {
     pub department: Option<Option<String>>,
     /// `None`: keep (cleared anyway when the role is not supervisor); else the replacement.
     pub departments: Option<Vec<String>>,
+    /// `None`: keep; else the new concurrent-chat limit (接待上限, 0..=20, migration 0015).
+    pub chat_limit: Option<u32>,
 }
 
 /// The whole body of `PUT /api/users/{username}`: [`UserInput`] plus the department fields.
@@ -94,6 +98,9 @@ pub struct UserBody {
     /// Supervisor scope: the departments overseen (only for supervisors; absent: keep).
     #[serde(default)]
     pub departments: Option<Vec<String>>,
+    /// Concurrent web chats (接待上限, 0..=20; absent: keep; a new user gets 3).
+    #[serde(default)]
+    pub chat_limit: Option<u32>,
 }
 
 /// Tells a present `null` (`Some(None)`) from an absent field (`None`, by `serde(default)`).
@@ -115,6 +122,7 @@ impl UserBody {
             DepartmentChoice {
                 department: self.department,
                 departments: self.departments,
+                chat_limit: self.chat_limit,
             },
         )
     }
@@ -124,7 +132,7 @@ impl UserBody {
 pub fn list_users(conn: &Connection) -> Result<Vec<UserView>, AdminError> {
     let mut stmt = conn.prepare(
         "SELECT username, display_name, role, extension, locked_at_ms IS NOT NULL, endpoint, mobile,
-                department
+                department, chat_limit
          FROM users ORDER BY username",
     )?;
     let rows = stmt
@@ -138,11 +146,23 @@ pub fn list_users(conn: &Connection) -> Result<Vec<UserView>, AdminError> {
                 r.get::<_, String>(5)?,
                 r.get::<_, Option<String>>(6)?,
                 r.get::<_, Option<String>>(7)?,
+                r.get::<_, u32>(8)?,
             ))
         })?
         .collect::<Result<Vec<_>, _>>()?;
     let mut out = Vec::with_capacity(rows.len());
-    for (username, display_name, role, extension, locked, endpoint, mobile, department) in rows {
+    for (
+        username,
+        display_name,
+        role,
+        extension,
+        locked,
+        endpoint,
+        mobile,
+        department,
+        chat_limit,
+    ) in rows
+    {
         let role = Role::parse(&role).ok_or(crate::storage::StorageError::BadValue {
             column: "users.role",
             value: role,
@@ -168,6 +188,7 @@ pub fn list_users(conn: &Connection) -> Result<Vec<UserView>, AdminError> {
             locked,
             endpoint,
             mobile,
+            chat_limit,
         });
     }
     Ok(out)
@@ -219,6 +240,17 @@ pub fn save_user_with(
             "departments",
             "only supervisors are scoped to departments",
         ));
+    }
+    if let Some(n) = choice.chat_limit {
+        if n > crate::storage::chat::MAX_CHAT_LIMIT {
+            return Err(invalid(
+                "chat_limit",
+                format!(
+                    "must be 0 to {} concurrent chats, got {n}",
+                    crate::storage::chat::MAX_CHAT_LIMIT
+                ),
+            ));
+        }
     }
     let hash = match &input.password {
         Some(p) if p.chars().count() < MIN_PASSWORD => {
@@ -347,14 +379,21 @@ pub fn save_user_with(
             )?;
         }
     }
-    let (endpoint, mobile, department) = tx.query_row(
-        "SELECT endpoint, mobile, department FROM users WHERE username = ?1",
+    if let Some(n) = choice.chat_limit {
+        tx.execute(
+            "UPDATE users SET chat_limit = ?2 WHERE username = ?1",
+            params![username, n],
+        )?;
+    }
+    let (endpoint, mobile, department, chat_limit) = tx.query_row(
+        "SELECT endpoint, mobile, department, chat_limit FROM users WHERE username = ?1",
         [username],
         |r| {
             Ok((
                 r.get::<_, String>(0)?,
                 r.get::<_, Option<String>>(1)?,
                 r.get::<_, Option<String>>(2)?,
+                r.get::<_, u32>(3)?,
             ))
         },
     )?;
@@ -376,6 +415,7 @@ pub fn save_user_with(
             locked: false,
             endpoint,
             mobile,
+            chat_limit,
         },
         created,
     ))
