@@ -446,6 +446,17 @@ fn chat_visitor_and_agent_talk_rate_and_end_records_show_it_and_offline_visitors
     let d = Daemon::start(&w);
     // Agent 1001's desk phone registers: a demo agent is then signed in and may take chats.
     register(&d, "1001", free_port());
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while common::request(d.http(), "GET", "/chat/api/config?group=support", &[], b"").json()
+        ["online"]
+        != true
+    {
+        assert!(
+            Instant::now() < deadline,
+            "1001 never came online for chats"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
     let results = Script::start("chat.mjs", &d).finish();
     let session = value(&results, "session");
     eprintln!("records row: {}", value(&results, "records_row"));
