@@ -487,4 +487,7 @@ fn chat_visitor_and_agent_talk_rate_and_end_records_show_it_and_offline_visitors
     assert_eq!(left["assigned_to"], "1001", "{left:#}");
     assert_eq!(left["status"], "done", "{left:#}");
     assert_eq!(left["note"], "已回电,办理退货", "{left:#}");
+    // 接待上限 saved from the users page.
+    let user = d.api("/api/users/agent1");
+    assert_eq!(user["chat_limit"], 5, "{user:#}");
 }

@@ -6,7 +6,8 @@
 // offline, a second visitor gets the leave-a-message form: no contact is refused next to the
 // field, a good message lands in 留言 where the admin assigns it to 1001 and agent1 marks it
 // done. Last, a shop page embedding /chat/widget.js shows the round button in the configured
-// colour that opens the chat iframe. Every page must run without script or CSP errors.
+// colour that opens the chat iframe, and the admin sets agent1's 接待上限 on the users page.
+// Every page must run without script or CSP errors.
 import { run, check, login, shot, result, URL } from "./lib.mjs";
 
 const VISITOR_TEXT = "你好,我想咨询一下订单发货时间";
@@ -204,5 +205,22 @@ await run(async ({ browser, page }) => {
   await shot(shop, "chat-widget-open");
   await shop.click("#branchline-chat-button");
   check(await shop.isHidden("#branchline-chat-frame"), "the button closes the iframe again");
+
+  // 接待上限 on the users page: bounded 0–20; agent1 now takes up to 5 chats at once.
+  await admin.goto(`${URL}/#/users`);
+  await admin.waitForSelector('#users button.edit[data-key="agent1"]');
+  await admin.click('#users button.edit[data-key="agent1"]');
+  await admin.waitForSelector("#user-form [name=chat_limit][max]");
+  const bounds = await admin.$eval("#user-form [name=chat_limit]", (i) => [i.type, i.min, i.max, i.value]);
+  check(bounds.join(",") === "number,0,20,3", `the limit field: ${bounds}`);
+  await admin.fill("#user-form [name=chat_limit]", "5");
+  await admin.click("#user-save");
+  await admin.waitForSelector("#user-form[data-saved=agent1]");
+  const shown = await admin.$$eval("#users tr", (trs) => trs.map((tr) => [...tr.children].map((td) => td.textContent.trim())));
+  const col = shown[0].indexOf("接待上限");
+  const agentRow = shown.find((r) => r[0] === "agent1");
+  check(col > 0 && agentRow[col] === "5", `the list shows the new limit: ${JSON.stringify(agentRow)}`);
+  await shot(admin, "chat-users-limit");
+  check(refused.length === 0, `the users page got no refusal: ${refused.join(" | ")}`);
   clean("the whole run");
 });
