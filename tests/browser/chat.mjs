@@ -80,6 +80,32 @@ await run(async ({ browser, page }) => {
   await visitor.waitForSelector(`.msg.agent .bubble:text("${AGENT_TEXT}")`, { timeout: 15_000 });
   await shot(visitor, "chat-visitor-active");
 
+  // A second visitor (English page) while the first chat is on the agent's screen: 1001 takes
+  // it too (under the default 接待上限 of 3); its message counts as unread until opened; the
+  // visitor ends it with the page's button.
+  const v3ctx = await browser.newContext({ locale: "en-US", viewport: { width: 390, height: 760 } });
+  const visitor3 = await v3ctx.newPage();
+  watch(visitor3, "visitor3");
+  await visitor3.goto(`${URL}/chat/?group=support&lang=en`);
+  await visitor3.waitForSelector("#chat[data-state=active]", { timeout: 15_000 });
+  const status3 = (await visitor3.textContent("#chat-status")).trim();
+  check(status3 === "Agent 1001 is serving you", `the English page: ${status3}`);
+  const second = await visitor3.evaluate(() => JSON.parse(localStorage.getItem("bl.chat.session.support") || "null"));
+  await visitor3.fill("#chat-text", "Hello from the second visitor");
+  await visitor3.press("#chat-text", "Enter");
+  const badge = `#chat-list li.chat-item[data-id="${second.id}"] .badge`;
+  await agent.waitForSelector(`${badge}[data-count="1"]`, { timeout: 15_000 });
+  check(await agent.getAttribute("#chat-unread", "data-count") === "1", "the panel counts one unread message");
+  check(await agent.getAttribute(`#chat-list li.chat-item[data-id="${kept.id}"]`, "aria-selected") === "true", "the first chat stays on screen");
+  await shot(agent, "chat-agent-unread");
+  await visitor3.click("#chat-end");
+  await visitor3.waitForSelector("#chat[data-state=ended]");
+  await visitor3.waitForSelector("#rating:not([hidden])");
+  check(!(await visitor3.isHidden("#chat-again")), "an ended chat offers a new one");
+  await agent.waitForSelector(`#chat-list li.chat-item[data-id="${second.id}"]`, { state: "detached", timeout: 15_000 });
+  await agent.waitForSelector('#chat-unread[data-count="0"]');
+  await v3ctx.close();
+
   // 邀评: the visitor is asked, rates 满意 (2).
   await agent.click("#chat-invite");
   await agent.waitForSelector("#chat-status[data-invited]");
@@ -205,6 +231,15 @@ await run(async ({ browser, page }) => {
   await shot(shop, "chat-widget-open");
   await shop.click("#branchline-chat-button");
   check(await shop.isHidden("#branchline-chat-frame"), "the button closes the iframe again");
+  // A phone-sized screen: the frame fills it; the page's own 收起 button closes it.
+  await shop.setViewportSize({ width: 390, height: 760 });
+  await shop.evaluate(() => window.BranchlineChat.open());
+  const full = await shop.$eval("#branchline-chat-frame", (f) => [Math.round(f.getBoundingClientRect().width), Math.round(f.getBoundingClientRect().height)]);
+  check(full.join("x") === "390x760", `full screen on a narrow screen: ${full}`);
+  await shot(shop, "chat-widget-narrow");
+  await inner.locator("#chat-minimize").click();
+  await shop.waitForSelector("#branchline-chat-frame", { state: "hidden" });
+  check(await shop.isVisible("#branchline-chat-button"), "the round button is back");
 
   // 接待上限 on the users page: bounded 0–20; agent1 now takes up to 5 chats at once.
   await admin.goto(`${URL}/#/users`);
@@ -216,10 +251,12 @@ await run(async ({ browser, page }) => {
   await admin.fill("#user-form [name=chat_limit]", "5");
   await admin.click("#user-save");
   await admin.waitForSelector("#user-form[data-saved=agent1]");
-  const shown = await admin.$$eval("#users tr", (trs) => trs.map((tr) => [...tr.children].map((td) => td.textContent.trim())));
-  const col = shown[0].indexOf("接待上限");
-  const agentRow = shown.find((r) => r[0] === "agent1");
-  check(col > 0 && agentRow[col] === "5", `the list shows the new limit: ${JSON.stringify(agentRow)}`);
+  // The list is read again after the save: wait for agent1's row to show the new limit.
+  await admin.waitForFunction(() => {
+    const rows = [...document.querySelectorAll("#users tr")].map((tr) => [...tr.children].map((td) => td.textContent.trim()));
+    const col = rows[0]?.indexOf("接待上限") ?? -1;
+    return col > 0 && rows.find((r) => r[0] === "agent1")?.[col] === "5";
+  });
   await shot(admin, "chat-users-limit");
   check(refused.length === 0, `the users page got no refusal: ${refused.join(" | ")}`);
   clean("the whole run");
