@@ -41,7 +41,8 @@ await run(async ({ browser, page }) => {
   const vctx = await browser.newContext({ locale: "zh-CN", viewport: { width: 390, height: 760 }, isMobile: true, hasTouch: true });
   const visitor = await vctx.newPage();
   watch(visitor, "visitor");
-  await visitor.goto(`${URL}/chat/?group=support&title=${encodeURIComponent("Branchline 在线客服")}&color=%2300a870`);
+  // The site knows this visitor (the demo customer 张伟) and passes the name and phone.
+  await visitor.goto(`${URL}/chat/?group=support&title=${encodeURIComponent("Branchline 在线客服")}&color=%2300a870&name=${encodeURIComponent("张伟")}&phone=13800138000`);
   check((await visitor.textContent("#chat-title")).trim() === "Branchline 在线客服", "the page shows the title of the query");
   await visitor.waitForSelector("#chat[data-state=active]", { timeout: 15_000 });
   const status = (await visitor.textContent("#chat-status")).trim();
@@ -64,6 +65,12 @@ await run(async ({ browser, page }) => {
   await agent.waitForSelector(`#chat-transcript .chat-msg.visitor .chat-text:text("${VISITOR_TEXT}")`, { timeout: 15_000 });
   const group = (await agent.textContent("#chat-group")).trim();
   check(group === "support", `the panel names the group: ${group}`);
+  check((await agent.textContent("#chat-visitor-name")).trim() === "张伟", "the panel names the visitor");
+  check((await agent.textContent("#chat-phone")).includes("13800138000"), "the panel shows the visitor's phone");
+  // The phone opens the workspace's customer view (the screen pop's lookup).
+  await agent.click("#chat-lookup");
+  await agent.waitForSelector("#screenpop #pop-customer-name");
+  check((await agent.textContent("#pop-customer-name")).trim() === "张伟", "the phone finds the customer record");
   await shot(agent, "chat-agent-panel");
 
   // A reload of the visitor's page continues the same session with its messages.

@@ -64,7 +64,8 @@ export function chatStyles() {
 }
 
 /**
- * Builds the panel into `root`. `options.lookup(phone)` (optional) opens the customer of a
+ * Builds the panel into `root`. `options.extension` is the signed-in user's extension (the
+ * serving agent of their chats); `options.lookup(phone)` (optional) opens the customer of a
  * visitor's phone number. Returns `{ onEvent(ev), refresh() }`.
  */
 export function createChatPanel(root, options = {}) {
@@ -238,10 +239,15 @@ export function createChatPanel(root, options = {}) {
       if (x.status < 300) { markEnded(); refresh(); }
       else sendError.textContent = x.data.message || String(x.status);
     });
-    actions.append(invite, target, transfer, end);
+    // Only the serving agent writes, invites and transfers; an overseer (admin, supervisor)
+    // reads along and may end the chat.
+    const serving = Boolean(options.extension) && v.agent === options.extension;
+    if (serving) actions.append(invite, target, transfer);
+    actions.append(end);
     selected.controls = [reply, send, invite, target, transfer, end];
     const composer = el("div", undefined, { class: "chat-composer" });
     composer.append(reply, send);
+    composer.hidden = !serving;
     box.append(head, transcript, status, composer, actions, sendError);
     box.dataset.phase = v.phase;
     for (const m of v.messages ?? []) addToTranscript(m);

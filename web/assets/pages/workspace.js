@@ -169,7 +169,7 @@ async function render(view) {
   if (CHAT_ROLES.includes(session.role)) {
     const chatRoot = el("section", undefined, { id: "chats", class: "chats", "aria-label": t("chat.title") });
     view.append(chatRoot);
-    chats = createChatPanel(chatRoot, { lookup: (phone) => lookup(phone) });
+    chats = createChatPanel(chatRoot, { extension: session.extension, lookup: (phone) => lookup(phone) });
   }
 
   const popRoot = el("section", undefined, { id: "screenpop", class: "screenpop", "aria-label": t("screenpop") });
