@@ -62,11 +62,12 @@ struct Stream {
 }
 
 impl Stream {
-    fn open(addr: SocketAddr, path: &str) -> Stream {
+    fn open(addr: SocketAddr, path: &str, auth: Option<&str>) -> Stream {
         let mut sock = TcpStream::connect(addr).unwrap();
         sock.set_read_timeout(Some(Duration::from_millis(200)))
             .unwrap();
-        write!(sock, "GET {path} HTTP/1.1\r\nHost: {addr}\r\n\r\n").unwrap();
+        let auth = auth.map_or(String::new(), |a| format!("Authorization: {a}\r\n"));
+        write!(sock, "GET {path} HTTP/1.1\r\nHost: {addr}\r\n{auth}\r\n").unwrap();
         let mut s = Stream {
             sock,
             seen: String::new(),
@@ -184,7 +185,8 @@ fn a_visitor_and_an_agent_chat_rate_and_the_session_is_logged_and_listed() {
     assert_eq!(opened["session"]["agent"], "1001");
     let base = format!("/chat/api/sessions/{id}");
 
-    let mut events = Stream::open(a, &format!("{base}/stream?token={token}"));
+    let mut events = Stream::open(a, &format!("{base}/stream?token={token}"), None);
+    let mut workspace = Stream::open(a, "/api/events/stream", Some(AGENT));
 
     let r = visitor(
         a,
@@ -222,6 +224,13 @@ fn a_visitor_and_an_agent_chat_rate_and_the_session_is_logged_and_listed() {
     // The visitor's stream delivers the agent's message.
     events.wait_for("您好，请讲", Duration::from_secs(5));
     assert!(events.seen.contains("event: chat.message"));
+    assert!(
+        events.seen.contains("你好"),
+        "the visitor's own message too"
+    );
+    // The agent's live feed carries the session's events (they name the serving agent).
+    workspace.wait_for("您好，请讲", Duration::from_secs(5));
+    assert!(workspace.seen.contains("你好"));
 
     // A wrong token reads as no session; a message over 2,000 characters is refused.
     let r = request(a, "GET", &base, &[("X-Chat-Token", "wrong")], b"");
@@ -347,6 +356,56 @@ fn a_visitor_and_an_agent_chat_rate_and_the_session_is_logged_and_listed() {
     assert_eq!(r.status, 200, "{}", r.text());
     assert_eq!(r.json()["phase"], "ended");
     assert_eq!(r.json()["messages"].as_array().unwrap().len(), 2);
+
+    // The agent hands a chat to another group; a supervisor ends it.
+    let r = start(
+        &d,
+        &mut starts,
+        &json!({"visitor": "v-4", "group": "support"}),
+    );
+    assert_eq!(r.status, 201, "{}", r.text());
+    let (sid, tok) = (
+        r.json()["session"]["id"].as_str().unwrap().to_owned(),
+        r.json()["token"].as_str().unwrap().to_owned(),
+    );
+    let mut second = Stream::open(
+        a,
+        &format!("/chat/api/sessions/{sid}/stream?token={tok}"),
+        None,
+    );
+    assert_refused(
+        &staff(a, &format!("/api/chats/{sid}/transfer"), AGENT, &json!({})),
+        "group",
+    );
+    let r = staff(a, &format!("/api/chats/{sid}/end"), AGENT2, &json!({}));
+    assert_eq!(r.status, 403, "another agent's chat: {}", r.text());
+    let r = staff(
+        a,
+        &format!("/api/chats/{sid}/transfer"),
+        AGENT,
+        &json!({"group": "sales"}),
+    );
+    assert_eq!(r.status, 204, "{}", r.text());
+    second.wait_for("event: call.transferred", Duration::from_secs(5));
+    second.wait_for("event: queue.entered", Duration::from_secs(5));
+    assert!(!second.seen.contains(&id), "only its own session's events");
+    const SUPER: &str = "Basic c3VwZXI6c3VwZXI="; // super:super
+    let r = get(a, "/api/chats", SUPER);
+    assert!(r.text().contains(&sid), "{}", r.text());
+    // Once queued again nobody serves it: an agent's end is refused as not assigned.
+    let r = staff(a, &format!("/api/chats/{sid}/end"), AGENT2, &json!({}));
+    assert_eq!(r.status, 409, "{}", r.text());
+    let r = staff(a, &format!("/api/chats/{sid}/end"), SUPER, &json!({}));
+    assert_eq!(r.status, 204, "{}", r.text());
+    let r = request(
+        a,
+        "GET",
+        &format!("/chat/api/sessions/{sid}"),
+        &[("X-Chat-Token", &tok)],
+        b"",
+    );
+    assert_eq!(r.json()["phase"], "ended");
+    assert_eq!(r.json()["end_cause"], "agent_ended");
 
     // chat_limit reaches the desk on reload: with 0, a new session waits in the queue.
     assert_refused(
@@ -580,4 +639,19 @@ fn the_chat_page_and_widget_are_public_frameable_and_the_panel_is_not() {
     assert_eq!(r.status, 413);
     // The staff side needs a login.
     assert_eq!(request(a, "GET", "/api/chats", &[], b"").status, 401);
+    // A QA inspector reads session records like call records but serves no chat.
+    let r = request(
+        a,
+        "PUT",
+        "/api/users/qa1",
+        &[("Authorization", BASIC_ADMIN)],
+        json!({"display_name": "QA", "role": "qa", "password": "inspector1"})
+            .to_string()
+            .as_bytes(),
+    );
+    assert_eq!(r.status, 201, "{}", r.text());
+    let qa = common::basic("qa1", "inspector1");
+    assert_eq!(get(a, "/api/chat-records", &qa).status, 200);
+    assert_eq!(get(a, "/api/chats", &qa).status, 403);
+    assert_eq!(get(a, "/api/chat-leave-messages", &qa).status, 403);
 }

@@ -633,6 +633,40 @@ mod tests {
     }
 
     #[test]
+    fn a_user_save_sets_the_chat_limit_keeps_it_when_absent_and_refuses_over_twenty() {
+        use crate::storage::admin::{save_user_with, AdminError, DepartmentChoice, UserInput};
+        let dir = tempfile::tempdir().unwrap();
+        let mut db = Db::open(&dir.path().join("t.db")).unwrap();
+        let input = |password: Option<&str>| UserInput {
+            display_name: "A".into(),
+            role: "agent".into(),
+            extension: None,
+            password: password.map(Into::into),
+            groups: vec![],
+        };
+        let limit = |n: Option<u32>| DepartmentChoice {
+            chat_limit: n,
+            ..Default::default()
+        };
+        let (view, created) = save_user_with(
+            db.conn_mut(),
+            "a1",
+            &input(Some("long enough")),
+            &limit(None),
+        )
+        .unwrap();
+        assert!(created);
+        assert_eq!(view.chat_limit, DEFAULT_CHAT_LIMIT);
+        let (view, _) = save_user_with(db.conn_mut(), "a1", &input(None), &limit(Some(7))).unwrap();
+        assert_eq!(view.chat_limit, 7);
+        let (view, _) = save_user_with(db.conn_mut(), "a1", &input(None), &limit(None)).unwrap();
+        assert_eq!(view.chat_limit, 7, "absent keeps");
+        let refused = save_user_with(db.conn_mut(), "a1", &input(None), &limit(Some(21)));
+        assert!(matches!(refused, Err(AdminError::Invalid { field, .. }) if field == "chat_limit"));
+        assert_eq!(user_chat_limit(db.conn(), "a1").unwrap(), Some(7));
+    }
+
+    #[test]
     fn chat_limits_map_extensions_and_the_column_refuses_out_of_range_values() {
         let dir = tempfile::tempdir().unwrap();
         let db = Db::open(&dir.path().join("t.db")).unwrap();

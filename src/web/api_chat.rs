@@ -2,7 +2,8 @@
 //! the caller's scope, one session with its transcript, the serving agent's actions (send, end,
 //! invite a rating, transfer), the session records (会话记录) read from the event log with CSV
 //! and .xlsx downloads, and the message pool (留言池). Roles: [`Perm::Chat`] to serve and read
-//! one's own, [`Perm::ChatSupervise`] to oversee the scope (guard.rs).
+//! one's own, [`Perm::ChatSupervise`] to oversee the scope (guard.rs); the session records are
+//! also open to the roles that read call records ([`Perm::CallsRead`], within their scope).
 
 use serde::Deserialize;
 use serde_json::json;
@@ -69,8 +70,12 @@ pub fn match_route(path: &str) -> Option<(ChatRoute, &'static [&'static str])> {
 
 /// Serves one staff chat request (method already checked, user authenticated).
 pub fn serve(state: &WebState, req: &RequestParts, user: &User, route: ChatRoute) -> ResponseParts {
-    if let Err(denied) = require_perm(user, Perm::Chat, &req.path) {
-        return denied;
+    // Session records are read like call records: QA inspectors (质检) read them too.
+    let reads_records = route == ChatRoute::Records && permits(user.role, Perm::CallsRead);
+    if !reads_records {
+        if let Err(denied) = require_perm(user, Perm::Chat, &req.path) {
+            return denied;
+        }
     }
     let scope = match Scope::of(state, user) {
         Ok(s) => s,

@@ -125,8 +125,7 @@ pub(super) fn chat_error(e: ChatError) -> ResponseParts {
         }
         ChatError::NoAgents(group) => ResponseParts::json(
             409,
-            &json!({"error": "offline", "message": message, "field": null, "offline": true,
-                    "group": group}),
+            &json!({"error": "offline", "message": message, "offline": true, "group": group}),
         ),
         ChatError::Ended => ResponseParts::error(409, "ended", &message, None),
         ChatError::NotServing(_) => ResponseParts::error(403, "not_serving", &message, None),
@@ -371,6 +370,7 @@ fn visitor_get(state: &WebState, req: &RequestParts, session: String) -> Respons
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(super) struct TextBody {
+    /// The message.
     pub(super) text: Option<String>,
 }
 
@@ -694,6 +694,33 @@ mod tests {
         assert!(r.allow(Bucket::Leave, other, t0).is_ok(), "per address");
         assert!(r.allow(Bucket::Start, ip, t0).is_ok(), "per bucket");
         assert!(r.allow(Bucket::Leave, ip, t0 + WINDOW).is_ok());
+    }
+
+    #[test]
+    fn desk_refusals_map_to_the_statuses_of_the_contract() {
+        let status = |e: ChatError| chat_error(e).status;
+        assert_eq!(status(ChatError::NotFound("x".into())), 404);
+        assert_eq!(status(ChatError::UnknownGroup("g".into())), 404);
+        assert_eq!(status(ChatError::Ended), 409);
+        assert_eq!(status(ChatError::NotServing("1002".into())), 403);
+        assert_eq!(status(ChatError::NotAssigned), 409);
+        assert_eq!(status(ChatError::Full("busy".into())), 503);
+        let offline = chat_error(ChatError::NoAgents("sales".into()));
+        assert_eq!(offline.status, 409);
+        let body: serde_json::Value = serde_json::from_slice(&offline.body).unwrap();
+        assert_eq!(
+            (body["error"].as_str(), body["offline"].as_bool()),
+            (Some("offline"), Some(true))
+        );
+        let invalid = chat_error(ChatError::Invalid {
+            field: "name",
+            message: "too long".into(),
+        });
+        let body: serde_json::Value = serde_json::from_slice(&invalid.body).unwrap();
+        assert_eq!(
+            (invalid.status, body["field"].as_str()),
+            (400, Some("name"))
+        );
     }
 
     #[test]

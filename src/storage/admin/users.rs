@@ -62,8 +62,9 @@ pub struct UserInput {
     pub groups: Vec<String>,
 }
 
-/// The department fields of `PUT /api/users/{username}` (migration 0014). Absent fields keep
-/// what is stored, so callers that predate departments do not clear them.
+/// The department fields of `PUT /api/users/{username}` (migration 0014) and the chat limit
+/// (migration 0015). Absent fields keep what is stored, so callers that predate them do not
+/// clear them.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct DepartmentChoice {
     /// `None`: keep; `Some(None)` or `Some(Some(""))`: no department; else the department.
