@@ -161,7 +161,26 @@ function openStream() {
   on("call.transferred", () => note(L.transferred));
   on("rating.invited", () => showRating(true));
   on("call.ended", (ev, d) => ended(d.cause));
-  es.addEventListener("error", () => { if (state.phase === "ended") closeStream(); });
+  es.addEventListener("error", () => {
+    if (state.phase === "ended") { closeStream(); return; }
+    // The browser retries a dropped stream by itself, but not a refused one (the session is
+    // gone, the server restarted): read the session back, then reopen or give up on it.
+    if (es.readyState === EventSource.CLOSED) setTimeout(() => recover(es), 2000);
+  });
+}
+
+/** After the stream was refused: reopen it if the session is still open, else end the page's. */
+async function recover(es) {
+  if (state.stream !== es || state.phase === "ended") return;
+  const r = await refresh();
+  if (state.stream !== es || state.phase === "ended") return;
+  if (r.status === 200) { openStream(); return; }
+  if (r.status === 404) {
+    state.rated = true; // nothing left to rate
+    ended(null);
+    return;
+  }
+  setTimeout(() => recover(es), 5000);
 }
 
 /** Reads the session back (reload, reconnect) and shows what it holds. */
