@@ -375,6 +375,32 @@ mod tests {
     }
 
     #[test]
+    fn web_chat_upgrades_existing_users_to_the_default_chat_limit() {
+        let mut conn = Connection::open_in_memory().unwrap();
+        migrate_with(&mut conn, &MIGRATIONS[..14]).unwrap();
+        conn.execute_batch(
+            "INSERT INTO extensions (number, sip_password) VALUES ('1001', 'x');
+             INSERT INTO users (username, role, password_hash, extension, created_at_ms)
+             VALUES ('agent1', 'agent', 'h', '1001', 0);",
+        )
+        .unwrap();
+        migrate(&mut conn).unwrap();
+        assert_eq!(user_version(&conn).unwrap(), SCHEMA_VERSION);
+        let limit: i64 = conn
+            .query_row(
+                "SELECT chat_limit FROM users WHERE username = 'agent1'",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert_eq!(limit, 3);
+        let pool: i64 = conn
+            .query_row("SELECT count(*) FROM chat_leave_messages", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(pool, 0);
+    }
+
+    #[test]
     fn sql_now_is_a_plausible_utc_millisecond_count() {
         let conn = Connection::open_in_memory().unwrap();
         let now: i64 = conn
