@@ -659,3 +659,55 @@ fn screen_pop_shows_known_caller_within_a_second_saves_summary_ticket_and_new_cu
     assert_eq!(c["fields"]["level"], "银卡", "{created:#}");
     assert_eq!(c["created_by"], "agent1", "{created:#}");
 }
+
+#[test]
+fn chat_visitor_and_agent_talk_rate_and_end_records_show_it_and_offline_visitors_leave_messages() {
+    let w = Workdir::new();
+    let d = Daemon::start(&w);
+    // Agent 1001's desk phone registers: a demo agent is then signed in and may take chats.
+    register(&d, "1001", free_port());
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while common::request(d.http(), "GET", "/chat/api/config?group=support", &[], b"").json()
+        ["online"]
+        != true
+    {
+        assert!(
+            Instant::now() < deadline,
+            "1001 never came online for chats"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let results = Script::start("chat.mjs", &d).finish();
+    let session = value(&results, "session");
+    eprintln!("records row: {}", value(&results, "records_row"));
+    eprintln!(
+        "leave-message refusal: {}",
+        value(&results, "leave_refusal")
+    );
+    // The browser's session is the server's: ended by the agent, rated 满意 (2), both texts kept.
+    let view = d.api(&format!("/api/chats/{session}"));
+    assert_eq!(view["phase"], "ended", "{view:#}");
+    assert_eq!(view["end_cause"], "agent_ended", "{view:#}");
+    assert_eq!(view["rating"], 2, "{view:#}");
+    let texts: Vec<&str> = view["messages"]
+        .as_array()
+        .map(|m| m.iter().filter_map(|x| x["text"].as_str()).collect())
+        .unwrap_or_default();
+    assert!(
+        texts.iter().any(|t| t.contains("订单发货")) && texts.iter().any(|t| t.contains("24小时")),
+        "{view:#}"
+    );
+    // The message left from the form was assigned to 1001 and marked done by agent1.
+    let pool = d.api("/api/chat-leave-messages");
+    let left = pool["messages"]
+        .as_array()
+        .and_then(|a| a.iter().find(|m| m["name"] == "李雷"))
+        .unwrap_or_else(|| panic!("the left message is in the pool: {pool:#}"));
+    assert_eq!(left["phone"], "13700001111", "{left:#}");
+    assert_eq!(left["assigned_to"], "1001", "{left:#}");
+    assert_eq!(left["status"], "done", "{left:#}");
+    assert_eq!(left["note"], "已回电,办理退货", "{left:#}");
+    // 接待上限 saved from the users page.
+    let user = d.api("/api/users/agent1");
+    assert_eq!(user["chat_limit"], 5, "{user:#}");
+}

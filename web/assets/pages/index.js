@@ -20,15 +20,17 @@ import trunks from "./trunks.js";
 import ivr from "./ivr.js";
 import voices from "./voices.js";
 import hours from "./hours.js";
+import chatRecords from "./chat_records.js";
+import chatMessages from "./chat_messages.js";
 
 /** The navigation's sections (label key, pages), in order; a section with no page the user
  * may open is not shown. */
 export const SECTIONS = [
   ["nav.section.work", [workspace]],
-  ["nav.section.monitor", [monitor, wallboard, reports, calls]],
+  ["nav.section.monitor", [monitor, wallboard, reports, calls, chatRecords]],
   ["nav.section.agents", [groups, extensions, users, departments, policy]],
   ["nav.section.routing", [ivr, voices, hours, routes, trunks]],
-  ["nav.section.service", [customerFields, summaryConfig, ticketTypes]],
+  ["nav.section.service", [customerFields, summaryConfig, ticketTypes, chatMessages]],
   ["nav.section.system", [audit]],
 ];
 

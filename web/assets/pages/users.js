@@ -1,5 +1,6 @@
 // Users (用户): role, extension, password, department (部门), supervisor scope (skill groups and
-// departments). No hashes are sent.
+// departments), an agent's concurrent web-chat limit (接待上限, 0–20, 0 = no chats). No hashes
+// are sent.
 // Ids: #user-form, inputs named after the JSON fields, #user-save, #user-error-<field>.
 import { t } from "../i18n.js";
 import { api, el } from "../lib.js";
@@ -42,15 +43,22 @@ async function render(view) {
   // The department select offers the departments that exist ("" = none).
   const r = await api("GET", "/api/departments");
   const names = r.status === 200 ? (r.data.items ?? []).map((d) => d.name) : [];
+  // 接待上限 is a small count: the form's number input gets its bounds when the form opens.
+  new MutationObserver(() => {
+    const limit = view.querySelector("#user-form [name=chat_limit]:not([max])");
+    if (limit) Object.assign(limit, { min: "0", max: "20", step: "1" });
+  }).observe(view, { childList: true, subtree: true });
   return crud(view, {
     title: "nav.users", prefix: "user", path: "/api/users", key: "username",
     fields: [{ name: "display_name" }, { name: "role", options: ROLES, default: "agent" }, { name: "extension" },
       { name: "password", type: "password", optional: true }, { name: "groups", list: true },
-      { name: "department", options: ["", ...names] }, { name: "departments", list: true }],
+      { name: "department", options: ["", ...names] }, { name: "departments", list: true },
+      { name: "chat_limit", type: "number", default: 3 }],
     toBody: (b) => ({ ...b, extension: b.extension.trim() || null, department: b.department || null }),
     cols: [["user.username", (u) => u.username], ["user.display_name", (u) => u.display_name], ["user.role", (u) => u.role],
       ["user.extension", (u) => u.extension ?? ""], ["user.phone", phone], ["user.groups", (u) => u.groups.join(", ")],
-      ["user.department", (u) => u.department ?? ""], ["user.departments", (u) => (u.departments ?? []).join(", ")]],
+      ["user.department", (u) => u.department ?? ""], ["user.departments", (u) => (u.departments ?? []).join(", ")],
+      ["user.chat_limit", (u) => (u.extension ? String(u.chat_limit ?? 3) : "")]],
     rowActions: endpointEditor,
   });
 }
@@ -60,12 +68,12 @@ const dict = {
     "user.extension": "分机", "user.password": "密码", "user.groups": "管辖技能组", "user.phone": "接听方式",
     "user.department": "所属部门", "user.departments": "管辖部门",
     "user.endpoint": "接听方式", "user.endpoint.sip": "话机", "user.endpoint.mobile": "手机",
-    "endpoint.endpoint": "接听方式", "endpoint.mobile": "手机号码" },
+    "endpoint.endpoint": "接听方式", "endpoint.mobile": "手机号码", "user.chat_limit": "接待上限" },
   en: { ...COMMON.en, "nav.users": "Users", "user.username": "Username", "user.display_name": "Name", "user.role": "Role",
     "user.extension": "Extension", "user.password": "Password", "user.groups": "Supervised groups", "user.phone": "Answers on",
     "user.department": "Department", "user.departments": "Supervised departments",
     "user.endpoint": "Answer on…", "user.endpoint.sip": "Desk phone", "user.endpoint.mobile": "Mobile",
-    "endpoint.endpoint": "Answer on", "endpoint.mobile": "Mobile number" },
+    "endpoint.endpoint": "Answer on", "endpoint.mobile": "Mobile number", "user.chat_limit": "Chat limit" },
 };
 
 export default { id: "users", roles: ["admin"], label: "nav.users", render, dict };

@@ -1,10 +1,11 @@
 // The agent workspace (坐席工作台, SPEC §5): the phone bar (电话条) — state switch, dial,
 // hold/unhold, blind transfer, hang up — driving the calls API, the live state over SSE, the
 // screen pop (来电弹屏) when this agent's phone rings, and the reminders of the agent's contact
-// plans (联系计划) that are due or overdue.
+// plans (联系计划) that are due or overdue, and the agent's web chats (在线会话, chatpanel.js).
 import { t } from "../i18n.js";
 import { ctx, api, el, openStream, when } from "../lib.js";
 import { createScreenPop, loadConfig, dict as popDict } from "./screenpop.js";
+import { CHAT_KINDS, createChatPanel, isChat, dict as chatDict } from "./chatpanel.js";
 
 /** Contact plans due within this many ms are listed with the overdue ones. */
 const REMIND_AHEAD_MS = 15 * 60_000;
@@ -13,6 +14,9 @@ const REMIND_EVERY_MS = 30_000;
 
 /** Break sub-states the ACD accepts by default (core/acd/state.rs `break_reasons`). */
 const BREAK_REASONS = ["小休", "用餐", "会议", "培训", "卫生间"];
+
+/** Roles that serve or oversee web chats (the chat API's scopes, CHAT_API.md). */
+const CHAT_ROLES = ["agent", "admin", "supervisor"];
 
 const own = {
   "zh-CN": {
@@ -34,7 +38,10 @@ const own = {
     "rem.due": "Due soon", "rem.busy": "Finish the current call first", "rem.count": "to contact",
   },
 };
-const dict = { "zh-CN": { ...popDict["zh-CN"], ...own["zh-CN"] }, en: { ...popDict.en, ...own.en } };
+const dict = {
+  "zh-CN": { ...popDict["zh-CN"], ...chatDict["zh-CN"], ...own["zh-CN"] },
+  en: { ...popDict.en, ...chatDict.en, ...own.en },
+};
 
 function stateLabel(s) { return t(`state.${s}`) === `state.${s}` ? s : t(`state.${s}`); }
 
@@ -156,6 +163,15 @@ async function render(view) {
   const reminders = el("section", undefined, { id: "reminders", class: "reminders", "aria-label": t("rem.title") });
   view.append(reminders);
 
+  // Web chats (在线会话): an agent with an extension takes chats; supervisors and admins see
+  // those of their scope.
+  let chats = null;
+  if (CHAT_ROLES.includes(session.role)) {
+    const chatRoot = el("section", undefined, { id: "chats", class: "chats", "aria-label": t("chat.title") });
+    view.append(chatRoot);
+    chats = createChatPanel(chatRoot, { extension: session.extension, lookup: (phone) => lookup(phone) });
+  }
+
   const popRoot = el("section", undefined, { id: "screenpop", class: "screenpop", "aria-label": t("screenpop") });
   view.append(popRoot);
   const log = el("ul", undefined, { id: "live-log", class: "live-log", "aria-label": t("live") });
@@ -164,7 +180,11 @@ async function render(view) {
   const mine = (ev) => session.extension && ev.agent === session.extension;
   let pop = null;
   const early = []; // ring events that arrive before the pop's configuration is loaded
-  openStream(["agent.state", "agent.ringing", "call.answered", "call.ended", "call.held", "call.resumed", "call.transferred", "queue.entered"], (ev) => {
+  const kinds = ["agent.state", "agent.ringing", "call.answered", "call.ended", "call.held", "call.resumed", "call.transferred", "queue.entered"];
+  openStream([...new Set([...kinds, ...CHAT_KINDS])], (ev) => {
+    // A web chat's events go to the chat panel only (the phone bar is for calls).
+    if (isChat(ev)) { chats?.onEvent(ev); return; }
+    if (!kinds.includes(ev.kind)) return;
     if (ev.kind === "agent.state" && mine(ev)) {
       showState(ev.data.state, ev.data.state === "break" ? ev.data.reason : undefined);
       if (["idle", "break", "offline"].includes(ev.data.state)) setCall(null);
@@ -252,6 +272,15 @@ async function render(view) {
     popRoot.querySelector("#pop-close")?.click();
     pop.ring({ kind: "contact_plan", call_id: null, at_ms: Date.now(), group: null, data: { caller: p.number } });
     popRoot.dataset.planId = String(p.id);
+  }
+  // A chat visitor's phone number: the pop's customer view for it, as for a contact plan.
+  function lookup(phone) {
+    remErr.textContent = "";
+    if (!pop) return;
+    if (live.callId) { remErr.textContent = t("rem.busy"); return; }
+    popRoot.querySelector("#pop-close")?.click();
+    pop.ring({ kind: "chat_lookup", call_id: null, at_ms: Date.now(), group: null, data: { caller: phone } });
+    popRoot.scrollIntoView({ block: "start" });
   }
   // A plan saved from the pop (its status line gets the new id) may already be due.
   new MutationObserver((changes) => {
