@@ -23,21 +23,29 @@ pub fn scenario(name: &str) -> String {
 }
 
 static NEXT_PORT: AtomicU32 = AtomicU32::new(0);
+/// The tests' port window: above the well-known and registered ports SIP/RTP tests like to
+/// use (5060, 5080, 8080) and below the ephemeral range.
+const PORT_LOW: u32 = 18_000;
+/// End of the tests' port window (exclusive).
+const PORT_HIGH: u32 = 32_700;
 
 /// Reserves `n` consecutive loopback ports (UDP and TCP free at the time of the check), starting
 /// on an even number so RTP pairs line up. Ports come from a per-process window derived from the
-/// pid so parallel test threads (and other test binaries) do not collide.
+/// pid so parallel test threads (and other test binaries) do not collide. The window stays
+/// below Linux's ephemeral range (32768–60999): a port checked free there can be taken a moment
+/// later by any outgoing connection (Chromium, SIPp, the tests' own HTTP clients), and the
+/// daemon then fails to bind it.
 pub fn free_ports(n: u32) -> u16 {
     let _ = NEXT_PORT.compare_exchange(
         0,
-        20_000 + (std::process::id() % 150) * 200,
+        PORT_LOW + (std::process::id() % 60) * 200,
         Ordering::SeqCst,
         Ordering::SeqCst,
     );
     for _ in 0..2000 {
         let mut base = NEXT_PORT.fetch_add(n.div_ceil(2) * 2, Ordering::SeqCst);
-        if base + n >= 60_000 {
-            NEXT_PORT.store(20_000, Ordering::SeqCst);
+        if base + n >= PORT_HIGH {
+            NEXT_PORT.store(PORT_LOW, Ordering::SeqCst);
             base = NEXT_PORT.fetch_add(n.div_ceil(2) * 2, Ordering::SeqCst);
         }
         let base = base as u16;
