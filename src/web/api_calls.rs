@@ -22,12 +22,13 @@ use crate::storage::call_list::{
 };
 use crate::storage::{Cdr, User};
 
-fn bad(field: &str, message: String) -> ResponseParts {
+/// A 400 naming the query parameter `field`.
+pub(super) fn bad(field: &str, message: String) -> ResponseParts {
     ResponseParts::error(400, "bad_parameter", &message, Some(field))
 }
 
 /// A non-empty query parameter.
-fn param(req: &RequestParts, name: &str) -> Option<String> {
+pub(super) fn param(req: &RequestParts, name: &str) -> Option<String> {
     req.query_param(name)
         .map(|v| v.trim().to_owned())
         .filter(|v| !v.is_empty())
@@ -48,7 +49,7 @@ fn positive(req: &RequestParts, name: &str, default: u32) -> Result<u32, Respons
 }
 
 /// `from`/`to`: a local date `YYYY-MM-DD` (the box's zone; `to` is inclusive) or UTC ms.
-fn time_param(
+pub(super) fn time_param(
     state: &WebState,
     req: &RequestParts,
     name: &str,

@@ -8,6 +8,7 @@
 use serde::Deserialize;
 use serde_json::json;
 
+use super::api_calls::{bad, param, time_param as period};
 use super::api_chat_public::{chat_error, message_text, unexpected};
 use super::guard::{permits, require_perm, Perm, Reach, Scope};
 use super::http::{percent_decode, RequestParts, ResponseParts};
@@ -277,41 +278,6 @@ fn act(state: &WebState, req: &RequestParts, scope: &Scope, id: &str, verb: &str
         Ok(other) => unexpected(other),
         Err(e) => chat_error(e),
     }
-}
-
-fn bad(field: &str, message: String) -> ResponseParts {
-    ResponseParts::error(400, "bad_parameter", &message, Some(field))
-}
-
-fn param(req: &RequestParts, name: &str) -> Option<String> {
-    req.query_param(name)
-        .map(|v| v.trim().to_owned())
-        .filter(|v| !v.is_empty())
-}
-
-/// `from`/`to`: a local date `YYYY-MM-DD` in the box's zone (`to` inclusive) or UTC ms.
-fn period(state: &WebState, req: &RequestParts, name: &str) -> Result<Option<i64>, ResponseParts> {
-    let Some(raw) = param(req, name) else {
-        return Ok(None);
-    };
-    if let Ok(ms) = raw.parse::<i64>() {
-        return Ok(Some(ms));
-    }
-    let date = (raw.len() == 10)
-        .then(|| raw.parse::<jiff::civil::Date>().ok())
-        .flatten()
-        .ok_or_else(|| {
-            bad(
-                name,
-                format!("{name} must be YYYY-MM-DD or UTC milliseconds, got {raw:?}"),
-            )
-        })?;
-    let cal = super::api_monitor_live::calendar(state);
-    Ok(Some(if name == "to" {
-        date.tomorrow().map_or(i64::MAX, |d| cal.day_start_ms(d))
-    } else {
-        cal.day_start_ms(date)
-    }))
 }
 
 /// Header labels of a records download: (key, 中文, English).
