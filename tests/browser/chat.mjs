@@ -71,6 +71,8 @@ await run(async ({ browser, page }) => {
   await agent.click("#chat-lookup");
   await agent.waitForSelector("#screenpop #pop-customer-name");
   check((await agent.textContent("#pop-customer-name")).trim() === "张伟", "the phone finds the customer record");
+  check(!(await agent.isVisible("#pop-type")) && !(await agent.isVisible("#summary-form")),
+    "a chat lookup shows no call type and no call summary (a chat is not a call)");
   await shot(agent, "chat-agent-panel");
 
   // A reload of the visitor's page continues the same session with its messages.

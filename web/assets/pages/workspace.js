@@ -192,6 +192,7 @@ async function render(view) {
     if (ev.kind === "agent.ringing" && mine(ev)) {
       setCall(ev.call_id);
       delete popRoot.dataset.planId; // a call replaces a contact plan's customer view
+      delete popRoot.dataset.chat;
       if (pop) pop.ring(ev); else early.push(ev);
     }
     if (ev.kind === "call.answered" && mine(ev)) {
@@ -208,6 +209,7 @@ async function render(view) {
     const r = await api("GET", "/api/calls/live");
     const c = (r.data.items ?? []).find((x) => x.call_id === ev.call_id);
     delete popRoot.dataset.planId;
+    delete popRoot.dataset.chat;
     pop.answered(ev, c?.caller ?? "");
   }
 
@@ -272,6 +274,7 @@ async function render(view) {
     popRoot.querySelector("#pop-close")?.click();
     pop.ring({ kind: "contact_plan", call_id: null, at_ms: Date.now(), group: null, data: { caller: p.number } });
     popRoot.dataset.planId = String(p.id);
+    delete popRoot.dataset.chat;
   }
   // A chat visitor's phone number: the pop's customer view for it, as for a contact plan.
   function lookup(phone) {
@@ -280,6 +283,9 @@ async function render(view) {
     if (live.callId) { remErr.textContent = t("rem.busy"); return; }
     popRoot.querySelector("#pop-close")?.click();
     pop.ring({ kind: "chat_lookup", call_id: null, at_ms: Date.now(), group: null, data: { caller: phone } });
+    // A chat is not a call: the pop's call rows and call summary are hidden (app.css).
+    popRoot.dataset.chat = "1";
+    delete popRoot.dataset.planId;
     popRoot.scrollIntoView({ block: "start" });
   }
   // A plan saved from the pop (its status line gets the new id) may already be due.
