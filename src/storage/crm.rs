@@ -641,7 +641,7 @@ pub fn search_customers(
 /// One entry of a customer's timeline (历史动态).
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct TimelineItem {
-    /// `call`, `ticket`, `summary` or `contact_plan`.
+    /// `call`, `ticket`, `summary`, `contact_plan` or `chat` (a web-chat session).
     pub kind: String,
     /// When it happened (call start, creation), UTC ms.
     pub at_ms: i64,
@@ -684,6 +684,16 @@ pub fn customer_timeline(
         args.extend(numbers.into_iter().map(Sql::Text));
         marks.join(", ")
     };
+    // Web-chat sessions whose visitor gave one of the customer's numbers, by lookup key
+    // (`events_chat_phone`, migration 0017).
+    let key_list = if keys.is_empty() {
+        "NULL".to_owned()
+    } else {
+        let first = args.len() + 1;
+        let marks: Vec<String> = (0..keys.len()).map(|i| format!("?{}", first + i)).collect();
+        args.extend(keys.iter().cloned().map(Sql::Text));
+        marks.join(", ")
+    };
     let union = format!(
         "SELECT 'call' AS kind, started_at_ms AS at_ms, call_id AS id, \
            json_object('direction', direction, 'caller', caller, 'callee', callee, \
@@ -706,7 +716,13 @@ pub fn customer_timeline(
          SELECT 'contact_plan', created_at_ms, CAST(id AS TEXT), \
            json_object('number', number, 'due_at_ms', due_at_ms, 'owner', owner, \
              'done', json(CASE WHEN done THEN 'true' ELSE 'false' END), 'note', note) \
-         FROM contact_plans WHERE customer_id = ?1 AND (?2 IS NULL OR owner = ?2)"
+         FROM contact_plans WHERE customer_id = ?1 AND (?2 IS NULL OR owner = ?2) \
+         UNION ALL \
+         SELECT 'chat', at_ms, call_id, \
+           json_object('caller', json_extract(data, '$.caller'), \
+             'phone', json_extract(data, '$.phone'), 'page', json_extract(data, '$.page')) \
+         FROM events WHERE kind = 'call.offered' AND json_extract(data, '$.channel') = 'chat' \
+           AND json_extract(data, '$.phone_key') IN ({key_list})"
     );
     let total: i64 = conn.query_row(
         &format!("SELECT count(*) FROM ({union})"),

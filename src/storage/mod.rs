@@ -101,6 +101,10 @@ const MIGRATIONS: &[(&str, &str)] = &[
         "group_survey",
         include_str!("migrations/0016_group_survey.sql"),
     ),
+    (
+        "chat_phone_index",
+        include_str!("migrations/0017_chat_phone_index.sql"),
+    ),
 ];
 
 /// The schema version this binary migrates to.

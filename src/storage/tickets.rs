@@ -1049,5 +1049,48 @@ mod tests {
         let (page2, _) = customer_timeline(&conn, c.id, None, 2, 3).unwrap();
         assert_eq!(page2.len(), 1);
         assert_eq!(page2[0].id, "call-a");
+
+        // Web chats: the visitor's phone, however typed, by its lookup key (EVENTS.md).
+        for (id, phone, at) in [
+            ("chat-00000000000000a1", "+86 138-0013-8000", 350),
+            ("chat-00000000000000a2", "13900139000", 360),
+        ] {
+            let key = crate::core::numbering::match_key(
+                &crate::core::numbering::normalise(phone).unwrap(),
+            );
+            crate::storage::insert_event(
+                &conn,
+                &crate::storage::Event {
+                    call_id: Some(id.into()),
+                    data: serde_json::json!({"channel": "chat", "caller": "访客1",
+                        "phone": phone, "phone_key": key}),
+                    ..crate::storage::Event::new(at, "call.offered")
+                },
+            )
+            .unwrap();
+        }
+        let (items, total) = customer_timeline(&conn, c.id, None, 1, 10).unwrap();
+        assert_eq!(total, 5);
+        assert_eq!(
+            (items[0].kind.as_str(), items[0].id.as_str()),
+            ("chat", "chat-00000000000000a1")
+        );
+        assert_eq!(items[0].detail["phone"], "+86 138-0013-8000");
+        // The chats are found through their own index, not by reading every offer.
+        let plan: Vec<String> = conn
+            .prepare(
+                "EXPLAIN QUERY PLAN SELECT call_id FROM events WHERE kind = 'call.offered' \
+                 AND json_extract(data, '$.channel') = 'chat' \
+                 AND json_extract(data, '$.phone_key') IN ('13800138000')",
+            )
+            .unwrap()
+            .query_map([], |r| r.get::<_, String>(3))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        assert!(
+            plan.iter().any(|p| p.contains("events_chat_phone")),
+            "{plan:?}"
+        );
     }
 }

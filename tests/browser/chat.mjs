@@ -73,6 +73,10 @@ await run(async ({ browser, page }) => {
   check((await agent.textContent("#pop-customer-name")).trim() === "张伟", "the phone finds the customer record");
   check(!(await agent.isVisible("#pop-type")) && !(await agent.isVisible("#summary-form")),
     "a chat lookup shows no call type and no call summary (a chat is not a call)");
+  await agent.waitForFunction(() => document.querySelector("#pop-timeline")?.textContent.includes("在线会话"),
+    undefined, { timeout: 5000 }).catch(() => {});
+  check((await agent.textContent("#pop-timeline")).includes("在线会话"),
+    "the customer's timeline lists this chat (SPEC §5: calls, tickets, chats)");
   await shot(agent, "chat-agent-panel");
 
   // A reload of the visitor's page continues the same session with its messages.

@@ -593,11 +593,19 @@ impl ChatDesk {
         let token = format!("{:016x}{:016x}", rng.next_u64(), rng.next_u64());
         let name = name.unwrap_or_else(|| format!("访客{}", self.visitors));
         let at = now.wall.0;
+        // The customer-lookup key of the phone the visitor gave (the key customer phones are
+        // stored under), so a customer's timeline finds their chats; a phone that is no
+        // number keeps none.
+        let phone_key = phone
+            .as_deref()
+            .and_then(|p| crate::core::numbering::normalise(p).ok())
+            .map(|n| crate::core::numbering::match_key(&n));
         self.push(Event {
             call_id: Some(id.clone()),
             data: json!({
                 "channel": "chat", "direction": "inbound", "caller": name, "dialled": "chat",
-                "trunk": null, "visitor": start.visitor, "phone": phone, "page": page,
+                "trunk": null, "visitor": start.visitor, "phone": phone, "phone_key": phone_key,
+                "page": page,
             }),
             ..Event::new(at, "call.offered")
         });

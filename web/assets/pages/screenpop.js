@@ -19,7 +19,7 @@ export const dict = {
     "plan.number": "联系号码", "plan.due": "提醒时间", "plan.note": "联系事项", "plan.save": "创建联系计划",
     "timeline": "历史动态", "timeline.empty": "暂无记录", "saved": "已保存",
     "mobile": "手机", "landline": "固话", "international": "国际", "other": "其他",
-    "tl.call": "通话", "tl.ticket": "工单", "tl.summary": "服务小结", "tl.contact_plan": "联系计划",
+    "tl.call": "通话", "tl.chat": "在线会话", "tl.ticket": "工单", "tl.summary": "服务小结", "tl.contact_plan": "联系计划",
   },
   en: {
     "pop.caller": "Caller", "pop.call": "Call", "pop.time": "Call time", "pop.location": "Number location",
@@ -33,7 +33,7 @@ export const dict = {
     "plan.number": "Number", "plan.due": "Remind at", "plan.note": "About", "plan.save": "Create contact plan",
     "timeline": "History", "timeline.empty": "Nothing yet", "saved": "Saved",
     "mobile": "Mobile", "landline": "Landline", "international": "International", "other": "Other",
-    "tl.call": "Call", "tl.ticket": "Ticket", "tl.summary": "Summary", "tl.contact_plan": "Contact plan",
+    "tl.call": "Call", "tl.chat": "Web chat", "tl.ticket": "Ticket", "tl.summary": "Summary", "tl.contact_plan": "Contact plan",
   },
 };
 
