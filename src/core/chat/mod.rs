@@ -363,6 +363,10 @@ pub struct ChatDesk {
     last_assigned: HashMap<String, Instant>,
     visitors: u64,
     events: VecDeque<Event>,
+    /// [`ChatDesk::poll_timeout`]'s answer, kept until a session changes (`None` = stale): the
+    /// switchboard asks after every SIP input, and at thousands of calls a second that must not
+    /// walk every open chat.
+    next_due: std::cell::Cell<Option<Option<Instant>>>,
 }
 
 impl ChatDesk {
@@ -379,6 +383,7 @@ impl ChatDesk {
             last_assigned: HashMap::new(),
             visitors: 0,
             events: VecDeque::new(),
+            next_due: std::cell::Cell::new(None),
         }
     }
 
@@ -935,11 +940,21 @@ impl ChatDesk {
         }
         for id in forget {
             self.sessions.remove(&id);
+            self.next_due.set(None);
         }
     }
 
     /// When [`ChatDesk::handle_timeout`] is due next.
     pub fn poll_timeout(&self) -> Option<Instant> {
+        if let Some(due) = self.next_due.get() {
+            return due;
+        }
+        let due = self.compute_due();
+        self.next_due.set(Some(due));
+        due
+    }
+
+    fn compute_due(&self) -> Option<Instant> {
         self.sessions
             .values()
             .map(|s| match (&s.phase, &s.ended) {
@@ -970,6 +985,8 @@ impl ChatDesk {
     }
 
     fn push(&mut self, ev: Event) {
+        // Every change of a session is logged, so an event also means its timers moved.
+        self.next_due.set(None);
         if self.events.len() >= EVENT_CAP {
             self.events.pop_front();
         }

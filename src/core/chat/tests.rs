@@ -370,3 +370,45 @@ fn an_idle_conversation_ends_and_the_session_is_forgotten_after_the_linger() {
         .expect_err("forgotten");
     assert_eq!(err, ChatError::NotFound(id));
 }
+
+#[test]
+fn the_next_timer_follows_every_change_of_a_session() {
+    let (mut d, mut rng) = (desk(), Rng::seeded(8));
+    assert_eq!(d.poll_timeout(), None);
+    let (id, token) = start(&mut d, &mut rng, t0(), &everyone);
+    // Assigned at once: the idle timer runs from the start.
+    assert_eq!(
+        d.poll_timeout(),
+        Some(Instant::ZERO + Duration::from_secs(900))
+    );
+    let later = t0().advance(Duration::from_secs(100));
+    d.handle(
+        later,
+        &mut rng,
+        ChatCommand::VisitorSend {
+            session: id.clone(),
+            token: token.clone(),
+            text: "still there?".into(),
+        },
+        &everyone,
+    )
+    .expect("message");
+    assert_eq!(
+        d.poll_timeout(),
+        Some(Instant::ZERO + Duration::from_secs(1000))
+    );
+    d.handle(
+        later,
+        &mut rng,
+        ChatCommand::VisitorEnd { session: id, token },
+        &everyone,
+    )
+    .expect("end");
+    // Ended: only the linger remains, then nothing.
+    assert_eq!(
+        d.poll_timeout(),
+        Some(Instant::ZERO + Duration::from_secs(700))
+    );
+    d.handle_timeout(t0().advance(Duration::from_secs(700)));
+    assert_eq!(d.poll_timeout(), None);
+}
