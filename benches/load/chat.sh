@@ -155,7 +155,7 @@ print(f"RESULT chat visitors={r['visitors']} sessions={r['start_status']} stream
       f" rss_after_msgs_mb={r['rss_after_kb']/1024:.1f}")
 print(f"RESULT chat_msgs visitors={r['visitors']} sent={r['sent_visitor']}+{r['sent_agent']} accepted={r['accepted_visitor']}+{r['accepted_agent']}"
       f" in_secs={r['send_secs']} post_errors={r['post_errors']} lost_to_agent={r['lost_to_agent']} lost_to_visitor={r['lost_to_visitor']}"
-      f" dup={r['duplicates']} crosstalk={r['crosstalk']} lagged={r['lagged_frames']}"
+      f" missing_from_transcripts={r.get('missing_from_transcripts')} dup={r['duplicates']} crosstalk={r['crosstalk']} lagged={r['lagged_frames']}"
       f" v2a_p50={r['v2a_p50_ms']}ms v2a_p99={r['v2a_p99_ms']}ms v2a_max={r['v2a_max_ms']}ms"
       f" a2v_p50={r['a2v_p50_ms']}ms a2v_p99={r['a2v_p99_ms']}ms a2v_max={r['a2v_max_ms']}ms"
       f" post_v_p50={r['post_visitor_p50_ms']}ms post_v_p99={r['post_visitor_p99_ms']}ms"

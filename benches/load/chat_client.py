@@ -443,6 +443,23 @@ class Bench:
         res["clk_tck"] = os.sysconf("SC_CLK_TCK")
         st = status_of(self.pid)
         res["rss_after_kb"], res["threads_after"] = st["VmRSS"], st["Threads"]
+        # Are messages the streams did not deliver in the sessions' transcripts?
+        stored = 0
+        for sess in active:
+            try:
+                code, body = await self.pool(sess["src"]).request(
+                    "GET", f"/chat/api/sessions/{sess['id']}", None,
+                    [f"X-Chat-Token: {sess['token']}"],
+                )
+            except (OSError, ConnectionError, asyncio.IncompleteReadError):
+                continue
+            if code == 200:
+                for m in json.loads(body).get("messages", []):
+                    parts = m.get("text", "").split()
+                    if len(parts) > 1 and parts[0] == "bench" and parts[1] in self.sent:
+                        stored += 1
+        res["in_transcripts"] = stored
+        res["missing_from_transcripts"] = len(self.sent) - stored
         return res
 
 
