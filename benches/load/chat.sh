@@ -149,7 +149,7 @@ hnd, hnd_us = per_msg("web-handler")
 wr, wr_us = per_msg("storage-writer")
 tot = r.get("process_ticks", sum(ticks.values()))
 print(f"RESULT chat visitors={r['visitors']} sessions={r['start_status']} streams={r['visitor_streams']}+{r['agent_streams']}agents"
-      f" gauge={r.get('live_streams_gauge')} stream_fail={r['stream_fail']} assigned={r['assigned']} queued={r['queued']} open_secs={r['open_secs']}"
+      f" gauge={r.get('live_streams_gauge')} request_conns={r.get('request_conns')} stream_fail={r['stream_fail']} assigned={r['assigned']} queued={r['queued']} open_secs={r['open_secs']}"
       f" threads={r['threads_open']} rss_idle_mb={idle/1024:.1f} rss_agents_mb={r['rss_before_kb']/1024:.1f}"
       f" rss_open_mb={r['rss_open_kb']/1024:.1f} kb_per_visitor={r['kb_per_visitor']}"
       f" rss_after_msgs_mb={r['rss_after_kb']/1024:.1f}")

@@ -12,7 +12,8 @@ One asyncio thread, loopback only, stdlib only. Phases:
 2. `visitors` sessions are opened (`POST /chat/api/sessions`, group round robin), `per_addr`
    of them from each source address 127.0.1.x (the daemon allows 20 starts a minute per
    address), and each holds `GET /chat/api/sessions/{id}/stream?token=` from its address;
-3. once every stream has sent `stream.open`: the daemon's RSS, threads and per-thread CPU ticks;
+3. once every stream has sent `stream.open`: the daemon's RSS and threads (session starts use
+   `Connection: close`, so no idle request connection is counted);
 4. for `secs` seconds the visitors of assigned sessions send `rate` messages/s and their agents
    reply `reply_rate` messages/s (`POST /api/chats/{id}/messages`), each text tagged; the
    latency is POST sent -> the tagged `chat.message` read from the other side's stream;
@@ -84,7 +85,7 @@ class Pool:
     def __init__(self, port, src):
         self.port, self.src, self.idle = port, src, []
 
-    async def request(self, method, path, body=None, headers=()):
+    async def request(self, method, path, body=None, headers=(), keep=True):
         conn = self.idle.pop() if self.idle else None
         for attempt in (0, 1):
             if conn is None:
@@ -101,6 +102,8 @@ class Pool:
                 head += h + "\r\n"
             if body is not None:
                 head += "Content-Type: application/json\r\n"
+            if not keep:
+                head += "Connection: close\r\n"
             head += f"Content-Length: {len(data)}\r\n\r\n"
             try:
                 conn.w.write(head.encode() + data)
@@ -126,7 +129,7 @@ class Pool:
                 if fresh or attempt == 1:
                     raise
                 continue  # a kept-alive connection the server closed meanwhile: once more
-            if close:
+            if close or not keep:
                 conn.w.close()
             else:
                 self.idle.append(conn)
@@ -269,7 +272,8 @@ class Bench:
         async with sem:
             try:
                 code, body = await self.pool(src).request(
-                    "POST", "/chat/api/sessions", {"visitor": f"bench-{i}", "group": group}
+                    "POST", "/chat/api/sessions", {"visitor": f"bench-{i}", "group": group},
+                    keep=False,
                 )
             except (OSError, ConnectionError, asyncio.IncompleteReadError) as e:
                 code, body = type(e).__name__, b""
@@ -376,6 +380,9 @@ class Bench:
         st = status_of(self.pid)
         res["rss_open_kb"], res["threads_open"] = st["VmRSS"], st["Threads"]
         res["threads_idle"] = base["Threads"]
+        # Kept-alive request connections (none: session starts close theirs, so the RSS sample
+        # is the streams' and the sessions').
+        res["request_conns"] = sum(len(p.idle) for p in self.pools.values())
         try:
             _, metrics = await self.pool(None).request("GET", "/metrics")
             for line in metrics.decode().splitlines():
