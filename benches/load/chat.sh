@@ -133,13 +133,16 @@ JSON
     load1=$(loadavg)
     python3 - "$WORK/result.$N.json" "$rss_idle" "$load0" "$load1" "$CLK_TCK" \
         "$(awk -v a="$runq0" -v b="$runq1" -v w0="$w0" -v w1="$w1" 'BEGIN { printf "%.1f", (b - a) / 1e9 / (w1 - w0) * 100 }')" <<'PY'
-import json, sys
-r = json.load(open(sys.argv[1]))
+import collections, json, sys
+try:
+    r = collections.defaultdict(lambda: None, json.load(open(sys.argv[1])))
+except (OSError, ValueError):
+    print("RESULT chat error=no result from the client"); sys.exit(0)
 idle, load0, load1, hz, runq = int(sys.argv[2]), sys.argv[3], sys.argv[4], int(sys.argv[5]), sys.argv[6]
-if "error" in r and "rss_open_kb" not in r:
-    print("RESULT chat", json.dumps(r, ensure_ascii=False)); sys.exit(0)
-ticks = r.get("thread_ticks", {})
-msgs = r.get("accepted_visitor", 0) + r.get("accepted_agent", 0)
+if "error" in r:
+    print("RESULT chat error=" + json.dumps(dict(r), ensure_ascii=False)); sys.exit(0)
+ticks = r.get("thread_ticks") or {}
+msgs = (r.get("accepted_visitor") or 0) + (r.get("accepted_agent") or 0)
 def per_msg(name):
     t = sum(v for k, v in ticks.items() if k == name or (name.endswith("*") and k.startswith(name[:-1])))
     return t, (t / hz * 1e6 / msgs if msgs else 0)
@@ -147,7 +150,7 @@ eng, eng_us = per_msg("branchline")
 web, web_us = per_msg("web")
 hnd, hnd_us = per_msg("web-handler")
 wr, wr_us = per_msg("storage-writer")
-tot = r.get("process_ticks", sum(ticks.values()))
+tot = r.get("process_ticks") or sum(ticks.values())
 print(f"RESULT chat visitors={r['visitors']} sessions={r['start_status']} streams={r['visitor_streams']}+{r['agent_streams']}agents"
       f" gauge={r.get('live_streams_gauge')} request_conns={r.get('request_conns')} stream_fail={r['stream_fail']} assigned={r['assigned']} queued={r['queued']} open_secs={r['open_secs']}"
       f" threads={r['threads_open']} rss_idle_mb={idle/1024:.1f} rss_agents_mb={r['rss_before_kb']/1024:.1f}"
