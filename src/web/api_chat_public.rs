@@ -627,7 +627,6 @@ pub(super) async fn stream(
     session: String,
 ) -> axum::response::Response {
     use axum::http::{HeaderName, HeaderValue};
-    use tokio::sync::broadcast::error::RecvError;
     if parts.method != "GET" {
         return super::server::into_response(method_not_allowed(&parts, "GET"));
     }
@@ -642,7 +641,7 @@ pub(super) async fn stream(
             .with_header("Retry-After", "5"),
         );
     };
-    let rx = state.shared.events.subscribe();
+    let feed = state.shared.events.subscribe_session(&session);
     let st = state.clone();
     let id = session.clone();
     let token = parts.query_param("token").unwrap_or_default();
@@ -658,29 +657,45 @@ pub(super) async fn stream(
         Err(_) => return super::server::into_response(internal()),
     }
     let needle = format!("\"call_id\":\"{session}\"");
-    // The slot travels with the stream and is given back when the body is dropped.
-    let start = (rx, closing, (needle, slot), true);
+    // The slot travels with the stream and is given back when the body is dropped. After the
+    // session's `call.ended` the feed lets go (`None`): the stream only keeps alive.
+    let start = (Some(feed), closing, (needle, slot), true);
     let frames =
-        futures_util::stream::unfold(start, |(mut rx, mut closing, needle, first)| async move {
+        futures_util::stream::unfold(start, |(mut feed, mut closing, needle, first)| async move {
             if first {
                 let open = super::sse::OPEN_FRAME.to_owned();
                 return Some((
                     Ok::<_, std::convert::Infallible>(open),
-                    (rx, closing, needle, false),
+                    (feed, closing, needle, false),
                 ));
             }
             loop {
+                if feed
+                    .as_ref()
+                    .is_some_and(|f| f.lagged.swap(false, Ordering::AcqRel))
+                {
+                    let lagged = super::sse::LAGGED_FRAME.to_owned();
+                    return Some((Ok(lagged), (feed, closing, needle, false)));
+                }
+                let next = async {
+                    match feed.as_mut() {
+                        Some(f) => f.rx.recv().await,
+                        None => std::future::pending().await,
+                    }
+                };
                 let frame = tokio::select! {
                     _ = closing.changed() => return None,
-                    got = tokio::time::timeout(super::sse::HEARTBEAT, rx.recv()) => match got {
+                    got = tokio::time::timeout(super::sse::HEARTBEAT, next) => match got {
                         Err(_) => super::sse::HEARTBEAT_FRAME.to_owned(),
-                        Ok(Ok(ev)) if belongs(&ev, &needle.0) => super::sse::frame(&ev),
-                        Ok(Ok(_)) => continue,
-                        Ok(Err(RecvError::Lagged(_))) => super::sse::LAGGED_FRAME.to_owned(),
-                        Ok(Err(RecvError::Closed)) => return None,
+                        Ok(Some(ev)) if belongs(&ev, &needle.0) => super::sse::frame(&ev),
+                        Ok(Some(_)) => continue,
+                        Ok(None) => {
+                            feed = None;
+                            continue;
+                        }
                     },
                 };
-                return Some((Ok(frame), (rx, closing, needle, false)));
+                return Some((Ok(frame), (feed, closing, needle, false)));
             }
         });
     let mut resp = axum::response::Response::new(axum::body::Body::from_stream(frames));

@@ -29,23 +29,113 @@ pub struct LiveEvent {
 /// The fan-out of business events to live web clients: the engine publishes every event it
 /// hands to storage; each SSE stream subscribes. Publishing never blocks the engine (a
 /// broadcast ring; lagging readers lose the oldest events, not the engine's time).
+///
+/// Web-chat visitors do not take part in the broadcast: each visitor stream subscribes to its
+/// own session ([`EventFeed::subscribe_session`]), so a chat message wakes the one or two streams
+/// of its session instead of every open stream (with 2,000 visitors the broadcast made each
+/// message cost ~20 µs per open stream on the web thread, and streams lagged; docs/PERFORMANCE.md
+/// (l)).
 #[derive(Debug)]
 pub struct EventFeed {
     tx: broadcast::Sender<LiveEvent>,
+    /// Chat session id → the visitor streams following it.
+    sessions: std::sync::Mutex<std::collections::HashMap<String, Vec<SessionSender>>>,
 }
+
+/// The engine's end of one visitor stream's subscription.
+#[derive(Debug)]
+struct SessionSender {
+    tx: tokio::sync::mpsc::Sender<LiveEvent>,
+    lagged: Arc<AtomicBool>,
+}
+
+/// A visitor stream's subscription to one chat session: its events in order; `lagged` turns
+/// true when events were dropped because the stream fell [`SESSION_BUFFER`] events behind (the
+/// stream then tells the page to re-read the session).
+#[derive(Debug)]
+pub struct SessionFeed {
+    /// The session's events.
+    pub rx: tokio::sync::mpsc::Receiver<LiveEvent>,
+    /// Set when an event could not be queued.
+    pub lagged: Arc<AtomicBool>,
+}
+
+/// Events a visitor stream may fall behind before it skips.
+pub const SESSION_BUFFER: usize = 256;
 
 impl Default for EventFeed {
     fn default() -> Self {
         EventFeed {
             tx: broadcast::channel(FEED_CAPACITY).0,
+            sessions: Default::default(),
         }
     }
 }
 
 impl EventFeed {
+    /// A subscription to the events of chat session `session` from now on. Subscriptions whose
+    /// stream has gone are dropped on the way (one pass over the open ones).
+    pub fn subscribe_session(&self, session: &str) -> SessionFeed {
+        let (tx, rx) = tokio::sync::mpsc::channel(SESSION_BUFFER);
+        let lagged = Arc::new(AtomicBool::new(false));
+        let mut map = self.sessions.lock().unwrap_or_else(|p| p.into_inner());
+        map.retain(|_, subs| {
+            subs.retain(|s| !s.tx.is_closed());
+            !subs.is_empty()
+        });
+        map.entry(session.to_owned())
+            .or_default()
+            .push(SessionSender {
+                tx,
+                lagged: lagged.clone(),
+            });
+        SessionFeed { rx, lagged }
+    }
+
+    /// Visitor streams subscribed now.
+    pub fn session_subscribers(&self) -> usize {
+        let map = self.sessions.lock().unwrap_or_else(|p| p.into_inner());
+        map.values()
+            .flat_map(|subs| subs.iter())
+            .filter(|s| !s.tx.is_closed())
+            .count()
+    }
+
+    /// Hands a chat event to the visitor streams of its session; after `call.ended` the
+    /// session's subscriptions are let go (their streams then only keep alive).
+    fn publish_session(&self, event: &Event, live: &LiveEvent) {
+        let Some(id) = event.call_id.as_deref().filter(|c| c.starts_with("chat-")) else {
+            return;
+        };
+        let mut map = self.sessions.lock().unwrap_or_else(|p| p.into_inner());
+        let Some(subs) = map.get_mut(id) else { return };
+        subs.retain(|s| match s.tx.try_send(live.clone()) {
+            Ok(()) => true,
+            Err(tokio::sync::mpsc::error::TrySendError::Full(_)) => {
+                s.lagged.store(true, Ordering::Release);
+                true
+            }
+            Err(tokio::sync::mpsc::error::TrySendError::Closed(_)) => false,
+        });
+        if subs.is_empty() || event.kind == "call.ended" {
+            map.remove(id);
+        }
+    }
+
     /// Publishes one event to every live subscriber; free when nobody listens.
     pub fn publish(&self, event: &Event) {
-        if self.tx.receiver_count() == 0 {
+        let chat = event
+            .call_id
+            .as_deref()
+            .is_some_and(|c| c.starts_with("chat-"))
+            && {
+                let map = self.sessions.lock().unwrap_or_else(|p| p.into_inner());
+                event
+                    .call_id
+                    .as_deref()
+                    .is_some_and(|c| map.contains_key(c))
+            };
+        if self.tx.receiver_count() == 0 && !chat {
             return;
         }
         let json = match serde_json::to_string(event) {
@@ -55,13 +145,19 @@ impl EventFeed {
                 return;
             }
         };
-        // An error only means every subscriber left meanwhile.
-        let _ = self.tx.send(LiveEvent {
+        let live = LiveEvent {
             kind: event.kind.as_str().into(),
             json: json.into(),
             agent: event.agent.as_deref().map(Into::into),
             group: event.group.as_deref().map(Into::into),
-        });
+        };
+        if chat {
+            self.publish_session(event, &live);
+        }
+        if self.tx.receiver_count() > 0 {
+            // An error only means every subscriber left meanwhile.
+            let _ = self.tx.send(live);
+        }
     }
 
     /// A new subscription that sees every event published from now on.
@@ -371,6 +467,41 @@ impl Shared {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_chat_event_reaches_only_its_sessions_streams_and_a_slow_one_is_told_it_lagged() {
+        let feed = EventFeed::default();
+        let mut a = feed.subscribe_session("chat-a");
+        let mut b = feed.subscribe_session("chat-b");
+        let mut panel = feed.subscribe();
+        let msg = |id: &str, kind: &str| Event {
+            call_id: Some(id.into()),
+            ..Event::new(7, kind)
+        };
+        feed.publish(&msg("chat-a", "chat.message"));
+        assert_eq!(&*a.rx.try_recv().unwrap().kind, "chat.message");
+        assert!(
+            b.rx.try_recv().is_err(),
+            "another session's stream is not woken"
+        );
+        assert_eq!(&*panel.try_recv().unwrap().kind, "chat.message");
+        assert_eq!(feed.session_subscribers(), 2);
+        // A stream that stops reading is marked lagged instead of holding the engine up.
+        for _ in 0..SESSION_BUFFER + 3 {
+            feed.publish(&msg("chat-b", "chat.message"));
+        }
+        assert!(b.lagged.load(Ordering::Acquire));
+        assert!(!a.lagged.load(Ordering::Acquire));
+        // The session's end is delivered, then the subscription is let go.
+        feed.publish(&msg("chat-a", "call.ended"));
+        assert_eq!(&*a.rx.try_recv().unwrap().kind, "call.ended");
+        assert!(matches!(
+            a.rx.try_recv(),
+            Err(tokio::sync::mpsc::error::TryRecvError::Disconnected)
+        ));
+        drop(b);
+        assert_eq!(feed.session_subscribers(), 0);
+    }
 
     #[test]
     fn published_events_reach_every_subscriber_once_serialised() {

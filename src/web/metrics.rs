@@ -54,7 +54,7 @@ pub fn render(shared: &Shared) -> String {
         "branchline_live_streams",
         "gauge",
         "Live event streams (SSE clients) connected to the web tier.",
-        shared.events.subscribers() as u64,
+        (shared.events.subscribers() + shared.events.session_subscribers()) as u64,
     );
     simple(
         &mut out,

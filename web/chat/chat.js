@@ -161,6 +161,8 @@ function openStream() {
   on("call.transferred", () => note(L.transferred));
   on("rating.invited", () => showRating(true));
   on("call.ended", (ev, d) => ended(d.cause));
+  // The stream fell behind and skipped events: the session is read back whole.
+  es.addEventListener("stream.lagged", () => refresh());
   es.addEventListener("error", () => {
     if (state.phase === "ended") { closeStream(); return; }
     // The browser retries a dropped stream by itself, but not a refused one (the session is

@@ -362,6 +362,8 @@ pub struct ChatDesk {
     /// Agent → when they were last given a chat.
     last_assigned: HashMap<String, Instant>,
     visitors: u64,
+    /// Sessions queued or assigned (kept, not counted per start).
+    open: usize,
     events: VecDeque<Event>,
     /// [`ChatDesk::poll_timeout`]'s answer, kept until a session changes (`None` = stale): the
     /// switchboard asks after every SIP input, and at thousands of calls a second that must not
@@ -382,6 +384,7 @@ impl ChatDesk {
             load: HashMap::new(),
             last_assigned: HashMap::new(),
             visitors: 0,
+            open: 0,
             events: VecDeque::new(),
             next_due: std::cell::Cell::new(None),
         }
@@ -401,10 +404,7 @@ impl ChatDesk {
 
     /// Sessions queued or assigned now.
     pub fn open_sessions(&self) -> usize {
-        self.sessions
-            .values()
-            .filter(|s| s.phase != Phase::Ended)
-            .count()
+        self.open
     }
 
     /// Open sessions of one agent.
@@ -635,6 +635,7 @@ impl ChatDesk {
             rating: None,
         };
         self.sessions.insert(id.clone(), session);
+        self.open += 1;
         self.enqueue(now, &id, &group, "direct");
         self.route(now, eligible);
         let view = self.view(&id, true)?;
@@ -787,6 +788,7 @@ impl ChatDesk {
         if let Some(s) = self.sessions.get_mut(id) {
             s.phase = Phase::Ended;
             s.ended = Some((now.mono, now.wall.0, cause.to_owned()));
+            self.open = self.open.saturating_sub(1);
         }
         self.push(Event {
             call_id: Some(id.to_owned()),

@@ -66,7 +66,7 @@ export function chatStyles() {
 /**
  * Builds the panel into `root`. `options.extension` is the signed-in user's extension (the
  * serving agent of their chats); `options.lookup(phone)` (optional) opens the customer of a
- * visitor's phone number. Returns `{ onEvent(ev), refresh() }`.
+ * visitor's phone number. Returns `{ onEvent(ev), refresh(), resync() }`.
  */
 export function createChatPanel(root, options = {}) {
   chatStyles();
@@ -282,6 +282,12 @@ export function createChatPanel(root, options = {}) {
     }
   }
 
+  /** After the live stream skipped events: the list and the open transcript read back. */
+  function resync() {
+    refresh();
+    if (selected && selected.box.dataset.phase !== "ended") select(selected.id);
+  }
+
   refresh();
-  return { onEvent, refresh };
+  return { onEvent, refresh, resync };
 }

@@ -181,7 +181,9 @@ async function render(view) {
   let pop = null;
   const early = []; // ring events that arrive before the pop's configuration is loaded
   const kinds = ["agent.state", "agent.ringing", "call.answered", "call.ended", "call.held", "call.resumed", "call.transferred", "queue.entered"];
-  openStream([...new Set([...kinds, ...CHAT_KINDS])], (ev) => {
+  openStream([...new Set([...kinds, ...CHAT_KINDS, "stream.lagged"])], (ev) => {
+    // The stream skipped events (it fell behind): the chats are read back from the server.
+    if (!ev.kind) { chats?.resync(); return; }
     // A web chat's events go to the chat panel only (the phone bar is for calls).
     if (isChat(ev)) { chats?.onEvent(ev); return; }
     if (!kinds.includes(ev.kind)) return;
