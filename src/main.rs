@@ -71,7 +71,20 @@ fn init_logging(level: &str) {
         .try_init();
 }
 
+/// Keeps large allocations out of the malloc arenas. glibc raises its mmap threshold after the
+/// first large block is freed, so later 19 MiB password-hash blocks (argon2, every sign-in) were
+/// carved from the arenas of the blocking-pool threads and stayed resident: ~39 MB after three
+/// sign-ins (docs/PERFORMANCE.md (l)). A fixed threshold turns the adjustment off; blocks of
+/// 1 MiB and more are mapped and given back when freed.
+fn fix_mmap_threshold() {
+    // SAFETY: mallopt only changes allocator tuning; called once before any thread starts.
+    unsafe {
+        libc::mallopt(libc::M_MMAP_THRESHOLD, 1 << 20);
+    }
+}
+
 fn main() -> ExitCode {
+    fix_mmap_threshold();
     let cli = Cli::parse();
     match cli.command {
         Command::Version => {
