@@ -9,7 +9,7 @@
 //! and not on a break, the one with the fewest chats open, then the one who waited longest since
 //! their last assignment.
 
-use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
 use std::time::Duration;
 
 use serde::Serialize;
@@ -315,9 +315,22 @@ struct Session {
     messages: Vec<ChatMessage>,
     invited: bool,
     rating: Option<u8>,
+    /// Its entry in [`ChatDesk::deadlines`].
+    due: Option<Instant>,
 }
 
 impl Session {
+    /// When its timer fires: the queue timeout while queued, the idle timeout while served,
+    /// the end of the linger once ended.
+    fn deadline(&self, cfg: &ChatConfig) -> Instant {
+        match (&self.phase, &self.ended) {
+            (Phase::Queued, _) => self.queued_at + cfg.queue_timeout,
+            (Phase::Active, _) => self.last_activity + cfg.idle_timeout,
+            (_, Some((at, _, _))) => *at + cfg.linger,
+            (Phase::Ended, None) => self.last_activity + cfg.linger,
+        }
+    }
+
     fn view(&self, position: Option<usize>, with_messages: bool) -> ChatView {
         ChatView {
             id: self.id.clone(),
@@ -357,18 +370,18 @@ pub struct ChatDesk {
     default_group: Option<String>,
     /// Agent → own concurrent-chat limit.
     limits: HashMap<String, u32>,
-    /// Agent → open (assigned) sessions.
-    load: HashMap<String, u32>,
+    /// Agent → the sessions assigned to them now.
+    serving: HashMap<String, Vec<String>>,
     /// Agent → when they were last given a chat.
     last_assigned: HashMap<String, Instant>,
     visitors: u64,
     /// Sessions queued or assigned (kept, not counted per start).
     open: usize,
     events: VecDeque<Event>,
-    /// [`ChatDesk::poll_timeout`]'s answer, kept until a session changes (`None` = stale): the
-    /// switchboard asks after every SIP input, and at thousands of calls a second that must not
-    /// walk every open chat.
-    next_due: std::cell::Cell<Option<Option<Instant>>>,
+    /// Every session's next deadline (queue timeout, idle timeout or the end of its linger),
+    /// ordered: the switchboard asks for the next one after every SIP input and a message moves
+    /// one session's, so neither may walk every open chat.
+    deadlines: BTreeSet<(Instant, String)>,
 }
 
 impl ChatDesk {
@@ -381,12 +394,12 @@ impl ChatDesk {
             groups: BTreeMap::new(),
             default_group: None,
             limits: HashMap::new(),
-            load: HashMap::new(),
+            serving: HashMap::new(),
             last_assigned: HashMap::new(),
             visitors: 0,
             open: 0,
             events: VecDeque::new(),
-            next_due: std::cell::Cell::new(None),
+            deadlines: BTreeSet::new(),
         }
     }
 
@@ -409,7 +422,7 @@ impl ChatDesk {
 
     /// Open sessions of one agent.
     pub fn agent_load(&self, agent: &str) -> u32 {
-        self.load.get(agent).copied().unwrap_or(0)
+        self.serving.get(agent).map_or(0, |v| v.len() as u32)
     }
 
     /// Whether any session waits in a queue (the switchboard then routes after each input).
@@ -459,13 +472,23 @@ impl ChatDesk {
                 ChatReply::Session(Box::new(self.view(&session, true)?))
             }
             ChatCommand::List { agent } => {
-                let mut list: Vec<ChatView> = self
-                    .sessions
-                    .values()
-                    .filter(|s| s.phase != Phase::Ended)
-                    .filter(|s| agent.is_none() || s.agent == agent)
-                    .map(|s| s.view(self.position(s), false))
-                    .collect();
+                let mut list: Vec<ChatView> = match &agent {
+                    // An agent's own chats, from the index (the workspace asks after each event).
+                    Some(a) => self
+                        .serving
+                        .get(a)
+                        .into_iter()
+                        .flatten()
+                        .filter_map(|id| self.sessions.get(id))
+                        .map(|s| s.view(None, false))
+                        .collect(),
+                    None => self
+                        .sessions
+                        .values()
+                        .filter(|s| s.phase != Phase::Ended)
+                        .map(|s| s.view(self.position(s), false))
+                        .collect(),
+                };
                 list.sort_by(|a, b| (a.started_ms, &a.id).cmp(&(b.started_ms, &b.id)));
                 ChatReply::Sessions(list)
             }
@@ -633,6 +656,7 @@ impl ChatDesk {
             messages: Vec::new(),
             invited: false,
             rating: None,
+            due: None,
         };
         self.sessions.insert(id.clone(), session);
         self.open += 1;
@@ -656,6 +680,7 @@ impl ChatDesk {
             s.assigned_at = None;
             s.queued_at = now.mono;
         }
+        self.reschedule(id);
         self.push(Event {
             call_id: Some(id.to_owned()),
             group: Some(group.to_owned()),
@@ -674,8 +699,12 @@ impl ChatDesk {
         s.last_activity = now.mono;
         let wait_secs = (now.wall.0 - s.first_queue_ms).max(0) / 1000;
         let group = s.group.clone();
-        *self.load.entry(agent.to_owned()).or_default() += 1;
+        self.serving
+            .entry(agent.to_owned())
+            .or_default()
+            .push(id.to_owned());
         self.last_assigned.insert(agent.to_owned(), now.mono);
+        self.reschedule(id);
         self.push(Event {
             call_id: Some(id.to_owned()),
             agent: Some(agent.to_owned()),
@@ -736,6 +765,7 @@ impl ChatDesk {
             data: json!({ "from": from.as_str(), "text": msg.text, "seq": msg.seq }),
             ..Event::new(now.wall.0, "chat.message")
         });
+        self.reschedule(id);
         Ok(msg)
     }
 
@@ -749,8 +779,8 @@ impl ChatDesk {
         };
         s.assigned_at = None;
         let group = s.group.clone();
-        if let Some(n) = self.load.get_mut(&agent) {
-            *n = n.saturating_sub(1);
+        if let Some(ids) = self.serving.get_mut(&agent) {
+            ids.retain(|x| x != id);
         }
         self.push(Event {
             call_id: Some(id.to_owned()),
@@ -790,6 +820,7 @@ impl ChatDesk {
             s.ended = Some((now.mono, now.wall.0, cause.to_owned()));
             self.open = self.open.saturating_sub(1);
         }
+        self.reschedule(id);
         self.push(Event {
             call_id: Some(id.to_owned()),
             data: json!({ "channel": "chat", "cause": cause, "by": by }),
@@ -917,55 +948,47 @@ impl ChatDesk {
 
     /// Queue and idle timeouts, and forgetting sessions that ended long ago.
     pub fn handle_timeout(&mut self, now: Now) {
-        let mut queue_out = Vec::new();
-        let mut idle_out = Vec::new();
-        let mut forget = Vec::new();
-        for s in self.sessions.values() {
-            match (&s.phase, &s.ended) {
-                (Phase::Queued, _) if now.mono >= s.queued_at + self.cfg.queue_timeout => {
-                    queue_out.push(s.id.clone());
-                }
-                (Phase::Active, _) if now.mono >= s.last_activity + self.cfg.idle_timeout => {
-                    idle_out.push(s.id.clone());
-                }
-                (Phase::Ended, Some((at, _, _))) if now.mono >= *at + self.cfg.linger => {
-                    forget.push(s.id.clone());
-                }
-                _ => {}
+        while let Some((at, id)) = self.deadlines.first().cloned() {
+            if at > now.mono {
+                break;
             }
-        }
-        for id in queue_out {
-            let _ = self.end(now, &id, "queue_timeout", "system");
-        }
-        for id in idle_out {
-            let _ = self.end(now, &id, "idle_timeout", "system");
-        }
-        for id in forget {
-            self.sessions.remove(&id);
-            self.next_due.set(None);
+            self.deadlines.remove(&(at, id.clone()));
+            let Some(phase) = self.sessions.get(&id).map(|s| s.phase) else {
+                continue;
+            };
+            if let Some(s) = self.sessions.get_mut(&id) {
+                s.due = None;
+            }
+            match phase {
+                Phase::Queued => {
+                    let _ = self.end(now, &id, "queue_timeout", "system");
+                }
+                Phase::Active => {
+                    let _ = self.end(now, &id, "idle_timeout", "system");
+                }
+                Phase::Ended => {
+                    self.sessions.remove(&id);
+                }
+            }
         }
     }
 
     /// When [`ChatDesk::handle_timeout`] is due next.
     pub fn poll_timeout(&self) -> Option<Instant> {
-        if let Some(due) = self.next_due.get() {
-            return due;
-        }
-        let due = self.compute_due();
-        self.next_due.set(Some(due));
-        due
+        self.deadlines.first().map(|d| d.0)
     }
 
-    fn compute_due(&self) -> Option<Instant> {
-        self.sessions
-            .values()
-            .map(|s| match (&s.phase, &s.ended) {
-                (Phase::Queued, _) => s.queued_at + self.cfg.queue_timeout,
-                (Phase::Active, _) => s.last_activity + self.cfg.idle_timeout,
-                (_, Some((at, _, _))) => *at + self.cfg.linger,
-                (Phase::Ended, None) => s.last_activity + self.cfg.linger,
-            })
-            .min()
+    /// Moves session `id`'s entry in [`ChatDesk::deadlines`] after a change of its phase or
+    /// activity.
+    fn reschedule(&mut self, id: &str) {
+        let Some(s) = self.sessions.get_mut(id) else {
+            return;
+        };
+        let new = s.deadline(&self.cfg);
+        if let Some(old) = s.due.replace(new) {
+            self.deadlines.remove(&(old, id.to_owned()));
+        }
+        self.deadlines.insert((new, id.to_owned()));
     }
 
     /// Ends every open session (shutdown).
@@ -987,8 +1010,6 @@ impl ChatDesk {
     }
 
     fn push(&mut self, ev: Event) {
-        // Every change of a session is logged, so an event also means its timers moved.
-        self.next_due.set(None);
         if self.events.len() >= EVENT_CAP {
             self.events.pop_front();
         }
