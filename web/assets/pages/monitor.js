@@ -122,7 +122,7 @@ function draw(box, s) {
   const agents = table(AGENT_COLUMNS.map((c) => `mon.${c}`),
     (s.agent_table ?? []).map((a) => [a.agent, a.reason ? `${t(`state.${a.state}`)} (${a.reason})` : t(`state.${a.state}`),
       `${Math.round(a.state_secs ?? 0)}s`, a.current_customers, a.answered, a.transfer_out, pct(a.average_satisfaction),
-      a.first_login ?? "", `${((a.online_secs ?? 0) / 3600).toFixed(1)}h`, a.chats ?? 0, a.sessions ?? 0,
+      (a.first_login ?? "").replace("T", " "), `${((a.online_secs ?? 0) / 3600).toFixed(1)}h`, a.chats ?? 0, a.sessions ?? 0,
       secs(a.first_response_avg_secs), pctOrDash(a.response_30s_rate), secs(a.avg_reply_secs)]));
   agents.id = "mon-agents";
   box.append(agents);
