@@ -12,7 +12,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use crate::reports::{rollup, Calendar};
+use crate::reports::{rollup, Calendar, ChannelFilter};
 
 /// The warmer works back from today in chunks of this many days (one read of the log each,
 /// so memory stays that of a month however long the history).
@@ -70,23 +70,27 @@ pub fn warm(db_path: &std::path::Path, cal: &Calendar, stop: &AtomicBool) {
     let Some(first) = first else { return };
     let oldest = cal.date(first);
     let started = std::time::Instant::now();
-    let mut to = today;
     let mut chunks = 0u32;
-    while to >= oldest && !stop.load(Ordering::Relaxed) {
-        let from = to
-            .checked_sub(jiff::Span::new().days(CHUNK_DAYS - 1))
-            .map_or(oldest, |d| d.max(oldest));
-        let conn = db.conn_mut();
-        let groups = rollup::skill_groups_daily(conn, cal, from, to, now_ms);
-        let agents = rollup::agents_daily(conn, cal, from, to, now_ms);
-        if let (Err(e), _) | (_, Err(e)) = (groups, agents) {
-            tracing::warn!("report rollups: {e}");
-            return;
-        }
-        chunks += 1;
-        match from.yesterday() {
-            Ok(d) => to = d,
-            Err(_) => break,
+    // Both channels together first (the panel's default), then each channel alone (the
+    // reports page's 语音 / 在线会话 choice), so no choice meets a cold year.
+    for channel in [ChannelFilter::All, ChannelFilter::Voice, ChannelFilter::Chat] {
+        let mut to = today;
+        while to >= oldest && !stop.load(Ordering::Relaxed) {
+            let from = to
+                .checked_sub(jiff::Span::new().days(CHUNK_DAYS - 1))
+                .map_or(oldest, |d| d.max(oldest));
+            let conn = db.conn_mut();
+            let groups = rollup::skill_groups_daily_for(conn, cal, from, to, now_ms, channel);
+            let agents = rollup::agents_daily_for(conn, cal, from, to, now_ms, channel);
+            if let (Err(e), _) | (_, Err(e)) = (groups, agents) {
+                tracing::warn!("report rollups: {e}");
+                return;
+            }
+            chunks += 1;
+            match from.yesterday() {
+                Ok(d) => to = d,
+                Err(_) => break,
+            }
         }
     }
     tracing::debug!(
@@ -159,6 +163,21 @@ mod tests {
             "every closed day is kept: {}",
             days.len()
         );
+        // And the same days of each channel alone (the reports page's channel choice).
+        for family in [
+            rollup::family_key("skill-groups/daily", ChannelFilter::Voice),
+            rollup::family_key("skill-groups/daily", ChannelFilter::Chat),
+        ] {
+            let n: usize = db
+                .conn()
+                .query_row(
+                    "SELECT COUNT(*) FROM report_rollups WHERE family = ?1",
+                    [&family],
+                    |r| r.get(0),
+                )
+                .unwrap();
+            assert_eq!(n, days.len(), "{family}");
+        }
 
         // A stop request ends the pass before it starts.
         db.conn().execute("DELETE FROM report_rollups", []).unwrap();
