@@ -73,7 +73,11 @@ pub fn warm(db_path: &std::path::Path, cal: &Calendar, stop: &AtomicBool) {
     let mut chunks = 0u32;
     // Both channels together first (the panel's default), then each channel alone (the
     // reports page's 语音 / 在线会话 choice), so no choice meets a cold year.
-    for channel in [ChannelFilter::All, ChannelFilter::Voice, ChannelFilter::Chat] {
+    for channel in [
+        ChannelFilter::All,
+        ChannelFilter::Voice,
+        ChannelFilter::Chat,
+    ] {
         let mut to = today;
         while to >= oldest && !stop.load(Ordering::Relaxed) {
             let from = to
