@@ -32,41 +32,8 @@ OPEN_LIMIT="${OPEN_LIMIT:-32}"
 base="http://127.0.0.1:$HTTP_PORT"
 AGENTS="agent1:1001 agent2:1002 agent3:1003 agent4:1004"
 
-cat > "$WORK/reg.xml" <<'XML'
-<?xml version="1.0" encoding="ISO-8859-1" ?>
-<!DOCTYPE scenario SYSTEM "sipp.dtd">
-<scenario name="register with digest">
-  <send retrans="500"><![CDATA[
-      REGISTER sip:[remote_ip]:[remote_port] SIP/2.0
-      Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch];rport
-      From: <sip:[service]@[remote_ip]:[remote_port]>;tag=[pid]r[call_number]
-      To: <sip:[service]@[remote_ip]:[remote_port]>
-      Call-ID: [call_id]
-      CSeq: 1 REGISTER
-      Contact: <sip:[service]@[local_ip]:[local_port]>
-      Expires: 3600
-      Max-Forwards: 70
-      Content-Length: 0
-
-  ]]></send>
-  <recv response="401" auth="true"/>
-  <send retrans="500"><![CDATA[
-      REGISTER sip:[remote_ip]:[remote_port] SIP/2.0
-      Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch];rport
-      From: <sip:[service]@[remote_ip]:[remote_port]>;tag=[pid]r[call_number]
-      To: <sip:[service]@[remote_ip]:[remote_port]>
-      Call-ID: [call_id]
-      CSeq: 2 REGISTER
-      Contact: <sip:[service]@[local_ip]:[local_port]>
-      [authentication]
-      Expires: 3600
-      Max-Forwards: 70
-      Content-Length: 0
-
-  ]]></send>
-  <recv response="200"/>
-</scenario>
-XML
+# The digest REGISTER of one desk phone (shared with the other load scripts).
+cp "$HERE/uac_register.xml" "$WORK/reg.xml"
 
 # register EXT: one REGISTER (digest) of the desk phone EXT, from its own SIPp instance.
 register() {

@@ -12,41 +12,8 @@ stop_daemon
 launch_daemon
 sleep 3
 idle=$(rss_kb "$DPID")
-cat > "$WORK/reg.xml" <<'XML'
-<?xml version="1.0" encoding="ISO-8859-1" ?>
-<!DOCTYPE scenario SYSTEM "sipp.dtd">
-<scenario name="register with digest">
-  <send retrans="500"><![CDATA[
-      REGISTER sip:[remote_ip]:[remote_port] SIP/2.0
-      Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch];rport
-      From: <sip:[service]@[remote_ip]:[remote_port]>;tag=[pid]r[call_number]
-      To: <sip:[service]@[remote_ip]:[remote_port]>
-      Call-ID: [call_id]
-      CSeq: 1 REGISTER
-      Contact: <sip:[service]@[local_ip]:[local_port]>
-      Expires: 3600
-      Max-Forwards: 70
-      Content-Length: 0
-
-  ]]></send>
-  <recv response="401" auth="true"/>
-  <send retrans="500"><![CDATA[
-      REGISTER sip:[remote_ip]:[remote_port] SIP/2.0
-      Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch];rport
-      From: <sip:[service]@[remote_ip]:[remote_port]>;tag=[pid]r[call_number]
-      To: <sip:[service]@[remote_ip]:[remote_port]>
-      Call-ID: [call_id]
-      CSeq: 2 REGISTER
-      Contact: <sip:[service]@[local_ip]:[local_port]>
-      [authentication]
-      Expires: 3600
-      Max-Forwards: 70
-      Content-Length: 0
-
-  ]]></send>
-  <recv response="200"/>
-</scenario>
-XML
+# The digest REGISTER of one desk phone (shared with the other load scripts).
+cp "$HERE/uac_register.xml" "$WORK/reg.xml"
 cd "$WORK"
 # Each REGISTER is a fresh Call-ID; the demo has only 10 extensions, so this is mostly churn on 1001.
 taskset -c "$LOADGEN_CPU" sipp 127.0.0.1:"$SIP_PORT" -sf reg.xml -i 127.0.0.1 -p 5072 -s 1001 \
